@@ -1,0 +1,3 @@
+from fieldasr.cli import main
+
+main()
