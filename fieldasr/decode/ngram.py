@@ -135,7 +135,7 @@ class NgramModel:
         for length, rows in enumerate(sections, start=1):
             lines += ["", f"\\{length}-grams:", *rows]
         lines += ["", "\\end\\", ""]
-        _write_atomically(path, "\n".join(lines))
+        write_atomically(path, "\n".join(lines))
         return path
 
     def arpa_grams(self, length: int) -> list[tuple[str, ...]]:
@@ -196,7 +196,7 @@ def _context_statistics(
     return {context: (total, freed) for context, (total, freed) in totals.items()}
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
