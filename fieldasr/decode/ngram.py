@@ -74,7 +74,7 @@ class NgramModel:
         self._context_totals = _context_statistics(self.counts, self.discounts)
 
     def _discounts_for(self, length: int) -> tuple[float, float, float]:
-        count_of_counts = Counter(min(count, 4) for count in self.counts[length].values())
+        count_of_counts = Counter(self.counts[length].values())
         n1, n2, n3, n4 = (count_of_counts[k] for k in (1, 2, 3, 4))
         if min(n1, n2, n3, n4) == 0:
             self.fallback_orders.append(length)
