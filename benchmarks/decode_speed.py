@@ -64,7 +64,8 @@ def main() -> None:
 
     emissions = make_emissions(arguments.minutes)
     frames = sum(emission.shape[0] for emission in emissions)
-    batches = [pad_emissions(emissions[i : i + arguments.batch_size]) for i in range(0, len(emissions), arguments.batch_size)]
+    size = arguments.batch_size
+    batches = [pad_emissions(emissions[start : start + size]) for start in range(0, len(emissions), size)]
     with tempfile.TemporaryDirectory() as folder:
         text = Path(folder) / "text.txt"
         text.write_text("\n".join(random_sentences(5000, seed=10_000)) + "\n", encoding="utf-8")

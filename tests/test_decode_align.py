@@ -31,7 +31,8 @@ def test_word_boundaries_are_found_within_one_frame(frames_per_label: int, blank
         letters(sentence), LETTER_VOCABULARY, frames_per_label, blank_frames, noise=1.0, seed=frames_per_label
     )
     offset = 12.5
-    timings = align_words(emission.log_probs, LETTER_VOCABULARY.encode(letters(sentence)), LETTER_VOCABULARY, FRAME, offset)
+    transcript = LETTER_VOCABULARY.encode(letters(sentence))
+    timings = align_words(emission.log_probs, transcript, LETTER_VOCABULARY, FRAME, offset)
     truth = word_spans(emission.spans)
     assert [timing.word for timing in timings] == sentence.split() == [word for word, _, _ in truth]
     for timing, (_, first, after_last) in zip(timings, truth):

@@ -88,7 +88,9 @@ def test_ctc_log_likelihood_equals_brute_force_sum_over_alignments() -> None:
     for target in [(1,), (1, 2), (1, 1), (2, 1, 2), ()]:
         total = 0.0
         for path in itertools.product(range(3), repeat=5):
-            collapsed = [label for index, label in enumerate(path) if label != 0 and (index == 0 or path[index - 1] != label)]
+            collapsed = [
+                label for index, label in enumerate(path) if label != 0 and (index == 0 or path[index - 1] != label)
+            ]
             if tuple(collapsed) == target:
                 total += math.exp(sum(float(emission[frame, label]) for frame, label in enumerate(path)))
         assert ctc_log_likelihoods(emission, [target])[0] == pytest.approx(math.log(total), abs=1e-4)
@@ -124,16 +126,23 @@ def test_several_pronunciations_per_word() -> None:
 
 
 def test_lexicon_free_search_without_lm_agrees_with_greedy_on_clear_emissions() -> None:
-    emissions = torch.stack([synthetic_emission(letters("a dog ran off"), LETTER_VOCABULARY, seed=s).log_probs for s in (5, 6)])
+    emissions = torch.stack(
+        [synthetic_emission(letters("a dog ran off"), LETTER_VOCABULARY, seed=seed).log_probs for seed in (5, 6)]
+    )
     hypotheses = BeamDecoder(LETTER_VOCABULARY, beam_size=10).decode(emissions)
-    assert [nbest[0].text for nbest in hypotheses] == [result.text for result in greedy_decode(emissions, LETTER_VOCABULARY)]
+    greedy_texts = [result.text for result in greedy_decode(emissions, LETTER_VOCABULARY)]
+    assert [nbest[0].text for nbest in hypotheses] == greedy_texts
     assert hypotheses[0][0].text == "a dog ran off"
 
 
 def test_unusable_lexicon_entries_are_listed_not_dropped_silently() -> None:
-    lexicon = build_lexicon({"cat": ("c", "a", "t"), "café": ("c", "a", "f", "é"), "<unk>": ("u",)}, LETTER_VOCABULARY)
+    entries = {"cat": ("c", "a", "t"), "café": ("c", "a", "f", "é"), "<unk>": ("u",)}
+    lexicon = build_lexicon(entries, LETTER_VOCABULARY)
     assert lexicon.words == ("cat",)
-    assert dict(lexicon.skipped) == {"café": "labels not in the model's vocabulary: é", "<unk>": "reserved language-model symbol"}
+    assert dict(lexicon.skipped) == {
+        "café": "labels not in the model's vocabulary: é",
+        "<unk>": "reserved language-model symbol",
+    }
     assert [word for word, _ in spelling_lexicon(["cat", "naïve"], LETTER_VOCABULARY).skipped] == ["naïve"]
     with pytest.raises(DecodingError, match="none of the 1 lexicon entries"):
         build_lexicon({"x": ("ʃ",)}, LETTER_VOCABULARY)

@@ -23,7 +23,9 @@ def test_greedy_recovers_labels_words_and_frames() -> None:
 
 def test_greedy_batch_ignores_padding_frames() -> None:
     sentences = ["a cat", "the dog sat on a mat"]
-    emissions = [synthetic_emission(letters(text), LETTER_VOCABULARY, seed=i).log_probs for i, text in enumerate(sentences)]
+    emissions = [
+        synthetic_emission(letters(text), LETTER_VOCABULARY, seed=seed).log_probs for seed, text in enumerate(sentences)
+    ]
     padded, lengths = pad_emissions(emissions)
     padded[0, lengths[0] :, LETTER_VOCABULARY.index("z")] = 100.0  # garbage beyond the first utterance's end
     results = greedy_decode(padded, LETTER_VOCABULARY, lengths)

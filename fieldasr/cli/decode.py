@@ -17,7 +17,8 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 @click.command("lm")
 @click.argument("text", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="ARPA file to write.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="ARPA file to write.")
 @click.option("--order", type=click.IntRange(2, 5), default=3, show_default=True, help="n-gram order.")
 def lm(text: Path, output: Path, order: int) -> None:
     """Build a word n-gram language model (Kneser-Ney, ARPA) from TEXT, one sentence per line.

@@ -74,7 +74,9 @@ class BeamDecoder:
         if nbest > beam_size:
             raise DecodingError(f"nbest ({nbest}) cannot exceed beam_size ({beam_size}).")
         self.vocabulary = vocabulary
-        self.lexicon = lexicon if isinstance(lexicon, Lexicon) or lexicon is None else build_lexicon(lexicon, vocabulary)
+        if lexicon is not None and not isinstance(lexicon, Lexicon):
+            lexicon = build_lexicon(lexicon, vocabulary)
+        self.lexicon = lexicon
         self.lm_path = Path(lm_path) if lm_path is not None else None
         self.lm_weight, self.word_score = lm_weight, word_score
         self.beam_size, self.nbest, self.beam_threshold, self.unk_score = beam_size, nbest, beam_threshold, unk_score

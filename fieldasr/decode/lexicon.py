@@ -76,7 +76,8 @@ def build_lexicon(lexicon: LexiconInput, vocabulary: Vocabulary) -> Lexicon:
 
 def spelling_lexicon(words: Iterable[str], vocabulary: Vocabulary) -> Lexicon:
     """Spell each word with the vocabulary's labels, longest label first (so digraph labels are used)."""
-    labels = sorted((token for token in vocabulary.tokens if token not in (BLANK, WORD_BOUNDARY)), key=len, reverse=True)
+    labels = [token for token in vocabulary.tokens if token not in (BLANK, WORD_BOUNDARY)]
+    labels.sort(key=len, reverse=True)
     spelled: dict[str, list[Pronunciation]] = {}
     unspellable: list[tuple[str, str]] = []
     for word in dict.fromkeys(words):
