@@ -135,7 +135,7 @@ def test_lexicon_free_search_without_lm_agrees_with_greedy_on_clear_emissions() 
     assert hypotheses[0][0].text == "a dog ran off"
 
 
-def test_unusable_lexicon_entries_are_listed_not_dropped_silently() -> None:
+def test_unusable_lexicon_entries_are_listed_not_dropped_silently(caplog: pytest.LogCaptureFixture) -> None:
     entries = {"cat": ("c", "a", "t"), "café": ("c", "a", "f", "é"), "<unk>": ("u",)}
     lexicon = build_lexicon(entries, LETTER_VOCABULARY)
     assert lexicon.words == ("cat",)
@@ -146,6 +146,9 @@ def test_unusable_lexicon_entries_are_listed_not_dropped_silently() -> None:
     assert [word for word, _ in spelling_lexicon(["cat", "naïve"], LETTER_VOCABULARY).skipped] == ["naïve"]
     with pytest.raises(DecodingError, match="none of the 1 lexicon entries"):
         build_lexicon({"x": ("ʃ",)}, LETTER_VOCABULARY)
+    with caplog.at_level("WARNING", logger="fieldasr.decode.beam"):
+        BeamDecoder(LETTER_VOCABULARY, entries)
+    assert "2 lexicon entries left out" in caplog.text
 
 
 def test_misconfigurations_are_explained(arpa: Path, tmp_path: Path) -> None:

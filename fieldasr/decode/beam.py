@@ -7,8 +7,10 @@ Without a lexicon the search is over label sequences and words are read off at t
 from __future__ import annotations
 
 import copy
+import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from fieldasr.decode.greedy import words_from_tokens
 from fieldasr.decode.lexicon import Lexicon, LexiconInput, build_lexicon
 from fieldasr.decode.ngram import UNKNOWN_WORD
 from fieldasr.text.vocabulary import BLANK, WORD_BOUNDARY, Vocabulary
+
+logger = logging.getLogger(__name__)
 
 try:
     from flashlight.lib.text.decoder.kenlm import KenLM
@@ -80,17 +84,22 @@ class BeamDecoder:
         self.lm_path = Path(lm_path) if lm_path is not None else None
         self.lm_weight, self.word_score = lm_weight, word_score
         self.beam_size, self.nbest, self.beam_threshold, self.unk_score = beam_size, nbest, beam_threshold, unk_score
-        self._files = tempfile.TemporaryDirectory(prefix="fieldasr-decoder-")  # removed with the decoder
-        self._lexicon_file = self._write_lexicon_file()
+        if self.lexicon is not None and self.lexicon.skipped:
+            word, reason = self.lexicon.skipped[0]
+            logger.warning("%d lexicon entries left out (e.g. %r: %s)", len(self.lexicon.skipped), word, reason)
         self._language_model, self._word_dict = self._load_language_model()
         self._decoder = self._build_decoder()
 
-    def _write_lexicon_file(self) -> str | None:
+    @contextmanager
+    def _lexicon_file(self) -> Iterator[str | None]:
+        """The lexicon as the flashlight file format, for as long as the decoder is being built."""
         if self.lexicon is None:
-            return None
-        path = Path(self._files.name) / "lexicon.txt"
-        path.write_text("\n".join(self.lexicon.decoder_lines()) + "\n", encoding="utf-8")
-        return str(path)
+            yield None
+            return
+        with tempfile.TemporaryDirectory(prefix="fieldasr-decoder-") as folder:
+            path = Path(folder) / "lexicon.txt"
+            path.write_text("\n".join(self.lexicon.decoder_lines()) + "\n", encoding="utf-8")
+            yield str(path)
 
     def _load_language_model(self):  # -> (flashlight KenLM | None, flashlight Dictionary | None)
         if self.lm_path is None:
@@ -105,28 +114,30 @@ class BeamDecoder:
         if KenLM is None:
             raise DecodingError("flashlight-text was built without KenLM; reinstall it with `pip install kenlm`.")
         # The same word dictionary torchaudio derives from the lexicon file, so LM indices line up.
-        word_dict = create_word_dict(load_words(self._lexicon_file))
+        with self._lexicon_file() as lexicon_file:
+            word_dict = create_word_dict(load_words(lexicon_file))
         try:
             return KenLM(str(self.lm_path), word_dict), word_dict
         except RuntimeError as error:
             raise DecodingError(f"{self.lm_path}: KenLM cannot read this language model ({error}).") from error
 
     def _build_decoder(self):
-        return ctc_decoder(
-            lexicon=self._lexicon_file,
-            tokens=list(self.vocabulary.tokens),
-            lm=self._language_model,
-            nbest=self.nbest,
-            beam_size=self.beam_size,
-            beam_threshold=self.beam_threshold,
-            lm_weight=self.lm_weight,
-            word_score=self.word_score,
-            unk_score=self.unk_score,
-            sil_score=0.0,
-            blank_token=BLANK,
-            sil_token=WORD_BOUNDARY,
-            unk_word=UNKNOWN_WORD,
-        )
+        with self._lexicon_file() as lexicon_file:
+            return ctc_decoder(
+                lexicon=lexicon_file,
+                tokens=list(self.vocabulary.tokens),
+                lm=self._language_model,
+                nbest=self.nbest,
+                beam_size=self.beam_size,
+                beam_threshold=self.beam_threshold,
+                lm_weight=self.lm_weight,
+                word_score=self.word_score,
+                unk_score=self.unk_score,
+                sil_score=0.0,
+                blank_token=BLANK,
+                sil_token=WORD_BOUNDARY,
+                unk_word=UNKNOWN_WORD,
+            )
 
     def with_weights(self, lm_weight: float, word_score: float) -> "BeamDecoder":
         """A decoder with other LM weight and word score that shares this one's lexicon and loaded LM."""
