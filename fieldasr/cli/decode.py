@@ -1,0 +1,83 @@
+"""`fieldasr lm` builds an n-gram language model; `fieldasr tune` picks the decoder's LM weight and word score."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers, e.g. 0,0.5,1") from None
+
+
+@click.command("lm")
+@click.argument("text", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="ARPA file to write.")
+@click.option("--order", type=click.IntRange(2, 5), default=3, show_default=True, help="n-gram order.")
+def lm(text: Path, output: Path, order: int) -> None:
+    """Build a word n-gram language model (Kneser-Ney, ARPA) from TEXT, one sentence per line.
+
+    Normalise the text as the transcripts are normalised (case, punctuation) before building.
+    """
+    from fieldasr.decode.ngram import build_arpa
+
+    summary = build_arpa(text, output, order=order)
+    counts = ", ".join(f"{length}-grams: {count}" for length, count in enumerate(summary.ngram_counts, start=1))
+    click.echo(f"Wrote {summary.path} from {summary.sentences} sentences ({counts}).")
+    if summary.skipped_empty_lines:
+        click.echo(f"Skipped {summary.skipped_empty_lines} empty lines.")
+    if summary.order < summary.requested_order:
+        click.echo(f"The text has no {summary.requested_order}-grams; the model is of order {summary.order}.")
+    if summary.fallback_orders:
+        orders = ", ".join(map(str, summary.fallback_orders))
+        click.echo(f"Too little text to estimate discounts for orders {orders}; used fixed discounts 0.5/1/1.5.")
+
+
+@click.command("tune")
+@click.option("--emissions", "emission_paths", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=".pt file with {utterance_id: (frames, labels) log-probs}; repeatable.")
+@click.option("--references", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="UTTERANCE_ID<TAB>text per line.")
+@click.option("--vocabulary", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The model's tokens file (blank first).")
+@click.option("--lm", "lm_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="ARPA language model (from `fieldasr lm`).")
+@click.option("--lexicon", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="WORD LABEL LABEL ... per line (phone models); default: spell the LM's words with the letters.")
+@click.option("--lm-weights", default="0,0.5,1,1.5,2,3", show_default=True, help="LM weights to try.")
+@click.option("--word-scores", default="-2,-1,0,1,2", show_default=True, help="Word insertion scores to try.")
+@click.option("--beam-size", type=click.IntRange(1), default=50, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the full grid as JSON.")
+def tune(emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output) -> None:
+    """Grid-search the LM weight and word score of the beam decoder on a development set, by WER."""
+    from fieldasr.decode.lexicon import arpa_words, build_lexicon, read_lexicon, spelling_lexicon
+    from fieldasr.decode.ngram import write_atomically
+    from fieldasr.decode.tune import load_dev_set, tune_decoder
+    from fieldasr.text.vocabulary import Vocabulary
+
+    tokens = Vocabulary.load(vocabulary)
+    dev_set = load_dev_set(emission_paths, references)
+    if dev_set.without_reference or dev_set.without_emission:
+        click.echo(f"Skipped {len(dev_set.without_reference)} utterances without a reference and "
+                   f"{len(dev_set.without_emission)} references without emissions.")
+    words = build_lexicon(read_lexicon(lexicon), tokens) if lexicon else spelling_lexicon(arpa_words(lm_path), tokens)
+    if words.skipped:
+        word, reason = words.skipped[0]
+        click.echo(f"Left {len(words.skipped)} words out of the lexicon (e.g. {word!r}: {reason}).")
+    result = tune_decoder(
+        dev_set.emissions, dev_set.references, tokens, words, lm_path,
+        lm_weights=_numbers(lm_weights), word_scores=_numbers(word_scores), beam_size=beam_size,
+    )
+    click.echo(result.table())
+    click.echo(f"Best on {len(dev_set.ids)} utterances: --lm-weight {result.best.lm_weight:g} "
+               f"--word-score {result.best.word_score:g} (WER {result.best.wer:.4f}).")
+    if output:
+        report = {"best": dataclasses.asdict(result.best), "grid": [dataclasses.asdict(p) for p in result.grid]}
+        write_atomically(output, json.dumps(report, indent=2) + "\n")

@@ -1,0 +1,81 @@
+"""The grid search finds an LM weight that fixes the acoustically ambiguous words of a dev set."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from decode_synthetic import LETTER_VOCABULARY, PEAK, letters, synthetic_emission
+
+from fieldasr.cli.decode import tune as tune_command
+from fieldasr.decode import DecodingError, arpa_words, build_arpa, spelling_lexicon, tune_decoder
+
+torch.set_num_threads(1)
+
+LM_TEXT = ["the cat sat on the mat"] * 5 + ["the dog sat on the mat"] * 3 + ["a baby slept in the cot"]
+REFERENCES = ["the cat sat", "the cat sat on the mat", "the dog sat", "the cat sat on the mat"]
+
+
+def dev_emissions() -> list[torch.Tensor]:
+    """Every "cat" has a vowel that sounds a bit more like "o"."""
+    emissions = []
+    for seed, reference in enumerate(REFERENCES):
+        labels = letters(reference)
+        ambiguous = {}
+        if "cat" in reference.split():
+            ambiguous[labels.index("c") + 1] = {"a": PEAK, "o": PEAK + 0.7}
+        emissions.append(synthetic_emission(labels, LETTER_VOCABULARY, seed=seed, ambiguous=ambiguous).log_probs)
+    return emissions
+
+
+@pytest.fixture(scope="module")
+def arpa(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tune")
+    (folder / "text.txt").write_text("\n".join(LM_TEXT) + "\n", encoding="utf-8")
+    return build_arpa(folder / "text.txt", folder / "lm.arpa", order=3).path
+
+
+def test_grid_search_reports_every_point_and_picks_the_lowest_wer(arpa: Path) -> None:
+    lexicon = spelling_lexicon(arpa_words(arpa), LETTER_VOCABULARY)
+    result = tune_decoder(
+        dev_emissions(), REFERENCES, LETTER_VOCABULARY, lexicon, arpa,
+        lm_weights=(0.0, 2.0), word_scores=(-1.0, 0.0), beam_size=20, batch_size=3, show_progress=False,
+    )
+    assert [(point.lm_weight, point.word_score) for point in result.grid] == [(0, -1), (0, 0), (2, -1), (2, 0)]
+    reference_words = sum(len(reference.split()) for reference in REFERENCES)
+    without_lm = result.grid[1]
+    # Three "cat"s heard as "cot": three substitutions out of the reference words.
+    assert (without_lm.substitutions, without_lm.deletions, without_lm.insertions) == (3, 0, 0)
+    assert without_lm.wer == pytest.approx(3 / reference_words)
+    assert result.best.lm_weight == 2.0 and result.best.wer == 0.0
+    assert result.best.reference_words == reference_words
+    assert "<- best" in result.table()
+
+
+def test_mismatched_dev_set_is_explained(arpa: Path) -> None:
+    with pytest.raises(DecodingError, match="one per utterance"):
+        tune_decoder(dev_emissions(), REFERENCES[:2], LETTER_VOCABULARY, {"cat": tuple("cat")}, arpa)
+
+
+def test_tune_command_reads_saved_emissions_and_writes_the_grid(arpa: Path, tmp_path: Path) -> None:
+    emissions = {f"utt{index}": emission for index, emission in enumerate(dev_emissions())}
+    torch.save(dict(list(emissions.items())[:2]), tmp_path / "part1.pt")
+    torch.save({**dict(list(emissions.items())[2:]), "no_reference": emissions["utt0"]}, tmp_path / "part2.pt")
+    (tmp_path / "refs.tsv").write_text(
+        "".join(f"utt{index}\t{reference}\n" for index, reference in enumerate(REFERENCES)), encoding="utf-8"
+    )
+    LETTER_VOCABULARY.save(tmp_path / "tokens.txt")
+    arguments = [
+        "--emissions", str(tmp_path / "part1.pt"), "--emissions", str(tmp_path / "part2.pt"),
+        "--references", str(tmp_path / "refs.tsv"), "--vocabulary", str(tmp_path / "tokens.txt"),
+        "--lm", str(arpa), "--lm-weights", "0,2", "--word-scores", "0", "--beam-size", "20",
+        "-o", str(tmp_path / "grid.json"),
+    ]
+    result = CliRunner().invoke(tune_command, arguments)
+    assert result.exit_code == 0, result.output
+    assert "Skipped 1 utterances without a reference" in result.output
+    assert "--lm-weight 2 --word-score 0 (WER 0.0000)" in result.output
+    report = json.loads((tmp_path / "grid.json").read_text(encoding="utf-8"))
+    assert len(report["grid"]) == 2 and report["best"]["lm_weight"] == 2.0
