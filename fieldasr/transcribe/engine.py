@@ -26,7 +26,7 @@ class AcousticModel(Protocol):
     """What transcription needs from a model bundle."""
 
     vocabulary: Vocabulary
-    unit: str  # "phones", "chars" or "subwords": how labels join into words
+    unit: str  # "phones", "characters" or "subwords": how labels join into words
 
     def log_probs(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch, samples) 16 kHz audio → (batch, frames, labels) log-probabilities and valid frame counts."""

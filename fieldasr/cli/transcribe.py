@@ -1,0 +1,56 @@
+"""`fieldasr transcribe`: recordings in, ELAN/Praat/SRT/JSON/text out."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["eaf", "textgrid", "srt", "json", "txt"]), default="eaf", show_default=True)
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the outputs (default: next to each recording).")
+@click.option("--into", type=click.Path(dir_okay=False, path_type=Path), help="Add the tier to this existing .eaf instead (one recording; a .bak copy is kept).")
+@click.option("--tier", default="fieldasr", show_default=True, help="Tier name; word timings go to TIER-words.")
+@click.option("--overwrite", is_flag=True, help="Transcribe again recordings whose output already exists.")
+@click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy", show_default=True, help="beam uses the bundle's lexicon and n-gram LM.")
+@click.option("--lm-weight", type=float, default=1.0, show_default=True)
+@click.option("--word-score", type=float, default=0.0, show_default=True, help="Word insertion bonus (negative: fewer words).")
+@click.option("--beam-size", type=int, default=50, show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "int8"]), default="fp32", show_default=True, help="bf16 autocast or int8 dynamic quantisation for faster CPU inference.")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
+@click.option("--threads", type=int, help="CPU threads for the model (default: torch's choice).")
+@click.option("--batch-seconds", type=float, default=120.0, show_default=True, help="Padded audio per forward pass; lower it if memory runs out.")
+@click.option("--max-segment-seconds", type=float, default=20.0, show_default=True, help="VAD splits longer speech at pauses.")
+@click.option("--no-word-times", is_flag=True, help="Skip the word tier (no forced alignment).")
+def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_dir: Path | None, into: Path | None, tier: str,
+               overwrite: bool, decoder: str, lm_weight: float, word_score: float, beam_size: int, precision: str, device: str,
+               threads: int | None, batch_seconds: float, max_segment_seconds: float, no_word_times: bool) -> None:
+    """Transcribe recordings (files or folders) with a model BUNDLE.
+
+    Long recordings are split at pauses by voice activity detection and processed in bounded memory.
+    Finished files are skipped on a rerun (use --overwrite to redo them); an interrupted run keeps every
+    finished file and never leaves a half-written one.
+
+    \b
+    Examples:
+      fieldasr transcribe exp/bundle recordings/ --format eaf --out-dir transcripts/
+      fieldasr transcribe exp/bundle session3.wav --into session3.eaf --tier asr
+    """
+    from fieldasr.bundle import load_bundle
+    from fieldasr.transcribe import Transcriber, TranscribeOptions, transcribe_paths
+    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for
+    from fieldasr.vad import VadOptions
+
+    options = TranscribeOptions(decoder=decoder, batch_seconds=batch_seconds, word_timestamps=not no_word_times,
+                                precision=precision, device=device, threads=threads,
+                                vad=VadOptions(max_segment_seconds=max_segment_seconds))
+    options.validate()
+    loaded = load_bundle(bundle, device=device)
+    transcriber = Transcriber(BundleAcousticModel(loaded, precision), options,
+                              beam_decoder_for(loaded, options, lm_weight, word_score, beam_size))
+    summary = transcribe_paths(inputs, transcriber, output_format, out_dir, overwrite, into, tier)
+    click.echo(summary.table())
+    if summary.by_status("failed"):
+        raise SystemExit(1)

@@ -1,0 +1,45 @@
+"""A model bundle as the transcriber sees it: audio in, log-probabilities out, at the asked precision."""
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from fieldasr.bundle import Bundle
+from fieldasr.decode.beam import BeamDecoder
+from fieldasr.decode.lexicon import arpa_words, read_lexicon, spelling_lexicon
+from fieldasr.transcribe.engine import TranscribeOptions, TranscriptionError
+
+
+class BundleAcousticModel:
+    def __init__(self, bundle: Bundle, precision: str = "fp32") -> None:
+        self.vocabulary = bundle.vocabulary
+        self.unit = bundle.label_unit
+        self.network = bundle.model.eval()
+        if precision == "int8":
+            self.network = quantise_linear_layers(self.network)
+
+    def log_probs(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, frame_lengths = self.network(waveforms, lengths)
+        return logits.float().log_softmax(dim=-1), frame_lengths
+
+
+def quantise_linear_layers(model: torch.nn.Module) -> torch.nn.Module:
+    """int8 dynamic quantisation of every nn.Linear (weights int8, activations quantised on the fly; CPU only)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's deprecation notice: still the CPU int8 path in torch 2.14
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def beam_decoder_for(bundle: Bundle, options: TranscribeOptions, lm_weight: float, word_score: float, beam_size: int) -> BeamDecoder | None:
+    """The bundle's lexicon + LM decoder, or None for greedy decoding."""
+    if options.decoder != "beam":
+        return None
+    if bundle.lexicon is None and bundle.language_model is None:
+        raise TranscriptionError(f"{bundle.directory}: the bundle has no lexicon and no LM, so beam search has nothing to add. Use --decoder greedy.")
+    if bundle.lexicon is not None:
+        lexicon = read_lexicon(bundle.lexicon)
+    else:
+        lexicon = spelling_lexicon(arpa_words(bundle.language_model), bundle.vocabulary)
+    return BeamDecoder(bundle.vocabulary, lexicon=lexicon, lm_path=bundle.language_model,
+                       lm_weight=lm_weight, word_score=word_score, beam_size=beam_size)
