@@ -62,7 +62,8 @@ def _read_sources(source: Path, format: str, selection: TierSelection, language:
             except FieldasrError as error:
                 if strict:
                     raise
-                yield SkippedItem(str(path), "", str(error), "unusable-file")
+                reason = str(error)
+                yield SkippedItem(str(path), "", reason.removeprefix(f"{path}: "), "unusable-file")
         return
     if not selection.is_empty:
         raise AnnotationError(f"{source}: --tier, --linguistic-type and --participant apply to eaf and textgrid sources only.")
@@ -207,8 +208,13 @@ def prepare_corpus(
     corpus = builder.corpus()
     corpus.validate()
     output = Path(out_dir) / corpus_name
-    corpus.save(output)
+    output.mkdir(parents=True, exist_ok=True)
     write_skipped(output / "skipped.tsv", builder.skipped)
+    if not corpus.segments:
+        reasons = "; ".join(item.describe() for item in builder.skipped[:5])
+        raise AnnotationError(f"{source}: no usable segment was found ({len(builder.skipped)} item(s) skipped, listed in "
+                              f"{output / 'skipped.tsv'}). First reasons: {reasons or 'none'}")
+    corpus.save(output)
     kinds = Counter(item.kind for item in builder.skipped)
     counts = {"recordings": len(corpus.recordings), "segments": len(corpus.segments), "skipped": len(builder.skipped),
               "overlapping_segments": count_overlapping(corpus.segments), **{f"skipped_{kind}": n for kind, n in sorted(kinds.items())}}

@@ -42,7 +42,11 @@ class SkippedItem:
     source: str  # the file it came from
     item: str  # which part of it ("" = the whole file)
     reason: str
-    kind: str  # short category for the counts: "empty-text", "beyond-audio", "unreadable-file", ...
+    kind: str  # short category for the counts: "empty-text", "beyond-audio", "unusable-file", ...
+
+    def describe(self) -> str:
+        where = f" {self.item}" if self.item else ""
+        return f"{self.source}{where}: {self.reason}"
 
 
 @dataclass(frozen=True)
