@@ -86,7 +86,7 @@ def linked_audio(eaf_path: Path, media_descriptors: Sequence[Mapping[str, str]])
     candidates = _media_candidates(eaf_path, audio[0])
     for candidate in candidates:
         if candidate.is_file():
-            return candidate
+            return Path(os.path.normpath(candidate))
     tried = ", ".join(dict.fromkeys(str(candidate) for candidate in candidates))
     raise AnnotationError(
         f"{eaf_path}: the linked media file is missing (looked for {tried}). Put the recording next to the .eaf "
