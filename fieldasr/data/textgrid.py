@@ -97,8 +97,8 @@ def audio_next_to(annotation_path: Path) -> Path:
 def read_textgrid(path: str | Path, selection: TierSelection = TierSelection(), language: str | None = None) -> SourceFile:
     """The labelled intervals of the chosen interval tiers, and the same-name audio file next to the TextGrid.
 
-    Empty labels are Praat's way of saying "nothing here" and are not annotations; whitespace-only labels are
-    passed on (and counted as empty by `prepare`).
+    Empty labels are Praat's way of saying "nothing here" and are not annotations; praatio strips labels, so
+    whitespace-only labels count as empty too.
     """
     path = Path(path)
     parsed = parse_textgrid(path)
