@@ -77,6 +77,12 @@ def test_included_in_tier_and_participant_selection(session):
     assert {a.custom["tier"] for a in by_participant.annotations} == {"tx@B", "register@B"}
 
 
+def test_time_subdivision_spreads_unaligned_slots_evenly_over_the_parent(session):
+    # ts15 and ts16 have no time; ELAN divides a1 (0.2-1.5 s) into three equal parts.
+    source = read_eaf(session, TierSelection(names=("syll@A",)))
+    assert spans(source) == [(0.2, 0.633, "i"), (0.633, 1.067, "ran"), (1.067, 1.5, "karapte")]
+
+
 def test_unknown_tier_lists_the_tiers_the_file_has(session):
     with pytest.raises(AnnotationError, match=r"session\.eaf.*'nope'.*'tx@A'.*'words@A'.*--tier"):
         read_eaf(session, TierSelection(names=("nope",)))
@@ -149,7 +155,7 @@ def test_adding_a_tier_changes_nothing_else(session):
     old_lines, new_lines = original.decode().splitlines(), session.read_text(encoding="utf-8").splitlines()
     changes = [op for op in difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False).get_opcodes() if op[0] != "equal"]
     replaced = [old_lines[i1:i2] for tag, i1, i2, _, _ in changes if tag != "insert"]
-    assert replaced == [['        <PROPERTY NAME="lastUsedAnnotationId">13</PROPERTY>']]
+    assert replaced == [['        <PROPERTY NAME="lastUsedAnnotationId">16</PROPERTY>']]
 
     ids = annotation_ids(session)
     assert len(ids) == len(set(ids))

@@ -94,29 +94,26 @@ def linked_audio(eaf_path: Path, media_descriptors: Sequence[Mapping[str, str]])
     )
 
 
-def _slot_times(timeslots: Mapping[str, int | None]) -> dict[str, float | None]:
-    """Seconds for every time slot; unaligned slots are spread evenly between their aligned neighbours, as ELAN does."""
-    ordered = list(timeslots.items())
-    times: dict[str, float | None] = {}
-    index = 0
-    while index < len(ordered):
-        slot, value = ordered[index]
-        if value is not None:
-            times[slot] = value / 1000
-            index += 1
-            continue
-        run_end = index
-        while run_end < len(ordered) and ordered[run_end][1] is None:
-            run_end += 1
-        before = ordered[index - 1][1] if index > 0 else None
-        after = ordered[run_end][1] if run_end < len(ordered) else None
-        for position in range(index, run_end):
-            if before is None or after is None:
-                times[ordered[position][0]] = None
-            else:
-                fraction = (position - index + 1) / (run_end - index + 1)
-                times[ordered[position][0]] = (before + (after - before) * fraction) / 1000
-        index = run_end
+def _spread(chain: Sequence[str], times: dict[str, float | None]) -> None:
+    """Give the unaligned slots of a chain of annotations evenly spaced times between their aligned neighbours."""
+    known = [index for index, slot in enumerate(chain) if times.get(slot) is not None]
+    for left, right in zip(known, known[1:]):
+        begin, finish = times[chain[left]], times[chain[right]]
+        for index in range(left + 1, right):
+            times[chain[index]] = begin + (finish - begin) * (index - left) / (right - left)
+
+
+def _slot_times(eaf) -> dict[str, float | None]:
+    """Seconds for every time slot. Unaligned slots (Time_Subdivision tiers) are placed as ELAN shows them:
+    evenly along their tier's chain of annotations, between the nearest aligned slots."""
+    times: dict[str, float | None] = {slot: None if value is None else value / 1000 for slot, value in eaf.timeslots.items()}
+    for aligned, _, _, _ in eaf.tiers.values():
+        following = {start: end for start, end, _, _ in aligned.values()}
+        for first in set(following) - set(following.values()):
+            chain = [first]
+            while chain[-1] in following and len(chain) <= len(following):
+                chain.append(following[chain[-1]])
+            _spread(chain, times)
     return times
 
 
@@ -200,10 +197,9 @@ def _ordered_children(references: Mapping[str, tuple]) -> dict[str, list[str]]:
     return groups
 
 
-def _tier_annotations(eaf, path: Path, tier: str, language: str | None):
+def _tier_annotations(eaf, path: Path, tier: str, language: str | None,
+                      times: Mapping[str, float | None], index: Mapping[str, _Aligned | str]):
     aligned, references, attributes, _ = eaf.tiers[tier]
-    times = _slot_times(eaf.timeslots)
-    index = _annotation_index(eaf)
     speaker = attributes.get("PARTICIPANT") or None
     language = attributes.get("LANG_REF") or language
     slug = "_".join(tier.replace("/", "_").split())
@@ -239,8 +235,9 @@ def read_eaf(path: str | Path, selection: TierSelection = TierSelection(), langu
     tiers = select_tiers(eaf, path, selection)
     media = linked_audio(path, eaf.media_descriptors)
     annotations, skipped = [], []
+    times, index = _slot_times(eaf), _annotation_index(eaf)
     for tier in tiers:
-        tier_annotations, tier_skipped = _tier_annotations(eaf, path, tier, language)
+        tier_annotations, tier_skipped = _tier_annotations(eaf, path, tier, language, times, index)
         annotations.extend(tier_annotations)
         skipped.extend(tier_skipped)
     annotations.sort(key=lambda annotation: (annotation.start, annotation.end or 0.0))
