@@ -233,3 +233,15 @@ def test_new_eaf_links_media_relatively_and_round_trips(tmp_path, session_audio)
     assert pympi_tier(eaf, "asr") == [(300, 1000, "x")]
     assert pympi_tier(eaf, "asr-words") == [(200, 900, "iranka")]
     assert os.stat(eaf).st_mode == os.stat(eaf.with_name("session.eaf.bak")).st_mode
+
+
+def test_windows_line_endings_are_kept(session):
+    session.write_bytes(session.read_bytes().replace(b"\n", b"\r\n"))
+    original_lines = session.read_bytes().split(b"\r\n")
+    write_tier_into_eaf(session, "asr", [(0.25, 1.4, "a"), (1.5, 2.0, "b")])
+    data = session.read_bytes()
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    matcher = difflib.SequenceMatcher(a=original_lines, b=data.split(b"\r\n"), autojunk=False)
+    replaced = [original_lines[i1:i2] for tag, i1, i2, _, _ in matcher.get_opcodes() if tag not in ("equal", "insert")]
+    assert replaced == [[b'        <PROPERTY NAME="lastUsedAnnotationId">16</PROPERTY>']]
+    assert pympi_tier(session, "asr") == [(250, 1400, "a"), (1500, 2000, "b")]

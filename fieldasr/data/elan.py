@@ -368,6 +368,8 @@ class _EafText:
         self.path, self.data = path, data
         self.elements = _scan(data, path)
         self.root = self.elements[0]
+        if not self.top("TIME_ORDER"):
+            raise AnnotationError(f"{path}: no TIME_ORDER element; open the file in ELAN and save it again.")
         self.newline = "\r\n" if b"\r\n" in data else "\n"
         first_child = next((element for element in self.elements[1:]), None)
         self.indent = self._indentation(first_child.start) if first_child else "    "
@@ -432,10 +434,7 @@ def _linguistic_type_edit(document: _EafText, linguistic_type: str) -> None:
 
 def _time_order_edit(document: _EafText, slots: Sequence[tuple[str, int]], unused: set[str]) -> None:
     """Drop the replaced tier's now unused time slots and append the new ones to TIME_ORDER."""
-    time_order = document.top("TIME_ORDER")
-    if not time_order:
-        raise AnnotationError(f"{document.path}: no TIME_ORDER element; open the file in ELAN and save it again.")
-    time_order = time_order[0]
+    time_order = document.top("TIME_ORDER")[0]
     existing = document.within(time_order, "TIME_SLOT")
     for element in existing:
         if element.attributes.get("TIME_SLOT_ID") in unused:
