@@ -245,3 +245,13 @@ def test_windows_line_endings_are_kept(session):
     replaced = [original_lines[i1:i2] for tag, i1, i2, _, _ in matcher.get_opcodes() if tag not in ("equal", "insert")]
     assert replaced == [[b'        <PROPERTY NAME="lastUsedAnnotationId">16</PROPERTY>']]
     assert pympi_tier(session, "asr") == [(250, 1400, "a"), (1500, 2000, "b")]
+
+
+def test_truncated_eaf_is_an_error_naming_the_file(tmp_path):
+    broken = tmp_path / "broken.eaf"
+    broken.write_bytes(FIXTURE.read_bytes()[:2000])
+    with pytest.raises(AnnotationError, match=r"broken\.eaf: cannot read this \.eaf.*save it again"):
+        read_eaf(broken, TierSelection(names=("tx@A",)))
+    with pytest.raises(AnnotationError, match=r"broken\.eaf: not well-formed XML"):
+        write_tier_into_eaf(broken, "asr", [(0.1, 0.2, "x")])
+    assert broken.read_bytes() == FIXTURE.read_bytes()[:2000]

@@ -12,7 +12,7 @@ from conftest import speak
 from fieldasr.audio import load_audio
 from fieldasr.data.manifest import Corpus
 from fieldasr.data.prepare import prepare_corpus
-from fieldasr.data.tabular import read_common_voice
+from fieldasr.data.tabular import read_common_voice, read_csv
 from fieldasr.errors import AnnotationError
 
 CV_HEADER = "client_id\tpath\tsentence_id\tsentence\tsentence_domain\tup_votes\tdown_votes\tage\tgender\taccents\tvariant\tlocale\tsegment"
@@ -121,3 +121,10 @@ def test_audio_folder_with_text_files(tmp_path, speech):
     assert result.corpus.recordings["day2__a"].sampling_rate == 22050
     assert sorted((Path(item.source).name, item.kind) for item in result.skipped) == [
         ("latin.txt", "bad-encoding"), ("orphan.txt", "no-audio"), ("untranscribed.wav", "no-transcription")]
+
+
+def test_csv_in_a_legacy_encoding_is_refused_with_the_fix(tmp_path):
+    table = tmp_path / "corpus.csv"
+    table.write_bytes("path,text\na.wav,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(AnnotationError, match=r"corpus\.csv: not UTF-8.*iconv"):
+        list(read_csv(table))
