@@ -15,6 +15,9 @@ from fieldasr.errors import FieldasrError
 COMMANDS: dict[str, str] = {
     "prepare": "fieldasr.cli.data:prepare",
     "validate": "fieldasr.cli.data:validate",
+    "synth": "fieldasr.cli.corpora:synth",
+    "synth-long": "fieldasr.cli.corpora:synth_long",
+    "import-real": "fieldasr.cli.corpora:import_real",
 }
 
 
