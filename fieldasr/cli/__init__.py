@@ -18,6 +18,9 @@ COMMANDS: dict[str, str] = {
     "transcribe": "fieldasr.cli.transcribe:transcribe",
     "lm": "fieldasr.cli.decode:lm",
     "tune": "fieldasr.cli.decode:tune",
+    "synth": "fieldasr.cli.corpora:synth",
+    "synth-long": "fieldasr.cli.corpora:synth_long",
+    "import-real": "fieldasr.cli.corpora:import_real",
 }
 
 
