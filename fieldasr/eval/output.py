@@ -25,6 +25,9 @@ def write_atomic(path: str | Path, text: str) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; reports are ordinary user files
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
