@@ -9,6 +9,7 @@ declare -A NEEDED=(
   [sctk]=sctk                # sclite, the reference scorer the evaluation is checked against
   [praat]=praat              # writes real TextGrids for the tests
   [g++]=g++                  # builds the kenlm Python module
+  [chromium]=chromium        # headless check that the HTML evaluation report renders
 )
 declare -A NEEDED_LIBS=(
   [libsndfile.so.1]=libsndfile1

@@ -11,14 +11,18 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display in batch jobs
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from fieldasr.eval.analysis import worst_utterances  # noqa: E402
 from fieldasr.eval.output import UNIT_LABELS, interval_text, percent, write_atomic  # noqa: E402
-from fieldasr.eval.report import EvaluationReport, SystemReport, UnitReport  # noqa: E402
+from fieldasr.eval.report import EvaluationReport, UnitReport  # noqa: E402
 
 HEATMAP_TOKENS = 25  # most frequent reference tokens shown in a confusion heat map
 _STYLE = """body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}td.t{text-align:left}img{max-width:100%}"""
+td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}td.t{text-align:left}img{display:block;max-width:100%;margin:1em 0}
+.row{display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start}"""
+WORST_UTTERANCES = 50  # rows of the utterance table
 
 
 def _png(figure: plt.Figure) -> str:
@@ -28,33 +32,49 @@ def _png(figure: plt.Figure) -> str:
     return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode("ascii")}">'
 
 
-def _rates_with_intervals(unit_report: UnitReport, dimension: str) -> str:
-    groups = [g for g in unit_report.breakdowns[dimension] if g.rate is not None]
-    if not groups:
-        return ""
-    figure, axes = plt.subplots(figsize=(max(4, 0.5 * len(groups) + 2), 3.2))
-    rates = np.array([100 * g.rate for g in groups])
-    lows = np.array([100 * g.interval.low if g.interval else 100 * g.rate for g in groups])
-    highs = np.array([100 * g.interval.high if g.interval else 100 * g.rate for g in groups])
-    colours = plt.cm.viridis(np.linspace(0.15, 0.85, len(groups)))
-    axes.bar(range(len(groups)), rates, color=colours, yerr=[rates - lows, highs - rates], capsize=4)
-    axes.set_xticks(range(len(groups)), [g.name for g in groups], rotation=45, ha="right")
-    axes.set_ylabel(f"{UNIT_LABELS[unit_report.unit]} % (95% CI)")
-    axes.set_title(f"{UNIT_LABELS[unit_report.unit]} per {dimension}")
+def _unit_reports(report: EvaluationReport, unit: str) -> list[tuple[str, UnitReport]]:
+    return [(system.name, system.units[unit]) for system in report.systems]
+
+
+def _rates_with_intervals(report: EvaluationReport, unit: str, dimension: str) -> str:
+    """Grouped bars: one group per speaker/language/recording, one bar per system, 95% CI whiskers."""
+    systems = _unit_reports(report, unit)
+    names = [g.name for g in systems[0][1].breakdowns[dimension]]
+    figure, axes = plt.subplots(figsize=(max(5, 0.45 * len(names) * len(systems) + 2), 3.2))
+    width = 0.8 / len(systems)
+    colours = plt.cm.viridis(np.linspace(0.15, 0.85, len(systems)))
+    for index, (system, unit_report) in enumerate(systems):
+        groups = unit_report.breakdowns[dimension]
+        rates = np.array([100 * g.rate if g.rate is not None else np.nan for g in groups])
+        lows = np.array([100 * g.interval.low if g.interval else np.nan for g in groups])
+        highs = np.array([100 * g.interval.high if g.interval else np.nan for g in groups])
+        positions = np.arange(len(groups)) + (index - (len(systems) - 1) / 2) * width
+        axes.bar(positions, rates, width, color=colours[index], label=system,
+                 yerr=np.nan_to_num([rates - lows, highs - rates]), capsize=3)
+    axes.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    axes.set_ylabel(f"{UNIT_LABELS[unit]} % (95% CI)")
+    axes.set_title(f"{UNIT_LABELS[unit]} per {dimension}")
+    axes.legend(fontsize="small")
     return _png(figure)
 
 
-def _error_histogram(unit_report: UnitReport) -> str:
-    errors = [u.errors for u in unit_report.result.utterances]
+def _error_histogram(report: EvaluationReport, unit: str) -> str:
+    systems = _unit_reports(report, unit)
+    largest = max((u.errors for _, r in systems for u in r.result.utterances), default=0)
     figure, axes = plt.subplots(figsize=(5, 3))
-    axes.hist(errors, bins=np.arange(0, max(errors, default=0) + 2) - 0.5, color="tab:orange", edgecolor="tab:brown")
-    axes.set_xlabel(f"errors per utterance ({unit_report.unit}s)")
+    colours = plt.cm.plasma(np.linspace(0.1, 0.8, len(systems)))
+    for colour, (system, unit_report) in zip(colours, systems):
+        errors = [u.errors for u in unit_report.result.utterances]
+        axes.hist(errors, bins=np.arange(0, largest + 2) - 0.5, color=colour, alpha=0.6, label=system)
+    axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    axes.set_xlabel(f"errors per utterance ({unit}s)")
     axes.set_ylabel("utterances")
-    axes.set_title("Errors per utterance")
+    axes.set_title(f"{UNIT_LABELS[unit]}: errors per utterance")
+    axes.legend(fontsize="small")
     return _png(figure)
 
 
-def _confusion_heatmap(unit_report: UnitReport) -> str:
+def _confusion_heatmap(system: str, unit_report: UnitReport) -> str:
     counts = unit_report.analysis.phone_confusion_counts
     frequency: Counter[str] = Counter()
     for (ref, hyp), count in counts.items():
@@ -78,7 +98,7 @@ def _confusion_heatmap(unit_report: UnitReport) -> str:
     axes.set_yticks(range(len(labels)), labels)
     axes.set_xlabel("hypothesis (∅ = deleted)")
     axes.set_ylabel("reference (∅ = inserted)")
-    axes.set_title(f"{UNIT_LABELS[unit_report.unit]} confusions (log % of row)")
+    axes.set_title(f"{system}: {unit_report.unit} confusions (log % of row)")
     figure.colorbar(image, ax=axes, shrink=0.7)
     return _png(figure)
 
@@ -97,23 +117,33 @@ def _training_curves(report: EvaluationReport) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return f"<p>{html.escape(header[0])}: none</p>"
     head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
     body = "".join("<tr>" + "".join(f'<td class="t">{html.escape(c)}</td>' if i == 0 else f"<td>{html.escape(c)}</td>"
                                     for i, c in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _system_section(system: SystemReport) -> str:
-    parts = [f"<h2>{html.escape(system.name)}</h2><p>{html.escape(system.source)}</p>"]
-    for unit_report in system.units.values():
-        label = UNIT_LABELS[unit_report.unit]
-        parts.append(f"<h3>{label}</h3>")
-        parts += [_rates_with_intervals(unit_report, dimension) for dimension in unit_report.breakdowns]
-        parts.append(_error_histogram(unit_report))
-        if unit_report.unit in ("phone", "char"):
-            parts.append(_confusion_heatmap(unit_report))
+def _unit_section(report: EvaluationReport, unit: str, heatmap: bool) -> str:
+    label = UNIT_LABELS[unit]
+    parts = [f"<h2>{label}</h2>"]
+    plots = [_rates_with_intervals(report, unit, dimension) for dimension in report.systems[0].units[unit].breakdowns]
+    plots.append(_error_histogram(report, unit))
+    if heatmap:
+        plots += [_confusion_heatmap(name, unit_report) for name, unit_report in _unit_reports(report, unit)]
+    parts.append('<div class="row">' + "".join(plots) + "</div>")
+    for system, unit_report in _unit_reports(report, unit):
         analysis = unit_report.analysis
-        parts.append(_table(["reference", "hypothesis", "count"], [[a, b, str(n)] for a, b, n in analysis.confusions]))
+        parts.append(f"<h3>{html.escape(system)}: {label}</h3>")
+        parts.append('<div class="row">' + "".join([
+            _table(["confused: reference", "hypothesis", "count"], [[a, b, str(n)] for a, b, n in analysis.confusions]),
+            _table(["deleted", "count"], [[token, str(n)] for token, n in analysis.deleted]),
+            _table(["inserted", "count"], [[token, str(n)] for token, n in analysis.inserted]),
+        ]) + "</div>")
+        parts.append(_table(["utterance", "errors", f"{label} %", "reference", "hypothesis"], [
+            [u.id, str(u.errors), percent(u.rate), " ".join(u.reference), " ".join(u.hypothesis)]
+            for u in worst_utterances(unit_report.result, WORST_UTTERANCES)]))
     return "\n".join(parts)
 
 
@@ -133,7 +163,10 @@ def to_html(report: EvaluationReport) -> str:
             [f"{t.system_a} vs {t.system_b}", UNIT_LABELS[t.unit], f"{100 * t.difference:+.2f}", interval_text(t.interval),
              f"{t.p_value:.4f}"] for t in report.comparisons]))
     parts += [f"<p>{html.escape(warning)}</p>" for warning in report.warnings]
-    parts += [_system_section(system) for system in report.systems]
+    units = list(report.normalisers)
+    # Heat maps are for phones; characters stand in when no phones were scored.
+    heatmap_unit = "phone" if "phone" in units else "char"
+    parts += [_unit_section(report, unit, unit == heatmap_unit) for unit in units]
     parts.append(_training_curves(report))
     body = "\n".join(part for part in parts if part)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>fieldasr evaluation</title>'

@@ -40,7 +40,7 @@ def percent(value: float | None) -> str:
 
 
 def interval_text(interval: Interval | None) -> str:
-    return "" if interval is None else f"{100 * interval.low:.2f}–{100 * interval.high:.2f}"
+    return "" if interval is None else f"[{100 * interval.low:.2f}, {100 * interval.high:.2f}]"
 
 
 def _summary_table(report: EvaluationReport) -> list[str]:
