@@ -156,7 +156,8 @@ def _read_textgrid(path: Path, tiers: tuple[str, ...]) -> Transcripts:
             if not label.strip():
                 blank += 1
                 continue
-            utterances.append(Utterance(_interval_id(stem, start, end), label, speaker=tier["name"], recording=stem))
+            key = _interval_id(stem, float(start), float(end))  # praatio leaves the times as strings
+            utterances.append(Utterance(key, label, speaker=tier["name"], recording=stem))
     return _collect(path, utterances, blank)
 
 
