@@ -9,6 +9,7 @@ whole batch of integer-coded utterances at once, so 100k utterances take about a
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ SUBSTITUTION_COST, DELETION_COST, INSERTION_COST = 4, 3, 3
 class Alignment:
     """One utterance: operations in order (codes HIT/SUBSTITUTION/DELETION/INSERTION) and their counts."""
 
-    operations: tuple[int, ...]
+    operations: bytes  # one code per byte: compact for 100k utterances; iterating gives ints
     hits: int
     substitutions: int
     deletions: int
@@ -46,7 +47,7 @@ class Alignment:
 @numba.njit(cache=True)
 def _align_one(ref, hyp, operations_out):  # pragma: no cover - compiled
     rows, columns = len(ref) + 1, len(hyp) + 1
-    cost = np.zeros((rows, columns), dtype=np.int64)
+    cost = np.zeros((rows, columns), dtype=np.int32)
     back = np.zeros((rows, columns), dtype=np.int8)
     for j in range(1, columns):
         cost[0, j] = cost[0, j - 1] + INSERTION_COST
@@ -86,19 +87,24 @@ def _align_one(ref, hyp, operations_out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _align_all(ref_codes, ref_offsets, hyp_codes, hyp_offsets, operations, operation_offsets, lengths):  # pragma: no cover
+def _align_all(ref_codes, ref_offsets, hyp_codes, hyp_offsets, operations, operation_offsets, lengths, counts):  # pragma: no cover
     for index in range(len(ref_offsets) - 1):
         ref = ref_codes[ref_offsets[index] : ref_offsets[index + 1]]
         hyp = hyp_codes[hyp_offsets[index] : hyp_offsets[index + 1]]
         start = operation_offsets[index]
-        lengths[index] = _align_one(ref, hyp, operations[start : operation_offsets[index + 1]])
+        length = _align_one(ref, hyp, operations[start : operation_offsets[index + 1]])
+        lengths[index] = length
+        for position in range(start, start + length):
+            counts[index, operations[position]] += 1
 
 
 def _encode(sequences: Sequence[Sequence[Hashable]], codes: dict[Hashable, int]) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(sequence) for sequence in sequences])
-    flat = [codes.setdefault(token, len(codes)) for sequence in sequences for token in sequence]
-    return np.asarray(flat, dtype=np.int64), offsets
+    flat = list(itertools.chain.from_iterable(sequences))
+    for token in set(flat).difference(codes):
+        codes[token] = len(codes)
+    return np.fromiter(map(codes.__getitem__, flat), dtype=np.int64, count=len(flat)), offsets
 
 
 def align_batch(references: Sequence[Sequence[Hashable]], hypotheses: Sequence[Sequence[Hashable]]) -> list[Alignment]:
@@ -111,12 +117,12 @@ def align_batch(references: Sequence[Sequence[Hashable]], hypotheses: Sequence[S
     operation_offsets = ref_offsets + hyp_offsets  # n + m operations at most per utterance
     operations = np.full(int(operation_offsets[-1]), -1, dtype=np.int8)
     lengths = np.zeros(len(references), dtype=np.int64)
+    counts = np.zeros((len(references), 4), dtype=np.int64)
     if len(references):
-        _align_all(ref_codes, ref_offsets, hyp_codes, hyp_offsets, operations, operation_offsets, lengths)
-    alignments = []
-    for index, length in enumerate(lengths.tolist()):
-        start = int(operation_offsets[index])
-        chunk = operations[start : start + length]
-        counts = np.bincount(chunk, minlength=4).tolist()
-        alignments.append(Alignment(tuple(chunk.tolist()), counts[HIT], counts[SUBSTITUTION], counts[DELETION], counts[INSERTION]))
-    return alignments
+        _align_all(ref_codes, ref_offsets, hyp_codes, hyp_offsets, operations, operation_offsets, lengths, counts)
+    data = operations.tobytes()
+    return [
+        Alignment(data[start : start + length], hits, substitutions, deletions, insertions)
+        for start, length, (hits, substitutions, deletions, insertions)
+        in zip(operation_offsets[:-1].tolist(), lengths.tolist(), counts.tolist())
+    ]

@@ -49,7 +49,7 @@ def tokenise(transcript: Transcript, unit: Unit, normaliser: Normaliser | None =
         return tuple(token for token in (normalise(str(item)) for item in transcript) if token)
     text = normalise(transcript)
     if unit == "char":
-        return tuple(character for character in text if not character.isspace())
+        return tuple("".join(text.split()))
     return tuple(text.split())
 
 

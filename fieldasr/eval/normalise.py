@@ -6,7 +6,6 @@ never rewritten: "3" and "three" stay different words, because spelling out numb
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from fieldasr.eval.errors import EvaluationError
 
 # Apostrophes and hyphens inside a word are kept: in many orthographies ' or ’ writes a glottal stop.
 _WORD_INTERNAL = "'’‘-‐"
-_SPACES = re.compile(r"\s+")
 
 
 def _strip_punctuation(text: str) -> str:
@@ -39,7 +37,7 @@ STEPS: dict[str, Callable[[str], str]] = {
     "nfd": lambda text: unicodedata.normalize("NFD", text),
     "lowercase": str.lower,
     "punctuation": _strip_punctuation,
-    "whitespace": lambda text: _SPACES.sub(" ", text).strip(),
+    "whitespace": lambda text: " ".join(text.split()),
 }
 
 PRESETS: dict[str, tuple[str, ...]] = {

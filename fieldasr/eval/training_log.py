@@ -18,7 +18,7 @@ class TrainingLog:
     source: str
     x_name: str  # the column plotted along x: step, else epoch, else the row number
     x: tuple[float, ...]
-    columns: dict[str, tuple[float, ...]]  # every other numeric column; NaN where a row left it empty
+    columns: dict[str, tuple[float, ...]]  # every numeric column but step/epoch; NaN where a row left it empty
     skipped_columns: tuple[str, ...]  # columns with text in them
 
 
@@ -47,5 +47,6 @@ def read_training_log(path: str | Path) -> TrainingLog:
     if not numeric:
         raise EvaluationError(f"{path}: no numeric column. Expected columns like step, epoch, train_loss, valid_loss.")
     x_name = next((name for name in X_AXIS_PREFERENCE if name in numeric), "row")
-    x = numeric.pop(x_name) if x_name != "row" else [float(index) for index in range(len(rows))]
-    return TrainingLog(str(path), x_name, tuple(x), {k: tuple(v) for k, v in numeric.items()}, tuple(skipped))
+    x = numeric[x_name] if x_name != "row" else [float(index) for index in range(len(rows))]
+    curves = {name: tuple(values) for name, values in numeric.items() if name not in X_AXIS_PREFERENCE}
+    return TrainingLog(str(path), x_name, tuple(x), curves, tuple(skipped))
