@@ -83,3 +83,11 @@ def test_alignment_cost_is_the_minimum_weighted_edit_distance() -> None:
         assert alignment.hits + alignment.substitutions + alignment.insertions == len(hypothesis)
         pairs = alignment.pairs(reference, hypothesis)
         assert [r for r, _ in pairs if r is not None] == reference and [h for _, h in pairs if h is not None] == hypothesis
+
+
+def test_differently_normalised_sides_are_flagged_when_case_is_kept() -> None:
+    from fieldasr.eval.report import normalisation_warnings
+
+    assert normalisation_warnings({"a": "the dog"}, {"a": "THE DOG"}, "nfc+whitespace")
+    assert normalisation_warnings({"a": "the dog"}, {"a": "THE DOG"}, "nfc+lowercase+whitespace") == []
+    assert normalisation_warnings({"a": "The dog"}, {"a": "The dog"}, "nfc+whitespace") == []

@@ -78,6 +78,24 @@ def test_counts_and_rate_match_sclite(tmp_path: Path, unit: str, options: tuple[
     assert round(100 * result.rate, 1) == pytest.approx(sclite_percent, abs=1e-9)
 
 
+def test_characters_match_sclite_noascii_dh_on_text_without_ascii(tmp_path: Path) -> None:
+    # `-c NOASCII DH` keeps ASCII words whole and deletes hyphens; on text with neither it splits every
+    # character and drops spaces, exactly like our `char` unit (see fieldasr.eval.metrics).
+    generator = random.Random(11)
+    letters = "ŋɛɔʃʒθðæøœ"
+    references = [" ".join("".join(generator.choices(letters, k=generator.randint(1, 4))) for _ in range(generator.randint(0, 4)))
+                  for _ in range(150)]
+    hypotheses = ["".join(generator.choice(letters) if generator.random() < 0.15 else c for c in text if generator.random() > 0.1)
+                  for text in references]
+    ref_path = _write_trn(tmp_path / "ref.trn", references)
+    hyp_path = _write_trn(tmp_path / "hyp.trn", hypotheses)
+    expected = _sclite_counts(ref_path, hyp_path, "-c", "NOASCII", "DH")
+    result = score(read_transcripts(ref_path).texts(), read_transcripts(hyp_path).texts(), unit="char", normaliser="none")
+    for utterance in result.utterances:
+        alignment = utterance.alignment
+        assert (alignment.hits, alignment.substitutions, alignment.deletions, alignment.insertions) == expected[utterance.id]
+
+
 def test_empty_reference_and_hypothesis_edge_cases_match_sclite(tmp_path: Path) -> None:
     references = ["", "", "ŋa ɛbɔ", "the dog", "naïve"]
     hypotheses = ["", "kʼa ʃi", "", "the dog", "naive"]

@@ -16,7 +16,7 @@ the totals. A total over zero reference tokens is None too, never a count passed
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -99,13 +99,6 @@ class ScoreResult:
     def empty_reference_insertions(self) -> int:
         """Insertions in utterances with empty references, reported apart because they have no rate."""
         return sum(utterance.alignment.insertions for utterance in self.utterances if not utterance.reference)
-
-    def subset(self, ids: Iterable[str]) -> "ScoreResult":
-        wanted = set(ids)
-        return summarise(
-            [utterance for utterance in self.utterances if utterance.id in wanted], self.unit, self.normaliser,
-            tuple(i for i in self.missing_in_hypothesis if i in wanted),
-        )
 
 
 def summarise(

@@ -53,6 +53,11 @@ def _unit_inputs(transcripts: Transcripts, unit: str, ipa_unsegmented: bool) -> 
     return phones
 
 
+def _listing(ids: Sequence[str], shown: int = 20) -> str:
+    """The first ids in full; every id is in the JSON report."""
+    return ", ".join(ids[:shown]) + (f" ... ({len(ids) - shown} more in report.json)" if len(ids) > shown else "")
+
+
 def _system_names(paths: Sequence[Path]) -> list[str]:
     stems = [path.name.split(".")[0] or path.name for path in paths]
     if len(set(stems)) == len(stems):
@@ -118,9 +123,11 @@ def evaluate(
             unit_reports[unit] = _unit_report(result, reference_transcripts, resamples, seed)
         first = unit_reports[units[0]].result
         if first.missing_in_hypothesis:
-            warnings.append(f"{name}: {len(first.missing_in_hypothesis)} reference id(s) have no hypothesis; scored as all deletions.")
+            warnings.append(f"{name}: {len(first.missing_in_hypothesis)} reference id(s) have no hypothesis, scored as all "
+                            f"deletions: {_listing(first.missing_in_hypothesis)}")
         if first.only_in_hypothesis:
-            warnings.append(f"{name}: {len(first.only_in_hypothesis)} hypothesis id(s) have no reference; ignored.")
+            warnings.append(f"{name}: {len(first.only_in_hypothesis)} hypothesis id(s) have no reference, ignored: "
+                            f"{_listing(first.only_in_hypothesis)}")
         systems.append(SystemReport(name, str(path), unit_reports))
     comparisons = []
     for system_a, system_b in itertools.combinations(systems, 2):
