@@ -6,6 +6,9 @@ never rewritten: "3" and "three" stay different words, because spelling out numb
 """
 from __future__ import annotations
 
+import functools
+import re
+import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,20 +19,24 @@ from fieldasr.eval.errors import EvaluationError
 _WORD_INTERNAL = "'’‘-‐"
 
 
+@functools.cache
+def _punctuation_pattern() -> re.Pattern[str]:
+    """Every Unicode punctuation character (category P*), except word-internal apostrophes and hyphens.
+
+    Built once from the Unicode tables: one regular expression instead of a Python loop over characters,
+    which matters for 100k utterances.
+    """
+    punctuation = "".join(
+        chr(code) for code in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(code)).startswith("P") and chr(code) not in _WORD_INTERNAL
+    )
+    kept = re.escape(_WORD_INTERNAL)
+    # A kept mark counts as punctuation unless a letter or digit stands on both sides.
+    return re.compile(f"[{re.escape(punctuation)}]|(?<![^\\W_])[{kept}]|[{kept}](?![^\\W_])")
+
+
 def _strip_punctuation(text: str) -> str:
-    characters = []
-    for index, character in enumerate(text):
-        if unicodedata.category(character).startswith("P"):
-            inside_word = (
-                character in _WORD_INTERNAL
-                and 0 < index < len(text) - 1
-                and text[index - 1].isalnum()
-                and text[index + 1].isalnum()
-            )
-            characters.append(character if inside_word else " ")
-        else:
-            characters.append(character)
-    return "".join(characters)
+    return _punctuation_pattern().sub(" ", text)
 
 
 STEPS: dict[str, Callable[[str], str]] = {

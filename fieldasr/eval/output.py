@@ -16,6 +16,8 @@ from fieldasr.eval.stats import Interval
 
 UNIT_LABELS = {"word": "WER", "char": "CER", "phone": "PER"}
 _TRN_UNSAFE = re.compile(r"[\s()]")
+# Alignment strings in JSON: C correct, S substitution, D deletion, I insertion (sclite's letters).
+_OPERATION_LETTERS = bytes.maketrans(bytes(range(len(OPERATION_NAMES))), b"CSDI")
 
 
 def write_atomic(path: str | Path, text: str) -> Path:
@@ -104,11 +106,12 @@ def _result_json(result: ScoreResult) -> dict[str, Any]:
         "insertions": result.insertions, "reference_length": result.reference_length,
         "empty_reference_insertions": result.empty_reference_insertions,
         "missing_in_hypothesis": list(result.missing_in_hypothesis), "only_in_hypothesis": list(result.only_in_hypothesis),
+        # Tokens joined by spaces (as in the .trn files) and one letter per operation keep 100k utterances compact.
         "utterances": [
-            {"id": u.id, "reference": list(u.reference), "hypothesis": list(u.hypothesis), "hits": u.alignment.hits,
+            {"id": u.id, "reference": " ".join(u.reference), "hypothesis": " ".join(u.hypothesis), "hits": u.alignment.hits,
              "substitutions": u.alignment.substitutions, "deletions": u.alignment.deletions,
              "insertions": u.alignment.insertions, "rate": u.rate, "hypothesis_missing": u.hypothesis_missing,
-             "operations": [OPERATION_NAMES[o] for o in u.alignment.operations]}
+             "alignment": u.alignment.operations.translate(_OPERATION_LETTERS).decode("ascii")}
             for u in result.utterances
         ],
     }
@@ -140,7 +143,7 @@ def to_json(report: EvaluationReport) -> dict[str, Any]:
 
 def write_json(report: EvaluationReport, path: str | Path) -> Path:
     # NaN is not JSON: an undefined figure is null.
-    return write_atomic(path, json.dumps(to_json(report), ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+    return write_atomic(path, json.dumps(to_json(report), ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n")
 
 
 def trn_text(result: ScoreResult, side: str) -> str:

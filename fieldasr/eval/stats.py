@@ -49,8 +49,9 @@ def _resampled_sums(columns: np.ndarray, resamples: int, seed: int) -> Iterator[
     count = columns.shape[0]
     chunk = max(1, _CHUNK_CELLS // max(count, 1))
     for start in range(0, resamples, chunk):
-        indices = generator.integers(0, count, size=(min(chunk, resamples - start), count))
-        yield columns[indices].sum(axis=1)
+        indices = generator.integers(0, count, size=(min(chunk, resamples - start), count), dtype=np.int32)
+        # One gather per column: cheaper than fancy-indexing the 2-D array.
+        yield np.stack([np.take(column, indices).sum(axis=1) for column in columns.T], axis=1)
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
