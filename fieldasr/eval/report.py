@@ -101,7 +101,12 @@ def evaluate(
     training_log: str | Path | None = None,
     ipa_unsegmented: bool = False,
 ) -> EvaluationReport:
-    """Score every hypothesis file against the reference in every unit; compare systems pairwise."""
+    """Score every hypothesis file against the reference in every unit; compare systems pairwise.
+
+    Phones come from `Segment.phones` in manifests; elsewhere (and for segments without phones) the text
+    is read as space-separated phones, or segmented as IPA with `ipa_unsegmented`. Breakdowns use the
+    reference's speaker, language and recording fields, where it has them.
+    """
     if not hypotheses:
         raise EvaluationError("no hypothesis file given; pass at least one --hyp.")
     unknown = [unit for unit in units if unit not in UNITS]
