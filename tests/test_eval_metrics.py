@@ -53,8 +53,11 @@ def test_empty_references_give_no_rate_but_count_insertions() -> None:
 
 
 def test_phone_unit_uses_sequences_as_given() -> None:
-    result = score({"a": ("t͡ʃ", "a")}, {"a": "t͡ʃ e"}, unit="phone", normaliser="phones")
-    assert (result.hits, result.substitutions, result.reference_length) == (1, 1, 2)
+    result = score({"a": ("t͡ʃ", "a", "ʔ")}, {"a": "t͡ʃ e ʔ"}, unit="phone")
+    assert (result.hits, result.substitutions, result.reference_length) == (2, 1, 3)
+    assert result.normaliser == "nfc+whitespace"
+    # Case is meaningful in phone sets such as X-SAMPA: it is kept.
+    assert score({"a": "N a"}, {"a": "n a"}, unit="phone").substitutions == 1
 
 
 def test_ipa_segmentation_uses_g2p_when_present_and_falls_back_with_a_warning(

@@ -123,15 +123,18 @@ def score(
     references: Mapping[str, Transcript],
     hypotheses: Mapping[str, Transcript],
     unit: Unit = "word",
-    normaliser: Normaliser | str = "default",
+    normaliser: Normaliser | str | None = None,
     extra_hypotheses: Literal["ignore", "error"] = "ignore",
 ) -> ScoreResult:
     """Score hypotheses against references by id, sclite-compatible.
 
     An id without a hypothesis is scored as an empty hypothesis (all deletions) and listed in
     `missing_in_hypothesis`; an id only in the hypotheses is listed in `only_in_hypothesis` and ignored,
-    or raises EvaluationError with `extra_hypotheses="error"`.
+    or raises EvaluationError with `extra_hypotheses="error"`. Without a normaliser, words and characters
+    get the `default` preset and phones the `phones` preset (case and IPA marks are meaningful).
     """
+    if normaliser is None:
+        normaliser = "phones" if unit == "phone" else "default"
     if isinstance(normaliser, str):
         normaliser = normaliser_from_spec(normaliser)
     only_in_hypothesis = tuple(key for key in hypotheses if key not in references)
