@@ -15,7 +15,7 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fieldasr.eval.analysis import worst_utterances  # noqa: E402
-from fieldasr.eval.output import UNIT_LABELS, interval_text, percent, write_atomic  # noqa: E402
+from fieldasr.eval.output import UNIT_LABELS, interval_text, p_value_text, percent, write_atomic  # noqa: E402
 from fieldasr.eval.report import EvaluationReport, UnitReport  # noqa: E402
 
 HEATMAP_TOKENS = 25  # most frequent reference tokens shown in a confusion heat map
@@ -161,7 +161,7 @@ def to_html(report: EvaluationReport) -> str:
     if report.comparisons:
         parts.append(_table(["A vs B", "metric", "A − B (points)", "95% CI", "p"], [
             [f"{t.system_a} vs {t.system_b}", UNIT_LABELS[t.unit], f"{100 * t.difference:+.2f}", interval_text(t.interval),
-             f"{t.p_value:.4f}"] for t in report.comparisons]))
+             p_value_text(t)] for t in report.comparisons]))
     parts += [f"<p>{html.escape(warning)}</p>" for warning in report.warnings]
     units = list(report.normalisers)
     # Heat maps are for phones; characters stand in when no phones were scored.

@@ -12,7 +12,7 @@ from fieldasr.eval.align import OPERATION_NAMES
 from fieldasr.eval.analysis import worst_utterances
 from fieldasr.eval.metrics import ScoreResult
 from fieldasr.eval.report import EvaluationReport
-from fieldasr.eval.stats import Interval
+from fieldasr.eval.stats import Interval, PairedTest
 
 UNIT_LABELS = {"word": "WER", "char": "CER", "phone": "PER"}
 _TRN_UNSAFE = re.compile(r"[\s()]")
@@ -43,6 +43,11 @@ def percent(value: float | None) -> str:
 
 def interval_text(interval: Interval | None) -> str:
     return "" if interval is None else f"[{100 * interval.low:.2f}, {100 * interval.high:.2f}]"
+
+
+def p_value_text(test: PairedTest) -> str:
+    """A p-value of 0 from resampling only means below one in `resamples`."""
+    return f"< {1 / test.resamples:.2g}" if test.p_value == 0 else f"{test.p_value:.4f}"
 
 
 def _summary_table(report: EvaluationReport) -> list[str]:
@@ -92,7 +97,7 @@ def to_markdown(report: EvaluationReport, worst: int = 20) -> str:
     if report.comparisons:
         lines += ["", "| A | B | metric | A − B (points) | 95% CI | p (paired bootstrap) |", "|---|---|---|---|---|---|"]
         lines += [f"| {t.system_a} | {t.system_b} | {UNIT_LABELS[t.unit]} | {100 * t.difference:+.2f} | "
-                  f"{interval_text(t.interval)} | {t.p_value:.4f} |" for t in report.comparisons]
+                  f"{interval_text(t.interval)} | {p_value_text(t)} |" for t in report.comparisons]
     if report.warnings:
         lines += ["", "Warnings:"] + [f"- {warning}" for warning in report.warnings]
     lines += _system_details(report, worst)

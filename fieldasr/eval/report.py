@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tqdm import tqdm
+
 from fieldasr.eval.analysis import ErrorAnalysis, GroupScore, analyse_errors, group_scores
 from fieldasr.eval.errors import EvaluationError
 from fieldasr.eval.inputs import Transcripts, read_transcripts
@@ -116,6 +118,8 @@ def evaluate(
     normalisers = {unit: normaliser_from_spec(phone_normaliser if unit == "phone" else normaliser) for unit in units}
     paths = [Path(path) for path in hypotheses]
     systems, warnings = [], []
+    # tqdm hides itself when stderr is not a terminal.
+    progress = tqdm(total=len(paths) * len(units), desc="scoring", unit="score", disable=None)
     for name, path in zip(_system_names(paths), paths):
         hypothesis = read_transcripts(path, tiers)
         warnings += [f"{name}: {w}" for w in normalisation_warnings(reference_transcripts.texts(), hypothesis.texts(), normalisers[units[0]].name)]
@@ -126,6 +130,7 @@ def evaluate(
                 unit=unit, normaliser=normalisers[unit], extra_hypotheses=extra_hypotheses,  # type: ignore[arg-type]
             )
             unit_reports[unit] = _unit_report(result, reference_transcripts, resamples, seed)
+            progress.update()
         first = unit_reports[units[0]].result
         if first.missing_in_hypothesis:
             warnings.append(f"{name}: {len(first.missing_in_hypothesis)} reference id(s) have no hypothesis, scored as all "
@@ -134,6 +139,7 @@ def evaluate(
             warnings.append(f"{name}: {len(first.only_in_hypothesis)} hypothesis id(s) have no reference, ignored: "
                             f"{_listing(first.only_in_hypothesis)}")
         systems.append(SystemReport(name, str(path), unit_reports))
+    progress.close()
     comparisons = []
     for system_a, system_b in itertools.combinations(systems, 2):
         for unit in units:
