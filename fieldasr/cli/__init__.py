@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "synth": "fieldasr.cli.corpora:synth",
     "synth-long": "fieldasr.cli.corpora:synth_long",
     "import-real": "fieldasr.cli.corpora:import_real",
+    "evaluate": "fieldasr.cli.evaluate:evaluate",
 }
 
 

@@ -1,0 +1,63 @@
+"""Scoring time for 100k utterance pairs: fieldasr.eval (sclite-compatible) against jiwer.
+
+Run: PYTHONPATH=. python benchmarks/scoring_speed.py [--pairs 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+import jiwer
+
+from fieldasr.eval import score
+from fieldasr.eval.align import align_batch
+
+
+def make_pairs(count: int, seed: int = 0) -> tuple[dict[str, str], dict[str, str]]:
+    generator = random.Random(seed)
+    vocabulary = ["".join(generator.choices("aeiouptkmnŋsʃlrwj", k=generator.randint(2, 8))) for _ in range(2000)]
+    references, hypotheses = {}, {}
+    for index in range(count):
+        words = generator.choices(vocabulary, k=generator.randint(3, 20))
+        hypothesis = [generator.choice(vocabulary) if generator.random() < 0.1 else word for word in words
+                      if generator.random() > 0.05]
+        if generator.random() < 0.05:
+            hypothesis.insert(generator.randint(0, len(hypothesis)), generator.choice(vocabulary))
+        references[f"utt{index:06d}"] = " ".join(words)
+        hypotheses[f"utt{index:06d}"] = " ".join(hypothesis)
+    return references, hypotheses
+
+
+def timed(function, *arguments, **keywords) -> tuple[str, object]:
+    """Wall and CPU seconds: on a shared machine the CPU time is the fairer comparison."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function(*arguments, **keywords)
+    return f"{time.perf_counter() - wall:.2f} / {time.process_time() - cpu:.2f}", result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pairs", type=int, default=100_000)
+    count = parser.parse_args().pairs
+    references, hypotheses = make_pairs(count)
+    compile_seconds, _ = timed(align_batch, [["a"]], [["b"]])  # numba compiles (or loads its cache) once
+    ref_list, hyp_list = list(references.values()), [hypotheses[key] for key in references]
+    rows = []
+    for unit, jiwer_function in (("word", jiwer.process_words), ("char", jiwer.process_characters)):
+        ours_seconds, ours = timed(score, references, hypotheses, unit=unit, normaliser="none")
+        jiwer_seconds, theirs = timed(jiwer_function, ref_list, hyp_list)
+        theirs_errors = theirs.substitutions + theirs.deletions + theirs.insertions
+        rows.append((unit, ours_seconds, ours.errors, jiwer_seconds, theirs_errors))
+    tokens = [reference.split() for reference in ref_list]
+    align_seconds, _ = timed(align_batch, tokens, [hypothesis.split() for hypothesis in hyp_list])
+    print(f"{count} utterance pairs; numba compile/cache load {compile_seconds} s; alignment alone (words) {align_seconds} s")
+    print("| unit | fieldasr score() wall / CPU s | errors | jiwer wall / CPU s | jiwer errors |")
+    print("|---|---|---|---|---|")
+    for unit, ours_seconds, ours_errors, jiwer_seconds, jiwer_errors in rows:
+        print(f"| {unit} | {ours_seconds} | {ours_errors} | {jiwer_seconds} | {jiwer_errors} |")
+    print("jiwer counts spaces as characters and uses unit weights, so its error totals differ from sclite's.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""`fieldasr evaluate`: WER/CER/PER reports in Markdown, JSON, sclite .trn and HTML."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--ref", "reference", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Reference: manifest folder or segments.jsonl(.gz), .trn, .eaf, .TextGrid, or `id<TAB>text` file.")
+@click.option("--hyp", "hypotheses", required=True, multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Hypothesis file, same formats; repeat to compare systems.")
+@click.option("--unit", "units", multiple=True, type=click.Choice(["word", "char", "phone"]),
+              help="Units to score (repeatable). Default: word and char.")
+@click.option("--normalise", "normaliser", default="default", show_default=True,
+              help="Steps/presets joined by '+': nfc, nfd, lowercase, punctuation, whitespace; presets none, unicode, default.")
+@click.option("--phone-normalise", "phone_normaliser", default="phones", show_default=True, help="Normalisation of phones.")
+@click.option("--tier", "tiers", multiple=True, help="ELAN/Praat tier(s) to read (default: all top-level tiers).")
+@click.option("--extra-hypotheses", type=click.Choice(["ignore", "error"]), default="ignore", show_default=True,
+              help="What to do with hypothesis ids that have no reference (they are always listed).")
+@click.option("--ipa-unsegmented", is_flag=True, help="Phone strings are IPA without spaces: segment them into phones.")
+@click.option("--training-log", type=click.Path(exists=True, path_type=Path), help="Trainer CSV log to plot in the HTML report.")
+@click.option("--resamples", default=1000, show_default=True, help="Bootstrap resamples for intervals and the paired test.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("evaluation"), show_default=True,
+              help="Folder for report.md, report.json, report.html and the .trn files.")
+def evaluate(reference: Path, hypotheses: tuple[Path, ...], units: tuple[str, ...], normaliser: str, phone_normaliser: str,
+             tiers: tuple[str, ...], extra_hypotheses: str, ipa_unsegmented: bool, training_log: Path | None,
+             resamples: int, seed: int, out_dir: Path) -> None:
+    """Score hypotheses against a reference as sclite does; write the report and print its summary."""
+    from fieldasr.eval.html import write_html
+    from fieldasr.eval.output import to_markdown, write_atomic, write_json, write_trn
+    from fieldasr.eval.report import evaluate as run_evaluation
+
+    report = run_evaluation(
+        reference, list(hypotheses), units=units or ("word", "char"), normaliser=normaliser,
+        phone_normaliser=phone_normaliser, tiers=tiers, extra_hypotheses=extra_hypotheses,  # type: ignore[arg-type]
+        resamples=resamples, seed=seed, training_log=training_log, ipa_unsegmented=ipa_unsegmented,
+    )
+    markdown = to_markdown(report)
+    write_atomic(out_dir / "report.md", markdown)
+    write_json(report, out_dir / "report.json")
+    for system in report.systems:
+        for unit, unit_report in system.units.items():
+            write_trn(unit_report.result, out_dir / f"{system.name}.{unit}.ref.trn", out_dir / f"{system.name}.{unit}.hyp.trn")
+    write_html(report, out_dir / "report.html")
+    click.echo(markdown)
+    click.echo(f"Report written to {out_dir}/ (report.md, report.json, report.html, *.trn).", err=True)
