@@ -14,7 +14,7 @@ class Normalization:
     unicode_form: str = "NFC"
     apostrophe: str = "'"  # the one character every apostrophe/okina variant becomes
     keep: str = "'"  # punctuation that is part of spelling (e.g. ' for a glottal stop); everything else splits words
-    replace: tuple[tuple[str, str], ...] = ()  # applied in order, before punctuation is removed
+    replace: tuple[tuple[str, str], ...] = ()  # applied in order, after lowercasing, before punctuation is removed
 
 
 def _is_punctuation(character: str) -> bool:
@@ -26,10 +26,10 @@ def normalize_words(text: str, normalization: Normalization) -> list[str]:
     text = unicodedata.normalize(normalization.unicode_form, text)
     for variant in APOSTROPHE_VARIANTS:
         text = text.replace(variant, normalization.apostrophe)
-    for old, new in normalization.replace:
-        text = text.replace(old, new)
     if normalization.lowercase:
         text = text.lower()
+    for old, new in normalization.replace:
+        text = text.replace(old, new)
     kept = "".join(
         " " if _is_punctuation(character) and character not in normalization.keep else character for character in text
     )

@@ -6,7 +6,7 @@ Words are cached per G2P object (one per spec fingerprint for the module-level f
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +185,3 @@ def phonemize_with_report(
 ) -> G2PResult:
     return get_g2p(spec).phonemize(texts, word_boundaries=word_boundaries, strict=strict)
 
-
-def phone_counts(sequences: Iterable[Sequence[str]]) -> Counter[str]:
-    return Counter(phone for sequence in sequences for phone in sequence if phone != WORD_BOUNDARY)

@@ -177,9 +177,21 @@ def is_vowel(phone: str) -> bool:
     return bool(features) and features["syl"] > 0 and features["cons"] < 0
 
 
+# Symbols espeak-ng writes that panphon has no entry for, and the panphon segment with their features.
+FEATURE_STAND_INS = {"ɚ": "ə˞", "ɝ": "ɜ˞", "ᵻ": "ɪ̈", "ᵿ": "ʊ̈", "ⱱ": "ʋ"}
+
+
+def feature_symbol(phone: str) -> str:
+    """The symbol whose panphon features describe `phone`: without stress/tone, with stand-ins for espeak symbols."""
+    base = strip_suprasegmentals(phone)
+    for symbol, stand_in in FEATURE_STAND_INS.items():
+        base = base.replace(symbol, stand_in)
+    return unicodedata.normalize("NFC", base)
+
+
 def is_known_phone(phone: str) -> bool:
     """True when panphon has articulatory features for the phone (tone and stress marks ignored)."""
-    base = strip_suprasegmentals(phone)
+    base = feature_symbol(phone)
     return bool(base) and feature_table().seg_known(base)
 
 
