@@ -15,6 +15,8 @@ from fieldasr.errors import FieldasrError
 COMMANDS: dict[str, str] = {
     "prepare": "fieldasr.cli.data:prepare",
     "validate": "fieldasr.cli.data:validate",
+    "g2p": "fieldasr.cli.g2p:g2p",
+    "inventory": "fieldasr.cli.g2p:inventory",
 }
 
 
