@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes.util
 import difflib
+import logging
 import os
 from collections.abc import Sequence
 from functools import lru_cache
@@ -79,8 +80,11 @@ class EspeakWords:
         check_voice(voice, where)
         self.voice = voice
         self.jobs = jobs or max(1, min(4, os.cpu_count() or 1))
+        # Its "words count mismatch" warnings are expected here: espeak may read one token as several words ("42").
+        quiet = logging.getLogger("fieldasr.g2p.phonemizer")
+        quiet.setLevel(logging.ERROR)
         self._backend = EspeakBackend(
-            voice, with_stress=True, tie=True, language_switch="remove-flags", words_mismatch="ignore"
+            voice, with_stress=True, tie=True, language_switch="remove-flags", words_mismatch="ignore", logger=quiet
         )
 
     def transcribe(self, words: Sequence[str]) -> list[WordTranscription | None]:
