@@ -23,7 +23,7 @@ BASE_MODIFIER_LETTERS = frozenset("ᵻᵿ")
 # Combining diacritics that mark tone on a vowel (acute, grave, macron, circumflex, caron, double acute/grave).
 TONE_DIACRITICS = frozenset({"\u0301", "\u0300", "\u0304", "\u0302", "\u030c", "\u030b", "\u030f"})
 # ASCII look-alikes that are not IPA, mapped to the IPA symbol they are meant as.
-IPA_LOOKALIKES = {"g": "ɡ", ":": "ː", "'": "ˈ", "ʦ": "t͡s", "ʣ": "d͡z", "ʧ": "t͡ʃ", "ʤ": "d͡ʒ"}
+IPA_LOOKALIKES = {"g": "ɡ", ":": "ː", "ʦ": "t͡s", "ʣ": "d͡z", "ʧ": "t͡ʃ", "ʤ": "d͡ʒ"}
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +63,7 @@ def segment_ipa(ipa: str) -> tuple[str, ...]:
     Whitespace is ignored; stress marks stay on the phone that follows them (strip them first with
     `clean_ipa` if they are not wanted). No character of the input is dropped.
     """
-    text = unicodedata.normalize("NFD", "".join(IPA_LOOKALIKES.get(c, c) for c in ipa if c not in "'"))
+    text = unicodedata.normalize("NFD", "".join(IPA_LOOKALIKES.get(c, c) for c in ipa))
     phones: list[str] = []
     prefix = ""
     position = 0

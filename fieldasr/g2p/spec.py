@@ -37,6 +37,7 @@ class G2PSpec:
     normalization: Normalization = field(default_factory=Normalization)
     ipa: IPAOptions = field(default_factory=IPAOptions)
     examples: tuple[tuple[str, str], ...] = ()  # (word, expected IPA) checked by the tests
+    source: str | None = None  # the published description rules and examples follow
     path: Path | None = None
 
     @property
@@ -97,6 +98,7 @@ def spec_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> G2PS
         normalization=_normalization(data.get("normalization") or {}, where),
         ipa=_ipa_options(data.get("ipa") or {}, where),
         examples=_examples(data.get("examples") or {}, where),
+        source=str(data["source"]) if data.get("source") else None,
         path=path,
     )
 
