@@ -47,3 +47,8 @@ def test_malformed_lexicon_line_is_reported(tmp_path: Path) -> None:
     path.write_text("kia\tk i a\nora\n", encoding="utf-8")
     with pytest.raises(LexiconError, match="line 2: 'ora' has no phones"):
         read_lexicon(path)
+
+
+def test_words_are_normalised_by_the_spec_before_g2p() -> None:
+    # Ainu writes personal affixes with '=' (ku=kor 'my'); the spec joins them into one word.
+    assert Lexicon("ain").pronounce(["ku=kor", "Cise"]) == {"ku=kor": ("k", "u", "k", "o", "ɾ"), "Cise": ("t͡ʃ", "i", "s", "e")}

@@ -21,6 +21,7 @@ from fieldasr.g2p.segment import IPAOptions, clean_ipa, ipa_to_phones, is_known_
         ("ɚ", ("ɚ",)),  # a symbol panphon does not know is kept, not dropped (panphon's ipa_segs drops it)
         ("ga", ("ɡ", "a")),  # ASCII g is read as IPA ɡ
         ("ˈaka", ("ˈa", "k", "a")),  # stress stays with the phone after it
+        ("a'b", ("a", "'", "b")),  # a stray apostrophe is kept (and reported as featureless), not dropped
     ],
 )
 def test_segment_ipa_attaches_modifiers_to_their_base(ipa: str, phones: tuple[str, ...]) -> None:

@@ -65,11 +65,11 @@ class Lexicon:
         return list(dict.fromkeys(word for text in texts for word in self.g2p.words(text)))
 
     def pronounce(self, words: Iterable[str]) -> dict[str, Phones]:
+        """Phones of each word: the lexicon's entry, else G2P (all unknown words in one batch)."""
         words = list(dict.fromkeys(words))
         unknown = [word for word in words if word not in self.entries]
-        if unknown:
-            self.g2p.phonemize(unknown)  # one batch for all OOV words, filling the cache
-        return {word: self.entries.get(word) or self.g2p.word_phones(word) for word in words}
+        from_g2p = dict(zip(unknown, self.g2p.phonemize(unknown).phones)) if unknown else {}
+        return {word: self.entries[word] if word in self.entries else from_g2p[word] for word in words}
 
     def write(self, path: str | Path, words: Iterable[str], *, word_boundary: bool = False) -> LexiconReport:
         """Write the decoder lexicon for `words` atomically; words without phones are skipped and reported."""

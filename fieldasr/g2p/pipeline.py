@@ -98,11 +98,6 @@ class G2P:
         phones = tuple(self._join(words, word_boundaries) for words in tokenized)
         return G2PResult(phones=phones, report=report)
 
-    def word_phones(self, word: str) -> Phones:
-        """Phones of one already-normalised word (several espeak words are concatenated)."""
-        self._fill_cache([word] if word not in self._cache else [])
-        return tuple(phone for part in self._cache[word].phones for phone in part)
-
     def _join(self, words: list[str], word_boundaries: bool) -> Phones:
         parts = [part for word in words for part in self._cache[word].phones if part]
         if not word_boundaries:
