@@ -58,3 +58,9 @@ def test_tie_bars_join_affricates_and_split_diphthongs_as_configured() -> None:
 def test_known_phone_ignores_tone_and_knows_espeak_symbols() -> None:
     assert is_known_phone("a˥˩") and is_known_phone("ɚ") and is_known_phone("t͡ʃ")
     assert not is_known_phone("7")
+
+
+def test_tied_vowel_plus_consonant_is_split_with_diphthongs() -> None:
+    # espeak-ng ties r-coloured vowels (en-us "four": fˈoː͡ɹ); split, both halves are ordinary phones.
+    assert ipa_to_phones("foː͡ɹ", IPAOptions()) == ("f", "oː", "ɹ")
+    assert ipa_to_phones("foː͡ɹ", IPAOptions(split_diphthongs=False)) == ("f", "oː͡ɹ")

@@ -113,7 +113,7 @@ class IPAOptions:
     strip_tone: bool = False
     join_affricates: bool = True  # a tie-barred consonant sequence (t͡ʃ) is one phone; False splits it
     affricates: tuple[str, ...] = ()  # untied pairs to join when a backend writes them without tie bar ("tʃ")
-    split_diphthongs: bool = True  # a tie-barred vowel sequence (a͡ɪ) becomes two phones, shared across languages
+    split_diphthongs: bool = True  # a tie-barred sequence with a vowel (a͡ɪ, espeak's oː͡ɹ) is split, shared across languages
     replace: tuple[tuple[str, str], ...] = ()  # phone -> phone(s), applied last
 
 
@@ -181,7 +181,7 @@ def _resolve_tie(phone: str, options: IPAOptions) -> tuple[str, ...]:
         return (phone,)
     parts = [unicodedata.normalize("NFC", part) for part in decomposed.split(tie)]
     vowels = [is_vowel(part) for part in parts]
-    if (all(vowels) and options.split_diphthongs) or (not any(vowels) and not options.join_affricates):
+    if (any(vowels) and options.split_diphthongs) or (not any(vowels) and not options.join_affricates):
         return tuple(parts)
     return (phone,)
 
