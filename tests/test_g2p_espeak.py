@@ -76,3 +76,15 @@ def test_epitran_spec_matches_epitran() -> None:
     for (word, stored), phones in zip(spec.examples, phonemize([word for word, _ in spec.examples], spec)):
         assert phones == tuple(reference.trans_list(word)), word
         assert phones == ipa_to_phones(stored, spec.ipa), word
+
+
+def test_missing_espeak_library_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    from phonemizer.backend import EspeakBackend
+
+    from fieldasr.g2p import G2PError, backends
+
+    monkeypatch.setattr(EspeakBackend, "is_available", staticmethod(lambda: False))
+    monkeypatch.setattr(backends.ctypes.util, "find_library", lambda name: None)
+    monkeypatch.delenv("PHONEMIZER_ESPEAK_LIBRARY", raising=False)
+    with pytest.raises(G2PError, match="PHONEMIZER_ESPEAK_LIBRARY"):
+        backends._load_espeak_library()

@@ -76,10 +76,6 @@ def segment_ipa(ipa: str) -> tuple[str, ...]:
             prefix += character
             position += 1
             continue
-        if _is_modifier(character) and phones and not prefix:
-            phones[-1] += character  # a modifier panphon's regex did not include with its base
-            position += 1
-            continue
         end = max(_known_segment_end(text, position), position + 1)
         phone, position = _absorb_modifiers(text, text[position:end], end)
         phones.append(prefix + phone)
