@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "synth-long": "fieldasr.cli.corpora:synth_long",
     "import-real": "fieldasr.cli.corpora:import_real",
     "evaluate": "fieldasr.cli.evaluate:evaluate",
+    "g2p": "fieldasr.cli.g2p:g2p",
+    "inventory": "fieldasr.cli.g2p:inventory",
 }
 
 
