@@ -1,0 +1,33 @@
+"""Untranscribed segments as a torch Dataset of raw 16 kHz waveforms, read lazily from their recordings."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from fieldasr.audio import load_audio
+from fieldasr.data.manifest import Recording, Segment
+from fieldasr.errors import ManifestError
+
+
+class SegmentAudioDataset(Dataset):
+    """Item i is the waveform of `segments[i]`, sliced from its recording (only that slice is decoded)."""
+
+    def __init__(self, segments: Sequence[Segment], recordings: Mapping[str, Recording]) -> None:
+        unknown = sorted({segment.recording_id for segment in segments} - recordings.keys())
+        if unknown:
+            raise ManifestError(
+                f"{len(unknown)} recording id(s) used by segments are not in the recordings manifest "
+                f"(e.g. {unknown[0]!r}); give the recordings.jsonl that `fieldasr vad-chunk` wrote beside the segments."
+            )
+        self.segments = list(segments)
+        self.recordings = recordings
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        segment = self.segments[index]
+        recording = self.recordings[segment.recording_id]
+        return load_audio(recording.path, start=segment.start, duration=segment.duration)
