@@ -9,6 +9,7 @@ silently. Chunks are written as a segment manifest (text None) pointing into the
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -80,7 +81,9 @@ def load_vad_model() -> torch.jit.ScriptModule:
     """silero-vad's TorchScript model from the installed wheel (no download)."""
     from silero_vad import load_silero_vad
 
-    return load_silero_vad()
+    with warnings.catch_warnings():  # silero's loader uses APIs torch and importlib call deprecated; nothing to act on
+        warnings.simplefilter("ignore", category=(DeprecationWarning, FutureWarning))
+        return load_silero_vad()
 
 
 def speech_regions(recording: Recording, model, options: ChunkingOptions = ChunkingOptions()) -> list[tuple[float, float]]:
