@@ -12,6 +12,7 @@ from safetensors.torch import save_file
 from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
 from fieldasr.audio import load_audio
+from fieldasr.ssl.guard import GradientGuard
 from fieldasr.ssl.pretraining_task import (
     PretrainingError,
     PretrainingOptions,
@@ -49,7 +50,7 @@ def spoken_waveforms(tmp_path_factory: pytest.TempPathFactory) -> list[np.ndarra
     return [load_audio(speak(text, folder / f"u{index}.wav")) for index, text in enumerate(SENTENCES)]
 
 
-def pretrain(task: Wav2Vec2PretrainingTask, batch: dict, steps: int) -> list[dict[str, float]]:
+def pretrain(task: Wav2Vec2PretrainingTask, batch: dict, steps: int, clip_norms: list | None = None) -> list[dict[str, float]]:
     """A plain training loop, as the common Trainer runs it: step hook, forward, backward, clip, update."""
     optimizer = torch.optim.AdamW(task.parameters(), lr=5e-3)
     schedule = warmup_decay_schedule(optimizer, warmup_steps=10, total_steps=200)
@@ -59,10 +60,12 @@ def pretrain(task: Wav2Vec2PretrainingTask, batch: dict, steps: int) -> list[dic
         output = task(batch)
         optimizer.zero_grad()
         output.loss.backward()
-        torch.nn.utils.clip_grad_norm_(task.parameters(), 5.0)
+        norm = torch.nn.utils.clip_grad_norm_(task.parameters(), 5.0)
         optimizer.step()
         schedule.step()
         history.append(output.stats)
+        if clip_norms is not None:
+            clip_norms.append(float(norm))
     return history
 
 
@@ -99,6 +102,18 @@ def test_masks_and_distractors_stay_inside_each_utterance(spoken_waveforms):
     assert output.weight == float(masked.sum())
     assert output.stats["masked_fraction"] == pytest.approx(float(masked.sum() / frame_mask.sum()))
     assert output.loss.ndim == 0
+
+
+def test_gradient_norm_is_logged_and_guarded(spoken_waveforms):
+    torch.manual_seed(5)
+    guard = GradientGuard(codebook_size=32, gradient_norm_range=(1e3, 1e4), patience=2)  # any real norm is "low"
+    task = Wav2Vec2PretrainingTask(load_pretraining_model(tiny_config()), TINY_OPTIONS, guard=guard)
+    clip_norms: list[float] = []
+    history = pretrain(task, collate_audio(spoken_waveforms[:2]), steps=4, clip_norms=clip_norms)
+    assert "gradient_norm" not in history[0]  # no update yet
+    # The hook-recorded norm of update k, logged at step k + 1, equals torch's pre-clipping total norm.
+    assert [stats["gradient_norm"] for stats in history[1:]] == pytest.approx(clip_norms[:-1], rel=1e-4)
+    assert [(w.step, w.kind) for w in guard.warnings] == [(1, "gradient_norm_low")]
 
 
 def test_collate_normalises_each_waveform_and_marks_padding():

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
 from fieldasr.audio import TARGET_SAMPLING_RATE
 from fieldasr.errors import FieldasrError
+from fieldasr.ssl.guard import GradientGuard
 from fieldasr.train.task import TaskOutput
 
 logger = logging.getLogger(__name__)
@@ -148,11 +150,19 @@ def collate_audio(waveforms: list[np.ndarray | torch.Tensor]) -> dict[str, torch
 class Wav2Vec2PretrainingTask(nn.Module):
     """Masked contrastive pretraining of a wav2vec 2.0 model; `forward(batch) -> TaskOutput`.
 
-    `batch` is what `collate_audio` returns. Call `set_training_step(step)` before each update so the Gumbel
-    temperature follows its schedule (a resumed run recomputes it from the restored step).
+    `batch` is what `collate_audio` returns. The Trainer calls `set_training_step(step)` before each update:
+    the Gumbel temperature follows its schedule from it (a resumed run recomputes it from the restored step),
+    and the gradient norm of the previous update, recorded by gradient hooks as it accumulates, is logged
+    and handed to the `GradientGuard` with the codebook perplexity. (Under fp16 loss scaling or DDP the
+    recorded norm is the scaled, local one.)
     """
 
-    def __init__(self, model: Wav2Vec2ForPreTraining, options: PretrainingOptions = PretrainingOptions()) -> None:
+    def __init__(
+        self,
+        model: Wav2Vec2ForPreTraining,
+        options: PretrainingOptions = PretrainingOptions(),
+        guard: GradientGuard | None = None,
+    ) -> None:
         super().__init__()
         if getattr(model.wav2vec2, "masked_spec_embed", None) is None:
             # transformers creates the learned mask embedding only when the config asks for time masking.
@@ -162,13 +172,27 @@ class Wav2Vec2PretrainingTask(nn.Module):
             )
         self.model = model
         self.options = options
+        self.guard = guard or GradientGuard(codebook_size(model.config))
         model.config.diversity_loss_weight = options.diversity_weight
         self.temperature = options.gumbel_temperature(0)
         model.set_gumbel_temperature(self.temperature)
+        self.last_gradient_norm: float | None = None
+        self.last_perplexity = float(codebook_size(model.config))
+        self._gradient_norms: dict[int, torch.Tensor] = {}
+        for index, parameter in enumerate(model.parameters()):
+            parameter.register_post_accumulate_grad_hook(partial(self._record_gradient_norm, index))
+
+    def _record_gradient_norm(self, index: int, parameter: torch.Tensor) -> None:
+        # Kept on the device: one synchronisation per update (in set_training_step), not one per tensor.
+        self._gradient_norms[index] = parameter.grad.detach().float().norm()
 
     def set_training_step(self, step: int) -> None:
         self.temperature = self.options.gumbel_temperature(step)
         self.model.set_gumbel_temperature(self.temperature)
+        if self._gradient_norms:
+            self.last_gradient_norm = float(torch.linalg.vector_norm(torch.stack(list(self._gradient_norms.values()))))
+            self._gradient_norms.clear()
+            self.guard.observe(step - 1, self.last_gradient_norm, self.last_perplexity)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> TaskOutput:
         input_values = batch["input_values"]
@@ -195,6 +219,10 @@ class Wav2Vec2PretrainingTask(nn.Module):
             "masked_fraction": masked_frames / float(frame_mask.sum()),
             "gumbel_temperature": float(self.temperature),
         }
+        if self.training:
+            self.last_perplexity = stats["codebook_perplexity"]
+            if self.last_gradient_norm is not None:
+                stats["gradient_norm"] = self.last_gradient_norm  # of the previous update
         return TaskOutput(loss=loss, stats=stats, weight=masked_frames)
 
     def frame_attention_mask(self, attention_mask: torch.Tensor) -> torch.Tensor:
