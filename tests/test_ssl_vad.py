@@ -97,3 +97,31 @@ def test_unite_merges_overlapping_regions():
 def test_invalid_options_are_refused():
     with pytest.raises(ChunkingError, match="min_seconds"):
         chunk_recordings([], min_s=5, max_s=2)
+
+
+def test_vad_chunk_command_writes_manifests_and_lists_what_was_left_out(field_recording, tmp_path):
+    from click.testing import CliRunner
+
+    from fieldasr.cli import cli
+
+    recording, _, silent = field_recording
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["vad-chunk", recording.path, silent.path, "--out-dir", str(out), "--language", "en"])
+    assert result.exit_code == 0, result.output
+    assert "kept 2 chunk(s)" in result.output
+    assert DISCARD_NO_SPEECH in result.output and DISCARD_TOO_SHORT in result.output
+    discarded = (out / "discarded.tsv").read_text().splitlines()
+    assert len(discarded) == 3 and discarded[0].startswith("recording_id")
+    again = CliRunner().invoke(cli, ["vad-chunk", str(out / "recordings.jsonl.gz"), "--out-dir", str(tmp_path / "again")])
+    assert again.exit_code == 0 and "kept 2 chunk(s)" in again.output  # a recordings manifest is accepted too
+
+
+def test_two_files_with_one_name_are_refused(field_recording, tmp_path):
+    from fieldasr.ssl.vad_chunking import find_recordings
+
+    recording, _, _ = field_recording
+    for folder in ("day1", "day2"):
+        (tmp_path / folder).mkdir()
+        write_audio(tmp_path / folder / "session.wav", load_audio(recording.path))
+    with pytest.raises(ChunkingError, match="share the id 'session'"):
+        find_recordings([tmp_path])

@@ -9,6 +9,7 @@ silently. Chunks are written as a segment manifest (text None) pointing into the
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -18,8 +19,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from fieldasr.audio import TARGET_SAMPLING_RATE, load_audio
-from fieldasr.data.manifest import Recording, Segment, write_manifest
+from fieldasr.audio import AUDIO_EXTENSIONS, TARGET_SAMPLING_RATE, audio_info, load_audio
+from fieldasr.data.manifest import Recording, Segment, read_recordings, write_manifest
 from fieldasr.errors import FieldasrError
 
 DISCARD_TOO_SHORT = "speech chunk shorter than the minimum"
@@ -172,7 +173,51 @@ def chunk_recordings(
             )
             for start, end in kept
         )
+    result = ChunkingResult(segments=tuple(segments), discarded=tuple(discarded), speech_seconds=speech_seconds)
     if out_dir is not None:
         write_manifest(Path(out_dir) / "recordings.jsonl.gz", recordings)
         write_manifest(Path(out_dir) / "segments.jsonl.gz", segments)
-    return ChunkingResult(segments=tuple(segments), discarded=tuple(discarded), speech_seconds=speech_seconds)
+        write_discarded(Path(out_dir) / "discarded.tsv", result.discarded)
+    return result
+
+
+def write_discarded(path: Path, discarded: Iterable[Discarded]) -> None:
+    """Tab-separated list of what was left out and why, written atomically."""
+    lines = ["recording_id\tstart\tduration\treason"]
+    lines += [f"{d.recording_id}\t{d.start:.3f}\t{d.duration:.3f}\t{d.reason}" for d in discarded]
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def find_recordings(paths: Iterable[str | Path]) -> list[Recording]:
+    """Recordings from audio files, folders searched recursively for audio, and recordings manifests (.jsonl[.gz]).
+
+    Ids are file names without extension; two files with the same name are refused, naming both.
+    """
+    found: dict[str, Recording] = {}
+    for path in map(Path, paths):
+        if path.name.endswith((".jsonl", ".jsonl.gz")):
+            candidates = list(read_recordings(path))
+        elif path.is_dir():
+            candidates = [_recording_of(file) for file in sorted(path.rglob("*")) if file.suffix.lower() in AUDIO_EXTENSIONS]
+        else:
+            candidates = [_recording_of(path)]
+        for recording in candidates:
+            earlier = found.get(recording.id)
+            if earlier is not None and earlier.path != recording.path:
+                raise ChunkingError(
+                    f"two recordings share the id {recording.id!r}: {earlier.path} and {recording.path}. "
+                    "Rename one of the files, or chunk the folders separately into different output folders."
+                )
+            found[recording.id] = recording
+    if not found:
+        raise ChunkingError("no audio found in the given paths; give audio files, folders holding them, or a recordings manifest.")
+    return list(found.values())
+
+
+def _recording_of(path: Path) -> Recording:
+    info = audio_info(path)
+    return Recording(
+        id=path.stem, path=str(path), sampling_rate=info.sampling_rate, num_samples=info.num_samples, channels=info.channels
+    )
