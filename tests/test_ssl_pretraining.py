@@ -129,6 +129,17 @@ def test_collate_normalises_each_waveform_and_marks_padding():
     assert not batch["input_values"][1, 8000:].any()
 
 
+def test_base_style_model_trains_on_zero_padding_without_attention_mask(spoken_waveforms):
+    # wav2vec2-base style: group-normalised convolutions, trained on zero-padded batches without attention masks.
+    config = tiny_config()
+    config.feat_extract_norm, config.do_stable_layer_norm = "group", False
+    task = Wav2Vec2PretrainingTask(load_pretraining_model(config), TINY_OPTIONS)
+    output = task(collate_audio([spoken_waveforms[0], spoken_waveforms[1][:24000]]))
+    output.loss.backward()
+    assert torch.isfinite(output.loss)
+    assert task.model.wav2vec2.feature_extractor.conv_layers[0].conv.weight.grad.abs().sum() > 0
+
+
 def test_too_short_utterance_is_refused_with_advice():
     task = Wav2Vec2PretrainingTask(load_pretraining_model(tiny_config()), TINY_OPTIONS)
     with pytest.raises(PretrainingError, match="vad-chunk"):

@@ -71,11 +71,21 @@ def test_chunks_cover_the_true_speech_and_report_what_was_left_out(field_recordi
     assert set(corpus.recordings) == {recording.id, silent.id}
 
 
-def test_small_overlapping_windows_find_the_same_chunks(field_recording):
+def test_small_overlapping_windows_find_the_same_chunks(field_recording, monkeypatch):
+    import fieldasr.ssl.vad_chunking as vad_chunking
+
     recording, _, _ = field_recording
     whole = chunk_recordings([recording])
+    reads: list[float] = []
+
+    def counting_load_audio(path, start=0.0, duration=None):
+        reads.append(duration)
+        return load_audio(path, start=start, duration=duration)
+
+    monkeypatch.setattr(vad_chunking, "load_audio", counting_load_audio)
     # Windows of 5 s cut through both sentences; their union must give back the same speech.
     windowed = chunk_recordings([recording], options=ChunkingOptions(window_seconds=5.0, window_overlap_seconds=2.0))
+    assert len(reads) >= recording.duration / 5.0 and max(reads) <= 5.0  # memory bounded by the window
     assert len(windowed.segments) == len(whole.segments)
     for a, b in zip(windowed.segments, whole.segments):
         assert a.start == pytest.approx(b.start, abs=0.1) and a.end == pytest.approx(b.end, abs=0.1)
@@ -125,3 +135,25 @@ def test_two_files_with_one_name_are_refused(field_recording, tmp_path):
         write_audio(tmp_path / folder / "session.wav", load_audio(recording.path))
     with pytest.raises(ChunkingError, match="share the id 'session'"):
         find_recordings([tmp_path])
+
+
+def test_chunks_feed_the_pretraining_task_with_replay(field_recording, tmp_path):
+    from fieldasr.ssl.audio_dataset import SegmentAudioDataset
+    from fieldasr.ssl.pretraining_task import PretrainingOptions, Wav2Vec2PretrainingTask, collate_audio, load_pretraining_model
+    from fieldasr.ssl.replay import mix_replay
+    from test_ssl_pretraining import tiny_config
+
+    recording, _, _ = field_recording
+    target = chunk_recordings([recording], language="en").segments
+    source_path = speak("ein kleines Lied aus dem Dorf am Fluss", tmp_path / "de.wav", voice="de")
+    source_recording = recording_of(source_path)
+    source = chunk_recordings([source_recording], min_s=1.0, language="de").segments
+    mix = mix_replay(target, source, replay_fraction=0.3, seed=0)
+    dataset = SegmentAudioDataset(mix.segments, {recording.id: recording, source_recording.id: source_recording})
+    waveforms = [dataset[index] for index in range(len(dataset))]
+    assert [len(w) for w in waveforms] == [pytest.approx(s.duration * RATE, abs=2) for s in mix.segments]
+    assert {s.language for s in mix.segments} == {"en", "de"}
+    task = Wav2Vec2PretrainingTask(load_pretraining_model(tiny_config()), PretrainingOptions(num_negatives=10, mask_length=5))
+    output = task(collate_audio(waveforms))
+    output.loss.backward()
+    assert torch.isfinite(output.loss) and output.weight > 0
