@@ -156,6 +156,17 @@ def test_base_style_model_trains_on_zero_padding_without_attention_mask(spoken_w
     assert task.model.wav2vec2.feature_extractor.conv_layers[0].conv.weight.grad.abs().sum() > 0
 
 
+def test_configs_that_would_disable_masking_are_refused():
+    no_mask_embedding = tiny_config()
+    no_mask_embedding.mask_time_prob = 0.0
+    with pytest.raises(PretrainingError, match="mask_time_prob"):
+        Wav2Vec2PretrainingTask(load_pretraining_model(no_mask_embedding))
+    no_masking = tiny_config()
+    no_masking.apply_spec_augment = False
+    with pytest.raises(PretrainingError, match="apply_spec_augment"):
+        Wav2Vec2PretrainingTask(load_pretraining_model(no_masking))
+
+
 def test_too_short_utterance_is_refused_with_advice():
     task = Wav2Vec2PretrainingTask(load_pretraining_model(tiny_config()), TINY_OPTIONS)
     with pytest.raises(PretrainingError, match="vad-chunk"):

@@ -170,6 +170,12 @@ class Wav2Vec2PretrainingTask(nn.Module):
                 "the wav2vec 2.0 model has no mask embedding because its config sets mask_time_prob = 0; "
                 "set mask_time_prob > 0 (e.g. 0.05) in the config before building the model."
             )
+        if not getattr(model.config, "apply_spec_augment", True):
+            # transformers then skips masking altogether: the model would see the very frames it must predict.
+            raise PretrainingError(
+                "the wav2vec 2.0 config sets apply_spec_augment = false, which turns off the masking that "
+                "pretraining needs; set it to true in the checkpoint's config.json."
+            )
         self.model = model
         self.options = options
         self.guard = guard or GradientGuard(codebook_size(model.config))
