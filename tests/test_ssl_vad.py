@@ -140,19 +140,18 @@ def test_two_files_with_one_name_are_refused(field_recording, tmp_path):
 def test_chunks_feed_the_pretraining_task_with_replay(field_recording, tmp_path):
     from fieldasr.ssl.audio_dataset import SegmentAudioDataset
     from fieldasr.ssl.pretraining_task import PretrainingOptions, Wav2Vec2PretrainingTask, collate_audio, load_pretraining_model
-    from fieldasr.ssl.replay import mix_replay
     from test_ssl_pretraining import tiny_config
 
     recording, _, _ = field_recording
-    target = chunk_recordings([recording], language="en").segments
+    chunk_recordings([recording], tmp_path / "target", language="en")
     source_path = speak("ein kleines Lied aus dem Dorf am Fluss", tmp_path / "de.wav", voice="de")
-    source_recording = recording_of(source_path)
-    source = chunk_recordings([source_recording], min_s=1.0, language="de").segments
-    mix = mix_replay(target, source, replay_fraction=0.3, seed=0)
-    dataset = SegmentAudioDataset(mix.segments, {recording.id: recording, source_recording.id: source_recording})
+    chunk_recordings([recording_of(source_path)], tmp_path / "source", min_s=1.0, language="de")
+    dataset = SegmentAudioDataset.with_replay(
+        Corpus.load(tmp_path / "target"), Corpus.load(tmp_path / "source"), replay_fraction=0.3, seed=0
+    )
     waveforms = [dataset[index] for index in range(len(dataset))]
-    assert [len(w) for w in waveforms] == [pytest.approx(s.duration * RATE, abs=2) for s in mix.segments]
-    assert {s.language for s in mix.segments} == {"en", "de"}
+    assert [len(w) for w in waveforms] == [pytest.approx(seconds * RATE, abs=2) for seconds in dataset.durations]
+    assert {s.language for s in dataset.segments} == {"en", "de"}
     task = Wav2Vec2PretrainingTask(load_pretraining_model(tiny_config()), PretrainingOptions(num_negatives=10, mask_length=5))
     output = task(collate_audio(waveforms))
     output.loss.backward()

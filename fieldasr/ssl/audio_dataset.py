@@ -7,8 +7,9 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from fieldasr.audio import load_audio
-from fieldasr.data.manifest import Recording, Segment
+from fieldasr.data.manifest import Corpus, Recording, Segment
 from fieldasr.errors import ManifestError
+from fieldasr.ssl.replay import mix_replay
 
 
 class SegmentAudioDataset(Dataset):
@@ -24,8 +25,24 @@ class SegmentAudioDataset(Dataset):
         self.segments = list(segments)
         self.recordings = recordings
 
+    @classmethod
+    def with_replay(
+        cls, target: Corpus, source: Corpus | None = None, replay_fraction: float = 0.0, seed: int = 0
+    ) -> "SegmentAudioDataset":
+        """All target chunks plus a `replay_fraction` share of source chunks (see `mix_replay`); the seed
+        (e.g. the epoch) picks which source chunks, reproducibly."""
+        source_segments = source.segments if source is not None else ()
+        mix = mix_replay(target.segments, source_segments, replay_fraction, seed=seed)
+        recordings = {**(source.recordings if source is not None else {}), **target.recordings}
+        return cls(mix.segments, recordings)
+
     def __len__(self) -> int:
         return len(self.segments)
+
+    @property
+    def durations(self) -> list[float]:
+        """Seconds per item, for duration-bucketed batching."""
+        return [segment.duration for segment in self.segments]
 
     def __getitem__(self, index: int) -> np.ndarray:
         segment = self.segments[index]
