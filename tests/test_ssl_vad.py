@@ -156,3 +156,35 @@ def test_chunks_feed_the_pretraining_task_with_replay(field_recording, tmp_path)
     output = task(collate_audio(waveforms))
     output.loss.backward()
     assert torch.isfinite(output.loss) and output.weight > 0
+
+
+def test_killed_run_resumes_without_redoing_the_vad(field_recording, tmp_path, monkeypatch):
+    import fieldasr.ssl.vad_chunking as vad_chunking
+
+    recording, _, silent = field_recording
+    real_speech_regions = vad_chunking.speech_regions
+    calls: list[str] = []
+
+    def dying_after_first(rec, model, options):
+        if calls:
+            raise KeyboardInterrupt  # the run is killed while working on the second recording
+        calls.append(rec.id)
+        return real_speech_regions(rec, model, options)
+
+    monkeypatch.setattr(vad_chunking, "speech_regions", dying_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        chunk_recordings([recording, silent], tmp_path)
+    with open(tmp_path / "vad_regions.jsonl", "a") as stream:
+        stream.write('{"recording_id": "torn')  # a line cut short by the kill
+
+    def counting(rec, model, options):
+        calls.append(rec.id)
+        return real_speech_regions(rec, model, options)
+
+    monkeypatch.setattr(vad_chunking, "speech_regions", counting)
+    resumed = chunk_recordings([recording, silent], tmp_path)
+    assert calls == [recording.id, silent.id]  # the first recording came from the log
+    assert len(resumed.segments) == 2
+    # Other chunk lengths reuse the logged speech: no VAD at all.
+    rechunked = chunk_recordings([recording, silent], tmp_path, min_s=0.3)
+    assert calls == [recording.id, silent.id] and len(rechunked.segments) == 3

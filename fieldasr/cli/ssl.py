@@ -11,7 +11,8 @@ from fieldasr.ssl.vad_chunking import ChunkingOptions, chunk_recordings, find_re
 @click.command("vad-chunk")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for recordings.jsonl.gz, segments.jsonl.gz and discarded.tsv.")
+              help="Folder for recordings.jsonl.gz, segments.jsonl.gz, discarded.tsv and the VAD log "
+                   "vad_regions.jsonl (a killed run resumes from it; re-chunking reuses it).")
 @click.option("--min-seconds", default=2.0, show_default=True, help="Shorter speech chunks are left out (and listed).")
 @click.option("--max-seconds", default=20.0, show_default=True, help="Longer speech is cut into even pieces.")
 @click.option("--max-pause", default=1.0, show_default=True, help="Pauses up to this many seconds stay inside a chunk.")

@@ -8,6 +8,7 @@ silently. Chunks are written as a segment manifest (text None) pointing into the
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import warnings
@@ -146,39 +147,95 @@ def chunk_recordings(
     language: str | None = None,
     options: ChunkingOptions | None = None,
 ) -> ChunkingResult:
-    """VAD-chunk each recording; with `out_dir`, write `recordings.jsonl.gz` and `segments.jsonl.gz` there."""
+    """VAD-chunk each recording; with `out_dir`, write `recordings.jsonl.gz`, `segments.jsonl.gz` and
+    `discarded.tsv` there.
+
+    With `out_dir`, the speech found in each recording is also logged to `vad_regions.jsonl` as soon as it is
+    known: a run that was killed resumes where it stopped, and re-chunking with other lengths skips the VAD.
+    """
     options = options or ChunkingOptions(min_seconds=min_s, max_seconds=max_s)
     options.validate()
     recordings = list(recordings)
+    cache = RegionCache(Path(out_dir) / "vad_regions.jsonl", options) if out_dir is not None else None
     model = load_vad_model()
     segments: list[Segment] = []
     discarded: list[Discarded] = []
     speech_seconds = 0.0
     for recording in tqdm(recordings, desc="VAD chunking", unit="recording"):
-        regions = speech_regions(recording, model, options)
+        regions = cache.get(recording) if cache is not None else None
+        if regions is None:
+            regions = speech_regions(recording, model, options)
+            if cache is not None:
+                cache.add(recording, regions)
         speech_seconds += sum(end - start for start, end in regions)
         if not regions:
             discarded.append(Discarded(recording.id, 0.0, recording.duration, DISCARD_NO_SPEECH))
             continue
         kept, too_short = group_into_chunks(regions, options)
         discarded.extend(Discarded(recording.id, start, end - start, DISCARD_TOO_SHORT) for start, end in too_short)
-        segments.extend(
-            Segment(
-                id=f"{recording.id}-{round(start * 1000):09d}-{round(end * 1000):09d}",
-                recording_id=recording.id,
-                start=round(start, 3),
-                duration=round(end - start, 3),
-                text=None,
-                language=language,
-            )
-            for start, end in kept
-        )
+        segments.extend(_segment(recording, start, end, language) for start, end in kept)
     result = ChunkingResult(segments=tuple(segments), discarded=tuple(discarded), speech_seconds=speech_seconds)
     if out_dir is not None:
         write_manifest(Path(out_dir) / "recordings.jsonl.gz", recordings)
         write_manifest(Path(out_dir) / "segments.jsonl.gz", segments)
         write_discarded(Path(out_dir) / "discarded.tsv", result.discarded)
     return result
+
+
+def _segment(recording: Recording, start: float, end: float, language: str | None) -> Segment:
+    return Segment(
+        id=f"{recording.id}-{round(start * 1000):09d}-{round(end * 1000):09d}",
+        recording_id=recording.id,
+        start=round(start, 3),
+        duration=round(end - start, 3),
+        text=None,
+        language=language,
+    )
+
+
+class RegionCache:
+    """Speech regions per recording, one JSON line each, appended as they are found.
+
+    An entry is reused only for the same file (path and number of samples) and the same VAD settings;
+    a torn last line from a kill is ignored.
+    """
+
+    def __init__(self, path: Path, options: ChunkingOptions) -> None:
+        self.path = path
+        self.settings = {
+            "speech_threshold": options.speech_threshold,
+            "window_seconds": options.window_seconds,
+            "window_overlap_seconds": options.window_overlap_seconds,
+        }
+        self.entries: dict[str, dict] = {}
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            if text and not text.endswith("\n"):
+                with open(path, "a", encoding="utf-8") as stream:
+                    stream.write("\n")  # end a line torn by a kill, so the next entry starts cleanly
+            for line in text.splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(entry, dict) and entry.get("settings") == self.settings:
+                    self.entries[entry.get("recording_id")] = entry
+
+    def get(self, recording: Recording) -> list[tuple[float, float]] | None:
+        entry = self.entries.get(recording.id)
+        if entry is None or entry.get("path") != recording.path or entry.get("num_samples") != recording.num_samples:
+            return None
+        return [(float(start), float(end)) for start, end in entry["regions"]]
+
+    def add(self, recording: Recording, regions: list[tuple[float, float]]) -> None:
+        entry = {
+            "recording_id": recording.id, "path": recording.path, "num_samples": recording.num_samples,
+            "settings": self.settings, "regions": [list(region) for region in regions],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(entry) + "\n")
+        self.entries[recording.id] = entry
 
 
 def write_discarded(path: Path, discarded: Iterable[Discarded]) -> None:
