@@ -18,6 +18,7 @@ from fieldasr.ssl.pretraining_task import (
     PretrainingOptions,
     Wav2Vec2PretrainingTask,
     collate_audio,
+    gumbel_decay_reaching_minimum,
     load_pretraining_model,
     save_pretraining_checkpoint,
     warmup_decay_schedule,
@@ -165,6 +166,23 @@ def test_configs_that_would_disable_masking_are_refused():
     no_masking.apply_spec_augment = False
     with pytest.raises(PretrainingError, match="apply_spec_augment"):
         Wav2Vec2PretrainingTask(load_pretraining_model(no_masking))
+
+
+def test_gumbel_temperature_decays_to_its_floor():
+    halving = PretrainingOptions(gumbel_temperature_decay=0.5)
+    assert [halving.gumbel_temperature(step) for step in range(4)] == [2.0, 1.0, 0.5, 0.5]
+    paper = PretrainingOptions()
+    assert paper.gumbel_temperature(100_000) == pytest.approx(2.0 * math.exp(-0.5), rel=1e-3)  # 0.999995^1e5 ≈ e^-0.5
+    decay = gumbel_decay_reaching_minimum(100_000)
+    tuned = PretrainingOptions(gumbel_temperature_decay=decay)
+    assert tuned.gumbel_temperature(50_000) == pytest.approx(1.0)  # geometric mean of 2 and 0.5 half-way
+    assert tuned.gumbel_temperature(100_000) == pytest.approx(0.5)
+
+
+def test_bad_options_are_refused_with_every_problem_named():
+    with pytest.raises(PretrainingError, match="mask_probability.*gumbel_temperature_decay"):
+        PretrainingOptions(mask_probability=0.0, gumbel_temperature_decay=1.5).validate()
+    PretrainingOptions().validate()  # the paper's defaults are valid
 
 
 def test_too_short_utterance_is_refused_with_advice():

@@ -51,10 +51,39 @@ class PretrainingOptions:
     min_gumbel_temperature: float = 0.5
     gumbel_temperature_decay: float = 0.999995
 
+    def validate(self) -> None:
+        problems = []
+        if not 0 < self.mask_probability <= 1:
+            problems.append(f"mask_probability must be in (0, 1], got {self.mask_probability}")
+        if self.mask_length < 1 or self.num_negatives < 1:
+            problems.append(f"mask_length and num_negatives must be at least 1, got {self.mask_length}, {self.num_negatives}")
+        if self.diversity_weight < 0:
+            problems.append(f"diversity_weight must not be negative, got {self.diversity_weight}")
+        if not 0 < self.min_gumbel_temperature <= self.max_gumbel_temperature:
+            problems.append(
+                f"need 0 < min_gumbel_temperature <= max_gumbel_temperature, got "
+                f"{self.min_gumbel_temperature}, {self.max_gumbel_temperature}"
+            )
+        if not 0 < self.gumbel_temperature_decay <= 1:
+            problems.append(f"gumbel_temperature_decay must be in (0, 1], got {self.gumbel_temperature_decay}")
+        if problems:
+            raise PretrainingError("pretraining options: " + "; ".join(problems) + ".")
+
     def gumbel_temperature(self, step: int) -> float:
-        """Exponential decay from max to min temperature, per optimiser update."""
+        """Exponential decay from max to min temperature, per optimiser update.
+
+        The paper's decay (0.999995) is tuned for 400k updates; over 100k it only gets to 1.2. For shorter
+        continued pretraining take `gumbel_decay_reaching_minimum(steps)`.
+        """
         decayed = self.max_gumbel_temperature * self.gumbel_temperature_decay ** max(step, 0)
         return max(decayed, self.min_gumbel_temperature)
+
+
+def gumbel_decay_reaching_minimum(steps: int, max_temperature: float = 2.0, min_temperature: float = 0.5) -> float:
+    """The per-update decay that brings the Gumbel temperature from max to min in `steps` updates."""
+    if steps < 1 or not 0 < min_temperature <= max_temperature:
+        raise PretrainingError(f"need steps >= 1 and 0 < min <= max temperature (got {steps}, {min_temperature}, {max_temperature}).")
+    return (min_temperature / max_temperature) ** (1.0 / steps)
 
 
 def load_pretraining_model(source: str | Path | Wav2Vec2Config) -> Wav2Vec2ForPreTraining:
@@ -176,6 +205,7 @@ class Wav2Vec2PretrainingTask(nn.Module):
                 "the wav2vec 2.0 config sets apply_spec_augment = false, which turns off the masking that "
                 "pretraining needs; set it to true in the checkpoint's config.json."
             )
+        options.validate()
         self.model = model
         self.options = options
         self.guard = guard or GradientGuard(codebook_size(model.config))
