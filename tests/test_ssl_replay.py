@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+import random
 
 import pytest
 
 from fieldasr.data.manifest import Segment
-from fieldasr.ssl.replay import ReplayError, mix_replay
+from fieldasr.ssl.replay import ReplayBatchSampler, ReplayError, mix_replay
 
 
 def segments(prefix: str, count: int, duration: float, language: str) -> list[Segment]:
@@ -50,3 +51,40 @@ def test_zero_fraction_is_target_only_and_bad_fractions_are_refused():
             mix_replay(TARGET, SOURCE, fraction)
     with pytest.raises(ReplayError, match="source-language manifest is empty"):
         mix_replay(TARGET, [], 0.3)
+
+
+def varied(prefix: str, count: int, language: str, seed: int) -> list[Segment]:
+    generator = random.Random(seed)
+    return [
+        Segment(id=f"{prefix}{i}", recording_id=prefix, start=0.0, duration=round(generator.uniform(2, 20), 2), language=language)
+        for i in range(count)
+    ]
+
+
+def test_batch_sampler_covers_target_each_epoch_and_redraws_source():
+    target, source = varied("ain", 150, "ain", 1), varied("jpn", 300, "jpn", 2)
+    sampler = ReplayBatchSampler(target, source, replay_fraction=0.25, max_batch_seconds=60.0, seed=7)
+    drawn = []
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        assert len(batches) == len(sampler)
+        indices = [index for batch in batches for index in batch]
+        assert len(indices) == len(set(indices))
+        chosen = [sampler.segments[index] for index in indices]
+        assert sorted(s.id for s in chosen if s.language == "ain") == sorted(s.id for s in target)
+        source_seconds = sum(s.duration for s in chosen if s.language == "jpn")
+        target_seconds = sum(s.duration for s in target)
+        assert 0.25 <= source_seconds / (source_seconds + target_seconds) < 0.27
+        for batch in batches:
+            assert max(sampler.segments[i].duration for i in batch) * len(batch) <= 60.0
+        drawn.append({s.id for s in chosen if s.language == "jpn"})
+    assert drawn[0] != drawn[1]
+    again = ReplayBatchSampler(target, source, replay_fraction=0.25, max_batch_seconds=60.0, seed=7)
+    again.set_epoch(1)
+    assert list(again) == batches  # a resumed run sees the same batches
+
+
+def test_batch_sampler_refuses_segments_longer_than_a_batch():
+    with pytest.raises(ReplayError, match="longer than a batch"):
+        ReplayBatchSampler(segments("ain", 2, 30.0, "ain"), [], 0.0, max_batch_seconds=20.0)

@@ -5,7 +5,7 @@
 `guard` warns when gradient norms or codebook perplexity drift into known failure modes.
 """
 from fieldasr.ssl.guard import GradientGuard, GuardWarning
-from fieldasr.ssl.replay import ReplayMix, mix_replay
+from fieldasr.ssl.replay import ReplayBatchSampler, ReplayMix, mix_replay
 from fieldasr.ssl.vad_chunking import ChunkingOptions, ChunkingResult, chunk_recordings
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "ChunkingResult",
     "GradientGuard",
     "GuardWarning",
+    "ReplayBatchSampler",
     "ReplayMix",
     "chunk_recordings",
     "mix_replay",

@@ -3,14 +3,17 @@
 Continued pretraining on the target language alone drifts the model away from what it learnt before;
 replaying a fraction of the original (source) languages is the usual remedy. The fraction is of audio
 duration in the mix: 0.2 means one second in five is source-language audio. Call `mix_replay` once per
-epoch with the epoch as seed to draw fresh source segments each time, reproducibly after a resume.
+epoch with the epoch as seed to draw fresh source segments each time, reproducibly after a resume;
+`ReplayBatchSampler` does that for the Trainer and cuts each epoch into batches of bounded padded duration.
 """
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+import torch
 
 from fieldasr.data.manifest import Segment
 from fieldasr.errors import FieldasrError
@@ -75,3 +78,68 @@ def mix_replay(
             source_seconds, wanted, 100 * mix.achieved_fraction, 100 * replay_fraction,
         )
     return mix
+
+
+class ReplayBatchSampler(torch.utils.data.Sampler):
+    """Index batches over `segments` (target then source): each epoch every target segment once plus a fresh,
+    seeded draw of source segments; a batch's padded audio (longest item × items) stays within
+    `max_batch_seconds`. The Trainer calls `set_epoch`; the same seed and epoch give the same batches, so a
+    resumed run skips exactly the batches it had seen.
+    """
+
+    def __init__(
+        self,
+        target: Sequence[Segment],
+        source: Sequence[Segment],
+        replay_fraction: float,
+        max_batch_seconds: float,
+        seed: int = 0,
+        sort_window: int = 100,
+    ) -> None:
+        self.segments: tuple[Segment, ...] = (*target, *source)
+        longest = max(self.segments, key=lambda segment: segment.duration, default=None)
+        if longest is not None and longest.duration > max_batch_seconds:
+            raise ReplayError(
+                f"segment {longest.id!r} lasts {longest.duration:.1f} s, longer than a batch may hold "
+                f"({max_batch_seconds:.1f} s); raise max_batch_seconds or chunk with a lower maximum length."
+            )
+        self.target, self.source = tuple(target), tuple(source)
+        self.replay_fraction = replay_fraction
+        self.max_batch_seconds = max_batch_seconds
+        self.seed = seed
+        self.sort_window = sort_window
+        self.index_of = {segment.id: index for index, segment in enumerate(self.segments)}
+        if len(self.index_of) != len(self.segments):
+            raise ReplayError("segment ids repeat between or within the target and source manifests; ids must be unique.")
+        self.epoch = 0
+        self._batches = self._make_batches(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self._batches = self._make_batches(epoch)
+
+    def _make_batches(self, epoch: int) -> list[list[int]]:
+        mix = mix_replay(self.target, self.source, self.replay_fraction, seed=self.seed + epoch)
+        order = [self.index_of[segment.id] for segment in mix.segments]  # already shuffled
+        batches: list[list[int]] = []
+        # Sorting within windows of the shuffled order keeps padding low without a fixed length order.
+        for begin in range(0, len(order), self.sort_window):
+            window = sorted(order[begin : begin + self.sort_window], key=lambda index: self.segments[index].duration)
+            batch: list[int] = []
+            for index in window:
+                longest = self.segments[index].duration  # the window is sorted: the newcomer is the longest
+                if batch and longest * (len(batch) + 1) > self.max_batch_seconds:
+                    batches.append(batch)
+                    batch = []
+                batch.append(index)
+            if batch:
+                batches.append(batch)
+        random.Random(self.seed + epoch).shuffle(batches)
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(list(self._batches))
+
+    def __len__(self) -> int:
+        return len(self._batches)
