@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "fieldasr.cli.evaluate:evaluate",
     "g2p": "fieldasr.cli.g2p:g2p",
     "inventory": "fieldasr.cli.g2p:inventory",
+    "vad-chunk": "fieldasr.cli.ssl:vad_chunk",
 }
 
 
