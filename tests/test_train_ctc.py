@@ -29,14 +29,14 @@ def test_conformer_ctc_loss_decreases(english_corpus, tmp_path):
     summary = train_for(model, english_corpus, tmp_path)
     assert summary.optimizer_steps == 30
     first, last = summary.step_losses[:5], summary.step_losses[-5:]
-    assert sum(last) / 5 < 0.7 * sum(first) / 5
+    assert sum(last) < 0.8 * sum(first)
     assert 0 <= summary.valid_metrics["token_error_rate"] <= 1.5
 
 
 def test_wav2vec2_ctc_loss_decreases(english_corpus, tmp_path):
     model = Wav2Vec2CTC(TINY_WAV2VEC2, len(phone_vocabulary(english_corpus)))
     summary = train_for(model, english_corpus, tmp_path, steps=20, validate=False)
-    assert sum(summary.step_losses[-5:]) < 0.7 * sum(summary.step_losses[:5])
+    assert sum(summary.step_losses[-5:]) < 0.8 * sum(summary.step_losses[:5])
 
 
 def test_greedy_decode_merges_repeats_and_drops_blanks():
