@@ -106,5 +106,6 @@ class ConformerCTC(torch.nn.Module):
         batch, channels, frames, bins = subsampled.shape
         hidden = self.projection(subsampled.permute(0, 2, 1, 3).reshape(batch, frames, channels * bins))
         frame_lengths = self.frame_lengths(lengths).clamp(min=1, max=frames)
-        hidden, _ = self.conformer(hidden, frame_lengths)
+        # torchaudio's Conformer builds its padding mask from max(lengths): drop frames past the longest utterance.
+        hidden, _ = self.conformer(hidden[:, : int(frame_lengths.max())], frame_lengths)
         return self.head(hidden), frame_lengths
