@@ -141,7 +141,10 @@ def _pick_checkpoint(experiment_dir: Path, metric: str | None, mode: str) -> Pat
     return (min if mode == "min" else max)(scored, key=lambda pair: pair[0])[1]
 
 
-def export_experiment(experiment_dir: str | Path, output: str | Path, metric: str | None = None, mode: str = "min", overwrite: bool = False) -> Path:
+def export_experiment(
+    experiment_dir: str | Path, output: str | Path, metric: str | None = None, mode: str = "min", overwrite: bool = False,
+    lexicon: str | Path | None = None, language_model: str | Path | None = None,
+) -> Path:
     """Bundle of the best checkpoint by `metric` (the newest when None) of a recipe's experiment folder."""
     experiment_dir = Path(experiment_dir)
     description_path = experiment_dir / EXPERIMENT_MODEL_FILE
@@ -156,5 +159,6 @@ def export_experiment(experiment_dir: str | Path, output: str | Path, metric: st
     return export_bundle(
         output, model, Vocabulary.load(experiment_dir / "tokens.txt"), label_unit=description.get("label_unit", "phones"),
         language=description.get("language"), normaliser=description.get("normaliser"), g2p_spec=description.get("g2p_spec"),
-        lexicon=description.get("lexicon"), language_model=description.get("language_model"), overwrite=overwrite,
+        lexicon=lexicon or description.get("lexicon"), language_model=language_model or description.get("language_model"),
+        overwrite=overwrite,
     )

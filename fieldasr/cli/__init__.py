@@ -15,6 +15,8 @@ from fieldasr.errors import FieldasrError
 COMMANDS: dict[str, str] = {
     "prepare": "fieldasr.cli.data:prepare",
     "validate": "fieldasr.cli.data:validate",
+    "train": "fieldasr.cli.train:train",
+    "export": "fieldasr.cli.train:export",
 }
 
 

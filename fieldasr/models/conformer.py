@@ -85,6 +85,11 @@ class ConformerCTC(torch.nn.Module):
     def model_config(self) -> dict[str, Any]:
         return {"conformer": asdict(self.config), "vocab_size": self.vocab_size}
 
+    def set_output_layer(self, head: torch.nn.Linear) -> None:
+        """A new output layer, e.g. for another language's tokens (see output_transfer)."""
+        self.head = head
+        self.vocab_size = head.out_features
+
     def frame_lengths(self, sample_lengths: torch.Tensor) -> torch.Tensor:
         frames = sample_lengths // HOP_SAMPLES + 1  # centred STFT frames
         for _ in range(2):

@@ -98,6 +98,11 @@ class Wav2Vec2CTC(torch.nn.Module):
     def model_config(self) -> dict[str, Any]:
         return {"encoder_config": self.encoder_config, **self.settings}
 
+    def set_output_layer(self, head: torch.nn.Linear) -> None:
+        """A new output layer, e.g. for another language's tokens (see output_transfer)."""
+        self.head = head
+        self.settings["vocab_size"] = head.out_features
+
     def set_training_step(self, step: int) -> None:
         self.training_step = step
 
