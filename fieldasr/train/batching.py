@@ -129,3 +129,26 @@ class LanguageBalancedBatchSampler(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return len(self.batches)
+
+
+class ShardedBatchSampler(torch.utils.data.Sampler):
+    """One DDP rank's share of a batch sampler: batches rank, rank + world_size, ...
+
+    When the batches do not divide evenly, the first ones are repeated, so that every rank takes
+    the same number of steps (DDP needs all ranks in every gradient exchange).
+    """
+
+    def __init__(self, batch_sampler: torch.utils.data.Sampler, rank: int, world_size: int) -> None:
+        self.batch_sampler, self.rank, self.world_size = batch_sampler, rank, world_size
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.batch_sampler, "set_epoch"):
+            self.batch_sampler.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = list(self.batch_sampler)
+        padded = batches + batches[: len(self) * self.world_size - len(batches)]
+        return iter(padded[self.rank :: self.world_size])
+
+    def __len__(self) -> int:
+        return -(-len(self.batch_sampler) // self.world_size)

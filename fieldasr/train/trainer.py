@@ -26,6 +26,7 @@ from speechbrain.utils.checkpoints import Checkpointer
 from speechbrain.utils.epoch_loop import EpochCounter
 
 from fieldasr.errors import FieldasrError
+from fieldasr.train.batching import ShardedBatchSampler
 from fieldasr.train.task import TaskOutput, move_to_device
 
 logger = logging.getLogger(__name__)
@@ -316,7 +317,7 @@ class Trainer:
             "skip_nonfinite_grads": True,
             "distributed_backend": "nccl" if options.device.startswith("cuda") else "gloo",
         }
-        brain = _TaskBrain(modules={"task": task}, run_opts=run_options, checkpointer=checkpointer)
+        brain = _TaskBrain(modules={"task": task}, hparams={}, run_opts=run_options, checkpointer=checkpointer)
         brain.options = options
         brain.epoch_counter = self.epoch_counter
         brain.valid_metric_fn = valid_metric
@@ -327,14 +328,16 @@ class Trainer:
         return brain
 
     def _make_loader(self, dataset: Any, collate_fn: Callable, batch_sampler: Any, batch_size: int) -> Any:
-        kwargs: dict[str, Any] = {"collate_fn": collate_fn, "num_workers": self.options.num_workers}
-        if batch_sampler is not None:
-            kwargs["batch_sampler"] = batch_sampler
-        else:
-            kwargs.update(batch_size=batch_size, shuffle=True)
-        loader = self.brain.make_dataloader(dataset, stage=sb.Stage.TRAIN, **kwargs)
-        if self.brain.train_sampler is None and batch_sampler is not None:
-            self.brain.train_sampler = batch_sampler  # so that Brain calls set_epoch() each epoch
+        workers = self.options.num_workers
+        if batch_sampler is None:
+            # Brain draws batches with its reproducible random sampler (sharded across ranks under DDP).
+            return self.brain.make_dataloader(dataset, stage=sb.Stage.TRAIN, batch_size=batch_size, shuffle=True,
+                                              collate_fn=collate_fn, num_workers=workers)
+        if torch.distributed.is_initialized():
+            batch_sampler = ShardedBatchSampler(batch_sampler, torch.distributed.get_rank(), torch.distributed.get_world_size())
+        loader = sb.dataio.dataloader.make_dataloader(dataset, batch_sampler=batch_sampler, collate_fn=collate_fn, num_workers=workers)
+        self.brain.checkpointer.add_recoverable("dataloader-TRAIN", loader)  # its position, for mid-epoch resumption
+        self.brain.train_sampler = batch_sampler  # so that Brain calls set_epoch() each epoch
         return loader
 
     def fit(self) -> TrainingSummary:
