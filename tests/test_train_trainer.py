@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from fieldasr.train import Trainer, TrainerOptions, TrainingError
+from fieldasr.train import TaskOutput, Trainer, TrainerOptions, TrainingError
+from fieldasr.train.batching import LanguageBalancedBatchSampler, duration_batch_sampler
 from train_toy import ToyDataset, ToyTask, collate
 
 torch.set_num_threads(1)
@@ -32,21 +33,35 @@ def test_loss_decreases_and_log_is_written(tmp_path):
     assert 1 <= len(checkpoints) <= 3  # best 2 by the metric plus the newest
 
 
-def test_kill_and_resume_reproduces_sampler_order_and_steps(tmp_path):
-    reference = ToyTask()
-    torch.manual_seed(0)
-    initial = {k: v.clone() for k, v in reference.state_dict().items()}
-    full = Trainer(reference, options(tmp_path / "full"), ToyDataset(), collate, batch_size=4).fit()
+DURATIONS = [1.0 + (index * 7919 % 13) for index in range(24)]
+SAMPLERS = {
+    "brain_random": lambda: None,
+    "dynamic": lambda: duration_batch_sampler(DURATIONS, max_batch_duration=60.0, num_buckets=3, seed=7),
+    "language_balanced": lambda: LanguageBalancedBatchSampler(DURATIONS, ["a"] * 20 + ["b"] * 4, 60.0, alpha=0.3, seed=7),
+}
 
-    crashing = ToyTask(crash_at_batch=9)  # dies in epoch 2, after the checkpoint at its batch 2 (batch 8 overall)
+
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_kill_and_resume_reproduces_sampler_order_and_steps(tmp_path, sampler):
+    def fit(task, folder):
+        return Trainer(task, options(tmp_path / folder), ToyDataset(), collate, batch_size=4, batch_sampler=SAMPLERS[sampler]()).fit()
+
+    torch.manual_seed(0)
+    reference = ToyTask()
+    initial = {k: v.clone() for k, v in reference.state_dict().items()}
+    full = fit(reference, "full")
+    batches_per_epoch = len(reference.seen) // 3
+    # Dies in epoch 2, one batch after the intra-epoch checkpoint taken every 2 batches.
+    crash_at = batches_per_epoch + 2 * ((batches_per_epoch // 2) // 2) + 1
+    crashing = ToyTask(crash_at_batch=crash_at)
     crashing.load_state_dict(initial)
     with pytest.raises(KeyboardInterrupt):
-        Trainer(crashing, options(tmp_path / "killed"), ToyDataset(), collate, batch_size=4).fit()
+        fit(crashing, "killed")
     resumed_task = ToyTask()
-    resumed = Trainer(resumed_task, options(tmp_path / "killed"), ToyDataset(), collate, batch_size=4).fit()
+    resumed = fit(resumed_task, "killed")
 
     assert resumed.optimizer_steps == full.optimizer_steps
-    assert crashing.seen[:8] + resumed_task.seen == reference.seen
+    assert crashing.seen[: crash_at - 1] + resumed_task.seen == reference.seen
     for name, value in reference.state_dict().items():
         torch.testing.assert_close(resumed_task.state_dict()[name], value)
 
@@ -60,3 +75,45 @@ def test_checkpoint_of_another_architecture_is_reported(tmp_path):
 def test_max_steps_stops_mid_epoch(tmp_path):
     summary = Trainer(ToyTask(), options(tmp_path, max_steps=4), ToyDataset(), collate, batch_size=4).fit()
     assert summary.optimizer_steps == 4
+
+
+class FlakyTask(ToyTask):
+    """Returns a NaN loss on its 3rd batch, or raises out-of-memory there."""
+
+    def __init__(self, failure: str) -> None:
+        super().__init__()
+        self.failure, self.calls = failure, 0
+
+    def forward(self, batch: dict) -> TaskOutput:
+        self.calls += 1
+        if self.calls == 3 and self.failure == "oom":
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        output = super().forward(batch)
+        if self.calls == 3:
+            return TaskOutput(loss=output.loss * float("nan"), stats=output.stats, weight=output.weight)
+        return output
+
+
+def test_nonfinite_loss_is_skipped_and_counted(tmp_path):
+    task = FlakyTask("nan")
+    summary = Trainer(task, options(tmp_path, max_epochs=1), ToyDataset(), collate, batch_size=4).fit()
+    assert summary.skipped_nonfinite == 1 and summary.optimizer_steps == 6
+    assert all(torch.isfinite(p).all() for p in task.parameters())
+
+
+def test_out_of_memory_names_the_batch_duration(tmp_path):
+    def collate_with_durations(items):
+        return {**collate(items), "durations": torch.full((len(items),), 2.5)}
+
+    with pytest.raises(TrainingError, match=r"10.0 s of audio.*max_batch_duration"):
+        Trainer(FlakyTask("oom"), options(tmp_path), ToyDataset(), collate_with_durations, batch_size=4).fit()
+
+
+def test_bf16_autocast_on_cpu_trains(tmp_path):
+    summary = Trainer(ToyTask(), options(tmp_path, precision="bf16", max_epochs=1), ToyDataset(), collate, batch_size=4).fit()
+    assert summary.optimizer_steps == 6 and all(map(torch.isfinite, map(torch.tensor, summary.step_losses)))
+
+
+def test_fp16_on_cpu_is_refused(tmp_path):
+    with pytest.raises(TrainingError, match="fp16 needs a CUDA"):
+        Trainer(ToyTask(), options(tmp_path, precision="fp16"), ToyDataset(), collate)
