@@ -22,7 +22,8 @@ def options(tmp_path, **changes) -> TrainerOptions:
 
 def test_loss_decreases_and_log_is_written(tmp_path):
     task = ToyTask()
-    summary = Trainer(task, options(tmp_path), ToyDataset(), collate, batch_size=4, valid_set=ToyDataset(8, seed=1)).fit()
+    trainer = Trainer(task, options(tmp_path), ToyDataset(), collate, batch_size=4, valid_set=ToyDataset(8, seed=1))
+    summary = trainer.fit()
     assert summary.optimizer_steps == 18  # 3 epochs of 24 examples in batches of 4
     assert sum(summary.step_losses[-3:]) < 0.5 * sum(summary.step_losses[:3])
     rows = list(csv.DictReader(open(tmp_path / "log.csv")))
@@ -31,6 +32,9 @@ def test_loss_decreases_and_log_is_written(tmp_path):
     assert any(row["name"] == "mean_absolute_error" for row in rows)
     checkpoints = list((tmp_path / "checkpoints").glob("CKPT+*"))
     assert 1 <= len(checkpoints) <= 3  # best 2 by the metric plus the newest
+    assert trainer.best_checkpoint() in checkpoints
+    # evaluate() loads the best checkpoint, which is at least as good as the last epoch's.
+    assert trainer.evaluate(ToyDataset(8, seed=1), collate)["mean_absolute_error"] <= summary.valid_metrics["mean_absolute_error"] + 1e-6
 
 
 DURATIONS = [1.0 + (index * 7919 % 13) for index in range(24)]

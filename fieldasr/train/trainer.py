@@ -146,8 +146,27 @@ def _batch_duration(batch: Any) -> float | None:
     return None if durations is None else float(torch.as_tensor(durations).sum())
 
 
+@dataclass(frozen=True)
+class _BrainContext:
+    options: TrainerOptions
+    epoch_counter: EpochCounter
+    valid_metric_fn: ValidMetric | None
+    has_validation: bool
+    metric_log: MetricLog
+
+
 class _TaskBrain(sb.Brain):
     """Brain whose forward is `task(batch)`; everything task-specific stays in the task."""
+
+    def __init__(self, context: _BrainContext, **brain_arguments: Any) -> None:
+        super().__init__(**brain_arguments)
+        self.options, self.epoch_counter, self.metric_log = context.options, context.epoch_counter, context.metric_log
+        self.valid_metric_fn, self.has_validation = context.valid_metric_fn, context.has_validation
+        self.step_losses: list[float] = []
+        self.skipped_nonfinite = 0
+        self.last_train: dict[str, float] = {}
+        self.last_valid: dict[str, float] = {}
+        self.last_test: dict[str, float] = {}
 
     def compute_forward(self, batch: Any, stage: sb.Stage) -> TaskOutput:
         batch = move_to_device(batch, self.device)
@@ -317,15 +336,8 @@ class Trainer:
             "skip_nonfinite_grads": True,
             "distributed_backend": "nccl" if options.device.startswith("cuda") else "gloo",
         }
-        brain = _TaskBrain(modules={"task": task}, hparams={}, run_opts=run_options, checkpointer=checkpointer)
-        brain.options = options
-        brain.epoch_counter = self.epoch_counter
-        brain.valid_metric_fn = valid_metric
-        brain.has_validation = has_validation
-        brain.metric_log = MetricLog(self.experiment_dir, options.log_formats)
-        brain.step_losses, brain.skipped_nonfinite = [], 0
-        brain.last_train, brain.last_valid, brain.last_test = {}, {}, {}
-        return brain
+        context = _BrainContext(options, self.epoch_counter, valid_metric, has_validation, MetricLog(self.experiment_dir, options.log_formats))
+        return _TaskBrain(context, modules={"task": task}, hparams={}, run_opts=run_options, checkpointer=checkpointer)
 
     def _make_loader(self, dataset: Any, collate_fn: Callable, batch_sampler: Any, batch_size: int) -> Any:
         workers = self.options.num_workers
