@@ -38,12 +38,14 @@ def test_config_merges_base_overrides_and_command_line(tmp_path):
 def test_monolingual_recipe_then_export_and_load(english_corpus, tmp_path):
     english_corpus.save(tmp_path / "data")
     experiment = tmp_path / "exp"
-    summary = run_recipe(RECIPES / "ctc/hparams/demo_en.yaml", experiment, tmp_path / "data",
-                         f"data.valid={tmp_path / 'data'}", "data.speed_factors=[1.0, 1.1]")
-    assert summary.optimizer_steps == 2
+    overrides = [f"experiment_dir={experiment}", f"data.train={tmp_path / 'data'}", f"data.valid={tmp_path / 'data'}",
+                 "data.speed_factors=[1.0, 1.1]", *TWO_STEPS]
+    arguments = ["train", str(RECIPES / "ctc/hparams/demo_en.yaml"), *[x for o in overrides for x in ("--set", o)]]
+    result = CliRunner().invoke(cli, arguments, catch_exceptions=False)
+    assert result.exit_code == 0 and "done: 2 steps" in result.output, result.output
     recorded = yaml.safe_load((experiment / "config.yaml").read_text())
     assert recorded["model"]["size"] == "tiny" and recorded["trainer"]["max_steps"] == 2
-    assert "trainer.max_steps=2" in (experiment / "command.txt").read_text()
+    assert (experiment / "command.txt").is_file()
     result = CliRunner().invoke(cli, ["export", str(experiment), str(tmp_path / "bundle")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     bundle = load_bundle(tmp_path / "bundle")
@@ -57,6 +59,8 @@ def test_multilingual_recipes_and_crosslingual_transfer(bilingual_corpus, tmp_pa
     summary = run_recipe(RECIPES / "multilingual/hparams/base.yaml", experiment, tmp_path / "data",
                          "data.valid=null", "model.size=tiny", "data.max_batch_duration=10")
     assert summary.optimizer_steps == 2
+    assert "trainer.max_steps=2" in (experiment / "command.txt").read_text()
+    assert yaml.safe_load((experiment / "config.yaml").read_text())["data"]["language_balance_alpha"] == 0.5
     adapters = run_recipe(RECIPES / "multilingual/hparams/wav2vec2_adapters.yaml", tmp_path / "adapters", tmp_path / "data",
                           "data.valid=null", "model.size=tiny", "data.max_batch_duration=10")
     assert adapters.optimizer_steps == 2
