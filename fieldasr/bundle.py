@@ -5,6 +5,7 @@
       model.safetensors  weights
       tokens.txt         CTC vocabulary, blank first
       g2p.yaml           the G2P spec used for the labels (optional)
+      subwords.model     the sentencepiece model, when the labels are subwords
       lexicon.txt, lm.*  lexicon and n-gram LM for decoding (optional)
 
 The folder is written next to its destination and renamed into place, so a crash never leaves half a bundle.
@@ -46,6 +47,7 @@ class Bundle:
     normaliser: Any  # name or settings of the text normaliser used for the labels
     sampling_rate: int
     g2p_spec: Path | None
+    subword_model: Path | None
     lexicon: Path | None
     language_model: Path | None
 
@@ -64,7 +66,8 @@ def _copy_optional(source: str | Path | None, folder: Path, name: str) -> str | 
 def export_bundle(
     directory: str | Path, model: torch.nn.Module, vocabulary: Vocabulary, *, label_unit: str = "phones",
     language: str | None = None, normaliser: Any = None, g2p_spec: str | Path | None = None,
-    lexicon: str | Path | None = None, language_model: str | Path | None = None, overwrite: bool = False,
+    lexicon: str | Path | None = None, language_model: str | Path | None = None, subword_model: str | Path | None = None,
+    overwrite: bool = False,
 ) -> Path:
     directory = Path(directory)
     if directory.exists() and not overwrite:
@@ -77,6 +80,7 @@ def export_bundle(
         save_file({name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}, str(staging / "model.safetensors"))
         vocabulary.save(staging / "tokens.txt")
         files = {"weights": "model.safetensors", "tokens": "tokens.txt", "g2p_spec": _copy_optional(g2p_spec, staging, "g2p.yaml"),
+                 "subword_model": _copy_optional(subword_model, staging, "subwords.model"),
                  "lexicon": _copy_optional(lexicon, staging, "lexicon.txt"), "language_model": _copy_optional(language_model, staging, "lm")}
         description = {"format": BUNDLE_FORMAT, "architecture": model.architecture, "model_config": model.model_config(),
                        "label_unit": label_unit, "language": language, "normaliser": normaliser,
@@ -111,7 +115,7 @@ def load_bundle(directory: str | Path, device: str = "cpu") -> Bundle:
         directory=directory, model=model, vocabulary=Vocabulary.load(directory / files["tokens"]),
         architecture=description["architecture"], label_unit=description["label_unit"], language=description.get("language"),
         normaliser=description.get("normaliser"), sampling_rate=int(description["sampling_rate"]),
-        g2p_spec=optional("g2p_spec"), lexicon=optional("lexicon"), language_model=optional("language_model"),
+        g2p_spec=optional("g2p_spec"), subword_model=optional("subword_model"), lexicon=optional("lexicon"), language_model=optional("language_model"),
     )
 
 
@@ -159,6 +163,6 @@ def export_experiment(
     return export_bundle(
         output, model, Vocabulary.load(experiment_dir / "tokens.txt"), label_unit=description.get("label_unit", "phones"),
         language=description.get("language"), normaliser=description.get("normaliser"), g2p_spec=description.get("g2p_spec"),
-        lexicon=lexicon or description.get("lexicon"), language_model=language_model or description.get("language_model"),
+        subword_model=description.get("subword_model"), lexicon=lexicon or description.get("lexicon"), language_model=language_model or description.get("language_model"),
         overwrite=overwrite,
     )

@@ -77,3 +77,18 @@ def test_speed_perturbation_changes_length_by_the_factor(english_corpus):
     plain = len(SpeechDataset(examples)[0]["waveform"])
     faster = len(SpeechDataset(examples, speed_factors=(1.25,))[0]["waveform"])
     assert abs(faster - plain / 1.25) <= 2
+
+
+def test_subword_labels_come_from_sentencepiece_and_spell_the_text(english_corpus, tmp_path):
+    import sentencepiece
+
+    texts = [segment.text for segment in english_corpus.segments]
+    sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(texts * 5), model_prefix=str(tmp_path / "sp"), vocab_size=40,
+                                             model_type="unigram", minloglevel=2)
+    model = sentencepiece.SentencePieceProcessor(model_file=str(tmp_path / "sp.model"))
+    pieces = segment_tokens(english_corpus.segments[1], "subwords", model)
+    assert "".join(pieces).replace("▁", " ").strip() == english_corpus.segments[1].text
+    vocabulary = Vocabulary.build(segment_tokens(s, "subwords", model) for s in english_corpus.segments)
+    assert len(prepare_ctc_examples(english_corpus, vocabulary, "subwords", model)) == len(english_corpus.segments)
+    with pytest.raises(ManifestError, match="sentencepiece"):
+        segment_tokens(english_corpus.segments[1], "subwords")

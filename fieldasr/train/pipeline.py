@@ -22,7 +22,7 @@ from fieldasr.data import Corpus, Recording, Segment
 from fieldasr.errors import ManifestError
 from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary, VocabularyError
 
-LABEL_UNITS = ("phones", "characters")
+LABEL_UNITS = ("phones", "characters", "subwords")
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,9 @@ class SpeechExample:
     labels: tuple[int, ...]
 
 
-def segment_tokens(segment: Segment, unit: str) -> list[str]:
-    """Label tokens of a segment: its phones, or the characters of its text with '|' between words."""
+def segment_tokens(segment: Segment, unit: str, subword_model: Any = None) -> list[str]:
+    """Label tokens of a segment: its phones, the characters of its text with '|' between words, or its
+    sentencepiece pieces (`subword_model`: a loaded `sentencepiece.SentencePieceProcessor`)."""
     if unit == "phones":
         if segment.phones is None:
             raise ManifestError(
@@ -43,17 +44,21 @@ def segment_tokens(segment: Segment, unit: str) -> list[str]:
         return list(segment.phones)
     if unit == "characters":
         return list(WORD_BOUNDARY.join((segment.text or "").split()))
+    if unit == "subwords":
+        if subword_model is None:
+            raise ManifestError("label unit 'subwords' needs a sentencepiece model (data.subword_model in the recipe).")
+        return list(subword_model.encode(" ".join((segment.text or "").split()), out_type=str))
     raise ManifestError(f"label unit {unit!r} is not one of {LABEL_UNITS}.")
 
 
-def prepare_ctc_examples(corpus: Corpus, vocabulary: Vocabulary, unit: str = "phones") -> list[SpeechExample]:
+def prepare_ctc_examples(corpus: Corpus, vocabulary: Vocabulary, unit: str = "phones", subword_model: Any = None) -> list[SpeechExample]:
     """One example per segment; every missing token is reported at once, with counts and example segments."""
     examples, missing, where = [], Counter(), defaultdict(list)
     for segment in corpus.segments:
         recording = corpus.recordings.get(segment.recording_id)
         if recording is None:
             raise ManifestError(f"segment {segment.id!r} refers to unknown recording {segment.recording_id!r}.")
-        tokens = segment_tokens(segment, unit)
+        tokens = segment_tokens(segment, unit, subword_model)
         unknown = [token for token in tokens if token not in vocabulary]
         for token in unknown:
             missing[token] += 1

@@ -41,9 +41,19 @@ def load_corpus(folder: str | Path, languages: Sequence[str] | None, label_unit:
     return corpus
 
 
-def build_vocabulary(corpus: Corpus, label_unit: str) -> Vocabulary:
+def build_vocabulary(corpus: Corpus, label_unit: str, subword_model: Any = None) -> Vocabulary:
     """From the training data only, so the test set never leaks into the model."""
-    return Vocabulary.build(segment_tokens(segment, label_unit) for segment in corpus.segments)
+    return Vocabulary.build(segment_tokens(segment, label_unit, subword_model) for segment in corpus.segments)
+
+
+def load_subword_model(path: str | None) -> Any:
+    if path is None:
+        return None
+    import sentencepiece
+
+    if not Path(path).is_file():
+        raise ConfigError(f"{path}: sentencepiece model (data.subword_model) not found.")
+    return sentencepiece.SentencePieceProcessor(model_file=str(path))
 
 
 def build_model(section: Mapping[str, Any], vocabulary: Vocabulary, train_languages: Sequence[str]) -> torch.nn.Module:
@@ -114,7 +124,8 @@ def run_ctc_recipe(config: Mapping[str, Any], argv: Sequence[str] = ()) -> Train
     seed = int(trainer_section.get("seed", 1234))
     unit = data.get("label_unit", "phones")
     train_corpus = load_corpus(data["train"], data.get("languages"), unit)
-    vocabulary = build_vocabulary(train_corpus, unit)
+    subwords = load_subword_model(data.get("subword_model"))
+    vocabulary = build_vocabulary(train_corpus, unit, subwords)
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
     transfer = config.get("transfer") or {}
     if transfer.get("init_from"):
@@ -122,13 +133,14 @@ def run_ctc_recipe(config: Mapping[str, Any], argv: Sequence[str] = ()) -> Train
     else:
         model = build_model(model_section, vocabulary, languages)
     speed_factors = data.get("speed_factors") or []
-    train_set = feasible_dataset(prepare_ctc_examples(train_corpus, vocabulary, unit), model, speed_factors, "train", seed)
+    train_set = feasible_dataset(prepare_ctc_examples(train_corpus, vocabulary, unit, subwords), model, speed_factors, "train", seed)
     valid_set = None
     if data.get("valid"):
         valid_corpus = load_corpus(data["valid"], data.get("languages"), unit)
-        valid_set = feasible_dataset(prepare_ctc_examples(valid_corpus, vocabulary, unit), model, (), "valid", seed)
+        valid_set = feasible_dataset(prepare_ctc_examples(valid_corpus, vocabulary, unit, subwords), model, (), "valid", seed)
     write_experiment_model(experiment_dir, model, vocabulary, {
         "label_unit": unit, "language": data.get("language"), "normaliser": data.get("normaliser"), "g2p_spec": data.get("g2p_spec"),
+        "subword_model": data.get("subword_model"),
     })
     known = {field.name for field in dataclasses.fields(TrainerOptions)} - {"experiment_dir"}
     unknown = sorted(set(trainer_section) - known)
