@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "g2p": "fieldasr.cli.g2p:g2p",
     "inventory": "fieldasr.cli.g2p:inventory",
     "vad-chunk": "fieldasr.cli.ssl:vad_chunk",
+    "train": "fieldasr.cli.train:train",
+    "export": "fieldasr.cli.train:export",
 }
 
 

@@ -1,0 +1,40 @@
+"""`fieldasr train` (run a recipe YAML) and `fieldasr export` (experiment folder → model bundle)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command(context_settings={"show_default": True})
+@click.argument("hparams", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. --set trainer.lr=0.001 (repeatable).")
+def train(hparams: Path, overrides: tuple[str, ...]) -> None:
+    """Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml).
+
+    Resumes from the newest checkpoint in the experiment folder. The resolved configuration and
+    this command line are written there too. For several processes use
+    `torchrun --nproc_per_node N recipes/ctc/train.py HPARAMS`.
+    """
+    from fieldasr.train.config import load_config
+    from fieldasr.train.recipe import run_ctc_recipe
+
+    summary = run_ctc_recipe(load_config(hparams, overrides), sys.argv)
+    click.echo(f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}")
+
+
+@click.command(context_settings={"show_default": True})
+@click.argument("experiment_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--metric", default="token_error_rate", help="Pick the checkpoint best by this validation metric (newest if none has it).")
+@click.option("--mode", type=click.Choice(["min", "max"]), default="min", help="Whether lower or higher --metric is better.")
+@click.option("--lexicon", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Lexicon to ship with the model.")
+@click.option("--lm", "language_model", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="n-gram LM (ARPA or KenLM binary).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
+def export(experiment_dir: Path, output: Path, metric: str, mode: str, lexicon: Path | None, language_model: Path | None, overwrite: bool) -> None:
+    """Write a self-contained model bundle (weights, config, tokens, G2P spec, lexicon, LM) to OUTPUT."""
+    from fieldasr.bundle import export_experiment
+
+    bundle = export_experiment(experiment_dir, output, metric=metric, mode=mode, overwrite=overwrite, lexicon=lexicon, language_model=language_model)
+    click.echo(f"bundle written to {bundle}")

@@ -1,0 +1,83 @@
+"""Every recipe runs 2 steps on tiny espeak-ng data; configs merge base + overrides; export → bundle."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+from train_data import bilingual_corpus, english_corpus, spoken_corpus  # noqa: F401  (fixtures)
+
+from fieldasr.bundle import load_bundle
+from fieldasr.cli import cli
+from fieldasr.train.config import ConfigError, load_config
+from fieldasr.train.recipe import main
+
+torch.set_num_threads(1)
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+TWO_STEPS = ["trainer.max_steps=2", "trainer.progress_bar=false", "trainer.warmup_steps=0"]
+
+
+def run_recipe(hparams: Path, experiment: Path, train: Path, *extra: str):
+    overrides = [f"experiment_dir={experiment}", f"data.train={train}", *TWO_STEPS, *extra]
+    return main([str(hparams), *[item for override in overrides for item in ("--set", override)]])
+
+
+def test_config_merges_base_overrides_and_command_line(tmp_path):
+    (tmp_path / "base.yaml").write_text("a: {b: 1, c: 2}\nd: [1, 2]\ntext: 'keep $this literally'\n")
+    (tmp_path / "lang.yaml").write_text("base: base.yaml\na: {c: 3}\n")
+    config = load_config(tmp_path / "lang.yaml", ["a.b=0.5", "d=[3]", "new.key=yes"])
+    assert config == {"a": {"b": 0.5, "c": 3}, "d": [3], "text": "keep $this literally", "new": {"key": True}}
+    (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
+    with pytest.raises(ConfigError, match="loop"):
+        load_config(tmp_path / "loop.yaml")
+
+
+def test_monolingual_recipe_then_export_and_load(english_corpus, tmp_path):
+    english_corpus.save(tmp_path / "data")
+    experiment = tmp_path / "exp"
+    overrides = [f"experiment_dir={experiment}", f"data.train={tmp_path / 'data'}", f"data.valid={tmp_path / 'data'}",
+                 "data.speed_factors=[1.0, 1.1]", *TWO_STEPS]
+    arguments = ["train", str(RECIPES / "ctc/hparams/demo_en.yaml"), *[x for o in overrides for x in ("--set", o)]]
+    result = CliRunner().invoke(cli, arguments, catch_exceptions=False)
+    assert result.exit_code == 0 and "done: 2 steps" in result.output, result.output
+    recorded = yaml.safe_load((experiment / "config.yaml").read_text())
+    assert recorded["model"]["size"] == "tiny" and recorded["trainer"]["max_steps"] == 2
+    assert (experiment / "command.txt").is_file()
+    result = CliRunner().invoke(cli, ["export", str(experiment), str(tmp_path / "bundle")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    bundle = load_bundle(tmp_path / "bundle")
+    assert bundle.architecture == "wav2vec2_ctc" and bundle.language == "en"
+    assert bundle.vocabulary.tokens == tuple((experiment / "tokens.txt").read_text().split())
+
+
+def test_multilingual_recipes_and_crosslingual_transfer(bilingual_corpus, tmp_path):
+    bilingual_corpus.save(tmp_path / "data")
+    experiment = tmp_path / "multi"
+    summary = run_recipe(RECIPES / "multilingual/hparams/base.yaml", experiment, tmp_path / "data",
+                         "data.valid=null", "model.size=tiny", "data.max_batch_duration=10")
+    assert summary.optimizer_steps == 2
+    assert "trainer.max_steps=2" in (experiment / "command.txt").read_text()
+    assert yaml.safe_load((experiment / "config.yaml").read_text())["data"]["language_balance_alpha"] == 0.5
+    adapters = run_recipe(RECIPES / "multilingual/hparams/wav2vec2_adapters.yaml", tmp_path / "adapters", tmp_path / "data",
+                          "data.valid=null", "model.size=tiny", "data.max_batch_duration=10")
+    assert adapters.optimizer_steps == 2
+    CliRunner().invoke(cli, ["export", str(experiment), str(tmp_path / "multi_bundle")], catch_exceptions=False)
+
+    target = spoken_corpus(tmp_path / "es_audio", {"es": ["el perro come carne", "la casa es roja"]})
+    target.save(tmp_path / "es")
+    source_tokens = set(load_bundle(tmp_path / "multi_bundle").vocabulary.tokens)
+    unseen = sorted({p for s in target.segments for p in s.phones} - source_tokens)
+    assert unseen, "Spanish should bring phones the en+de model never saw"
+    nearest = tmp_path / "nearest.yaml"
+    nearest.write_text(yaml.safe_dump({unseen[0]: ["a", 0.25]}, allow_unicode=True))
+    transfer = run_recipe(RECIPES / "transfer/hparams/example_language.yaml", tmp_path / "transfer", tmp_path / "es",
+                          f"transfer.init_from={tmp_path / 'multi_bundle'}", f"transfer.nearest_phones={nearest}",
+                          "data.speed_factors=[]")
+    assert transfer.optimizer_steps == 2
+    report = json.loads((tmp_path / "transfer/output_transfer.json").read_text())
+    assert report["initialised_from"] == {unseen[0]: ["a", 0.25]}
+    assert set(report["mean_initialised"]) == set(unseen[1:])
+    assert "<blank>" in report["copied"]
