@@ -21,6 +21,7 @@ from fieldasr.data import Corpus
 from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerConfig, ConformerCTC, Wav2Vec2CTC
 from fieldasr.models.output_transfer import transfer_output_layer
 from fieldasr.text import Vocabulary
+from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.train.batching import LanguageBalancedBatchSampler, batching_report, duration_batch_sampler
 from fieldasr.train.config import ConfigError, load_config, record_experiment
 from fieldasr.train.pipeline import (
@@ -83,12 +84,23 @@ def build_model(section: Mapping[str, Any], vocabulary: Vocabulary, train_langua
     return model
 
 
+def nearest_known_phones(source: Vocabulary, target: Vocabulary) -> dict[str, Any]:
+    """Each target phone the source model lacks → its panphon feature-nearest source phone (Whistle+features)."""
+    from fieldasr.g2p import map_to_inventory
+
+    specials = {source.tokens[0], "<unk>", WORD_BOUNDARY}
+    unseen = [token for token in target.tokens if token not in source and token not in specials]
+    known = [token for token in source.tokens if token not in specials]
+    return {phone: match for phone, match in map_to_inventory(unseen, known).items() if match.phone is not None}
+
+
 def transfer_model(section: Mapping[str, Any], vocabulary: Vocabulary, experiment_dir: Path) -> torch.nn.Module:
     """Start from a bundle; its output layer is mapped onto the new vocabulary (report in the experiment folder)."""
     bundle = load_bundle(section["init_from"])
-    nearest = {}
     if section.get("nearest_phones"):
         nearest = yaml.safe_load(Path(section["nearest_phones"]).read_text(encoding="utf-8")) or {}
+    else:
+        nearest = nearest_known_phones(bundle.vocabulary, vocabulary)
     head, report = transfer_output_layer(bundle.model.head, bundle.vocabulary, vocabulary, nearest)
     bundle.model.set_output_layer(head)
     (experiment_dir / "output_transfer.json").write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
