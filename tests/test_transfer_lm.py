@@ -1,0 +1,115 @@
+"""Continued pretraining: transferred embeddings in a model, and a loss that goes down (causal and masked LM)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel, RobertaConfig, RobertaForMaskedLM
+
+from fieldasr.transfer.apply import transfer_model_embeddings
+from fieldasr.transfer.initialisers import COPIED
+from fieldasr.transfer.langsamp import LanguageScriptEmbeddings, dominant_script
+from fieldasr.transfer.lm_task import LanguageModelCollator, LanguageModelTask, TextLineDataset, load_language_model
+from fieldasr.transfer.registry import make_initialiser
+from fieldasr.transfer.tokenizer import train_target_tokenizer
+from fieldasr.transfer.vocabulary import VocabularyPair, tokens_of
+from transfer_corpus import parallel_sentences
+
+
+@pytest.fixture(scope="module")
+def tokenizers():
+    torch.set_num_threads(1)
+    source_lines, target_lines = parallel_sentences(200)
+    return source_lines, target_lines, train_target_tokenizer(source_lines, 280), train_target_tokenizer(target_lines, 300)
+
+
+def tiny_gpt2(vocab_size: int, tied: bool = True) -> GPT2LMHeadModel:
+    torch.manual_seed(0)
+    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=2, n_positions=64,
+                                      tie_word_embeddings=tied))
+
+
+def tiny_roberta(vocab_size: int, pad_token_id: int) -> RobertaForMaskedLM:
+    torch.manual_seed(0)
+    return RobertaForMaskedLM(RobertaConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                                            num_attention_heads=2, intermediate_size=64, max_position_embeddings=70,
+                                            pad_token_id=pad_token_id))
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_transferred_model_has_target_vocabulary_and_keeps_overlap(tokenizers, tied):
+    _, target_lines, source_tokenizer, target_tokenizer = tokenizers
+    model = tiny_gpt2(len(source_tokenizer), tied)
+    source_input = model.get_input_embeddings().weight.detach().clone()
+    source_output = model.get_output_embeddings().weight.detach().clone()
+    result = transfer_model_embeddings(model, source_tokenizer, target_tokenizer, make_initialiser("mean"))
+    assert model.get_input_embeddings().weight.shape[0] == len(target_tokenizer)
+    assert model.get_output_embeddings().weight.shape[0] == len(target_tokenizer)
+    overlap = VocabularyPair.of(tokens_of(source_tokenizer), tokens_of(target_tokenizer)).overlap()
+    target_id, source_id = next((t, s) for t, s in overlap.items() if result.origin[t] == COPIED)
+    torch.testing.assert_close(model.get_input_embeddings().weight[target_id], source_input[source_id])
+    torch.testing.assert_close(model.get_output_embeddings().weight[target_id], source_output[source_id])
+    new_id = result.origin.index("mean")
+    torch.testing.assert_close(model.get_output_embeddings().weight[new_id], source_output.mean(0))
+    ids = torch.tensor([target_tokenizer(target_lines[0])["input_ids"]])
+    assert torch.isfinite(model(input_ids=ids).logits).all()
+
+
+def _train(task, batches, steps: int) -> list[float]:
+    optimiser = torch.optim.AdamW(task.parameters(), lr=3e-3)
+    losses = []
+    for step in range(steps):
+        output = task(batches[step % len(batches)])
+        optimiser.zero_grad()
+        output.loss.backward()
+        optimiser.step()
+        losses.append(output.stats["loss"])
+    return losses
+
+
+def _batches(lines, tokenizer, kind, size=16, extra=None):
+    dataset = TextLineDataset(lines, tokenizer, max_length=32)
+    collate = LanguageModelCollator(tokenizer, kind)
+    batches = [collate([dataset[i] for i in range(start, start + size)]) for start in range(0, 64, size)]
+    for batch in batches:
+        batch.update(extra(batch) if extra else {})
+    return batches
+
+
+def test_causal_continued_pretraining_loss_decreases(tokenizers):
+    _, target_lines, source_tokenizer, target_tokenizer = tokenizers
+    model = tiny_gpt2(len(source_tokenizer))
+    transfer_model_embeddings(model, source_tokenizer, target_tokenizer, make_initialiser("convex-hull"))
+    batches = _batches(target_lines, target_tokenizer, "causal")
+    task = LanguageModelTask(model, "causal")
+    first = task(batches[0])
+    assert first.weight == float((batches[0]["labels"][:, 1:] != -100).sum())
+    losses = _train(task, batches, 30)
+    assert np.mean(losses[-4:]) < 0.7 * np.mean(losses[:4])
+
+
+def test_masked_continued_pretraining_with_langsamp_loss_decreases(tokenizers):
+    _, target_lines, source_tokenizer, target_tokenizer = tokenizers
+    model = tiny_roberta(len(source_tokenizer), source_tokenizer.pad_token_id)
+    transfer_model_embeddings(model, source_tokenizer, target_tokenizer, make_initialiser("random"))
+    assert dominant_script(target_lines[0]) == "LATIN" and dominant_script("мой брат") == "CYRILLIC"
+    langsamp = LanguageScriptEmbeddings(num_languages=2, num_scripts=1, hidden_size=32)
+    ones = lambda batch: {"language_ids": torch.ones(len(batch["input_ids"]), dtype=torch.long),
+                          "script_ids": torch.zeros(len(batch["input_ids"]), dtype=torch.long)}
+    batches = _batches(target_lines, target_tokenizer, "masked", extra=ones)
+    assert (batches[0]["labels"] != -100).any()
+    assert (batches[0]["input_ids"] == target_tokenizer.mask_token_id).any()
+    task = LanguageModelTask(model, "masked", langsamp=langsamp)
+    losses = _train(task, batches, 40)
+    assert np.mean(losses[-4:]) < 0.8 * np.mean(losses[:4])
+    assert langsamp.languages.weight.grad is not None
+
+
+def test_models_load_only_from_local_directories(tmp_path, tokenizers):
+    from fieldasr.transfer.errors import TransferError
+
+    with pytest.raises(TransferError, match="never downloaded"):
+        load_language_model("gpt2", "causal")
+    model = tiny_gpt2(50)
+    model.save_pretrained(tmp_path / "tiny")
+    assert isinstance(load_language_model(tmp_path / "tiny", "causal"), GPT2LMHeadModel)
