@@ -15,6 +15,7 @@ from fieldasr.errors import FieldasrError
 COMMANDS: dict[str, str] = {
     "prepare": "fieldasr.cli.data:prepare",
     "validate": "fieldasr.cli.data:validate",
+    "transfer": "fieldasr.cli.transfer:transfer",
 }
 
 

@@ -38,3 +38,38 @@ def make_initialiser(name: str, **resources: Any) -> EmbeddingInitialiser:
         listed = "; ".join(f"{key}: {what}" for key, what in missing.items())
         raise MissingResourceError(f"method {name!r} needs {listed}")
     return INITIALISERS[name](**resources)
+
+
+def build_resources(method: str, target_tokenizer, source_lines: list[str] | None = None,
+                    target_lines: list[str] | None = None, dictionary: list[tuple[str, str]] | None = None,
+                    helper_embeddings=None, min_count: int | None = None, dim: int = 100,
+                    seed: int = 0) -> dict[str, Any]:
+    """Train the static embeddings `method` needs from local text; names the input that is missing.
+
+    `min_count` None means each paper's default (FOCUS: 10; WECHSEL/OFA here: 1, as field texts are small).
+    """
+    def need(value, what: str):
+        if value is None:
+            raise MissingResourceError(f"method {method!r} needs {what}")
+        return value
+
+    if method in ("wechsel", "ofa"):
+        from fieldasr.transfer.embeddings import align_static_embeddings, train_static_embeddings
+
+        count = 1 if min_count is None else min_count
+        source_words = train_static_embeddings(need(source_lines, "source-language text (--source-text)"),
+                                               dim=dim, min_count=count, seed=seed)
+        target_words = train_static_embeddings(need(target_lines, "target-language text (--target-text)"),
+                                               dim=dim, min_count=count, seed=seed)
+        alignment = align_static_embeddings(source_words, target_words,
+                                            need(dictionary, "a bilingual seed dictionary (--dictionary)"))
+        return {"source_words": source_words, "target_words": target_words, "alignment": alignment}
+    if method == "focus":
+        from fieldasr.transfer.neighbour_initialisers import train_focus_auxiliary
+
+        return {"auxiliary": train_focus_auxiliary(need(target_lines, "target-language text (--target-text)"),
+                                                   target_tokenizer, min_count=10 if min_count is None else min_count,
+                                                   dim=dim, seed=seed)}
+    if method == "clp":
+        return {"helper_embeddings": need(helper_embeddings, "a small model with the target tokenizer (--helper-model)")}
+    return {}
