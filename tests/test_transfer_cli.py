@@ -43,7 +43,7 @@ def test_tokenizer_then_init_with_focus_and_wechsel(files):
                                        str(folder / "target.txt"), "--dictionary", str(folder / "dictionary.tsv")])]:
         out = folder / f"model_{method}"
         result = run("transfer", "init", str(folder / "source_model"), str(folder / "target_tok"), str(out),
-                     "--method", method, *extra)
+                     "--method", method, "--dim", "16", *extra)
         assert result.exit_code == 0, result.output
         report = json.loads((out / "transfer_report.json").read_text())
         assert report["method"] == method and report["combined"] > 0

@@ -54,10 +54,11 @@ def _read_lines(path: str | None) -> list[str] | None:
 @click.option("--dictionary", type=click.Path(exists=True, dir_okay=False), help="source<TAB>target word pairs (WECHSEL, OFA).")
 @click.option("--helper-model", type=click.Path(exists=True, file_okay=False), help="Small model with the target tokenizer (CLP).")
 @click.option("--min-count", type=int, default=None, help="fastText min_count; lower it on small texts (FOCUS default 10).")
+@click.option("--dim", default=100, show_default=True, help="Size of the static fastText vectors trained here.")
 @click.option("--seed", default=0, show_default=True)
 def init_command(source_model: str, target_tokenizer: str, output: str, method: str, kind: str, source_text: str | None,
                  target_text: str | None, dictionary: str | None, helper_model: str | None, min_count: int | None,
-                 seed: int) -> None:
+                 dim: int, seed: int) -> None:
     """Give SOURCE_MODEL the vocabulary of TARGET_TOKENIZER, initialised by --method; save to OUTPUT."""
     from transformers import AutoModel, AutoTokenizer
 
@@ -73,7 +74,7 @@ def init_command(source_model: str, target_tokenizer: str, output: str, method: 
         helper = AutoModel.from_pretrained(helper_model, local_files_only=True).get_input_embeddings().weight.detach().numpy()
     resources = build_resources(method, target, _read_lines(source_text), _read_lines(target_text),
                                 read_bilingual_dictionary(dictionary) if dictionary else None, helper,
-                                min_count=min_count, seed=seed)
+                                min_count=min_count, dim=dim, seed=seed)
     model = load_language_model(source_model, kind)
     result = transfer_model_embeddings(model, source_tokenizer, target, make_initialiser(method, seed=seed, **resources))
     alignment = resources.get("alignment")

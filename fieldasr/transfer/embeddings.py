@@ -106,11 +106,11 @@ def normalise_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 def top_k_cosine(queries: np.ndarray, keys: np.ndarray, k: int,
-                 max_scores_per_batch: int = 1 << 25) -> tuple[np.ndarray, np.ndarray]:
+                 max_scores_per_batch: int = 1 << 26) -> tuple[np.ndarray, np.ndarray]:
     """Indices and cosine similarities of each query's k most similar keys, best first.
 
-    Batched matrix products keep memory at `max_scores_per_batch` floats (128 MB), so a 250k-token key
-    vocabulary is searched in batches of about 130 queries.
+    Batched matrix products keep memory at `max_scores_per_batch` floats (256 MB), so a 250k-token key
+    vocabulary is searched in batches of about 270 queries.
     """
     k = min(k, len(keys))
     keys_unit = torch.from_numpy(normalise_rows(keys).astype(np.float32))
