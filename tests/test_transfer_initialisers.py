@@ -169,3 +169,20 @@ def test_source_matrix_smaller_than_source_vocabulary_is_a_mismatch(setup):
     pair, source_embeddings, _, _, _ = setup
     with pytest.raises(TokenizerMismatchError, match="source embedding matrix"):
         make_initialiser("mean").initialise(pair, source_embeddings[:10])
+
+
+def test_focus_on_an_extended_vocabulary_keeps_every_source_row(setup):
+    """Extension: the source tokens keep their ids and rows; only the appended target tokens are built."""
+    from fieldasr.transfer.tokenizer import extend_tokenizer
+
+    source_lines, target_lines = parallel_sentences(300)
+    source_tokenizer = train_target_tokenizer(source_lines, 300)
+    target_tokenizer = train_target_tokenizer(target_lines, 330)
+    extended = extend_tokenizer(source_tokenizer, target_tokenizer)
+    pair = VocabularyPair.of(tokens_of(source_tokenizer), tokens_of(extended.tokenizer))
+    source_embeddings = np.random.default_rng(0).normal(size=(len(source_tokenizer), DIM)).astype(np.float32)
+    auxiliary = train_focus_auxiliary(target_lines, target_tokenizer, min_count=1, epochs=3)
+    result = make_initialiser("focus", auxiliary=auxiliary).initialise(pair, source_embeddings)
+    np.testing.assert_array_equal(result.embeddings[:len(source_tokenizer)], source_embeddings)
+    assert set(result.origin[len(source_tokenizer):]) <= {COMBINED, "random"}
+    assert result.count(COMBINED) > 0

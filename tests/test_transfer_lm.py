@@ -113,3 +113,31 @@ def test_models_load_only_from_local_directories(tmp_path, tokenizers):
     model = tiny_gpt2(50)
     model.save_pretrained(tmp_path / "tiny")
     assert isinstance(load_language_model(tmp_path / "tiny", "causal"), GPT2LMHeadModel)
+
+
+def test_roberta_output_bias_follows_the_copied_tokens(tokenizers):
+    _, _, source_tokenizer, target_tokenizer = tokenizers
+    model = tiny_roberta(len(source_tokenizer), source_tokenizer.pad_token_id)
+    with torch.no_grad():
+        model.lm_head.bias.normal_()
+    source_bias = model.lm_head.bias.detach().clone()
+    result = transfer_model_embeddings(model, source_tokenizer, target_tokenizer, make_initialiser("random"))
+    overlap = VocabularyPair.of(tokens_of(source_tokenizer), tokens_of(target_tokenizer)).overlap()
+    bias = model.lm_head.decoder.bias.detach()
+    assert bias.shape[0] == len(target_tokenizer) and model.lm_head.bias is model.lm_head.decoder.bias
+    target_id, source_id = next(iter(overlap.items()))
+    assert bias[target_id] == source_bias[source_id]
+    new_id = result.origin.index("random")
+    assert bias[new_id] == pytest.approx(float(source_bias.mean()), abs=1e-6)
+
+
+def test_masking_state_round_trips_for_resumed_runs(tokenizers):
+    _, target_lines, _, target_tokenizer = tokenizers
+    dataset = TextLineDataset(target_lines[:8], target_tokenizer)
+    collate = LanguageModelCollator(target_tokenizer, "masked", seed=3)
+    collate([dataset[0], dataset[1]])
+    state = collate.state_dict()
+    expected = collate([dataset[2], dataset[3]])
+    resumed = LanguageModelCollator(target_tokenizer, "masked", seed=99)
+    resumed.load_state_dict(state)
+    assert torch.equal(resumed([dataset[2], dataset[3]])["input_ids"], expected["input_ids"])

@@ -63,3 +63,25 @@ def test_weight_tuned_on_dev_lowers_the_word_error_rate(trained_lm):
     assert tuning.word_error_rates[0.0] == pytest.approx(acoustic_only)
     assert tuning.best_weight > 0
     assert tuning.word_error_rates[tuning.best_weight] < acoustic_only
+
+
+def test_masked_lm_score_is_the_pseudo_log_likelihood(trained_lm):
+    """Salazar et al.: mask each token in turn and add its log-probability; checked one mask at a time."""
+    from transformers import RobertaConfig, RobertaForMaskedLM
+
+    _, tokenizer, _, target_lines = trained_lm
+    torch.manual_seed(0)
+    model = RobertaForMaskedLM(RobertaConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1,
+                                             num_attention_heads=2, intermediate_size=32,
+                                             pad_token_id=tokenizer.pad_token_id)).eval()
+    ids = tokenizer(target_lines[0])["input_ids"]
+    expected = 0.0
+    with torch.no_grad():
+        for position, token in enumerate(ids):
+            if token in tokenizer.all_special_ids:
+                continue
+            masked = list(ids)
+            masked[position] = tokenizer.mask_token_id
+            logits = model(input_ids=torch.tensor([masked])).logits[0, position]
+            expected += float(torch.log_softmax(logits, -1)[token])
+    assert lm_log_probability(model, tokenizer, [target_lines[0]])[0] == pytest.approx(expected, rel=1e-4)

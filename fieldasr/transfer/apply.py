@@ -21,7 +21,10 @@ def _transfer_bias(output: torch.nn.Module, source_bias: np.ndarray, result: Ini
     for target_id, source_id in copies.items():
         if result.origin[target_id] == COPIED:
             bias[target_id] = source_bias[source_id]
-    output.bias = torch.nn.Parameter(torch.from_numpy(bias))
+    if output.bias.shape == bias.shape:
+        output.bias.copy_(torch.from_numpy(bias))  # in place: RoBERTa's lm_head.bias is the same tensor
+    else:
+        output.bias = torch.nn.Parameter(torch.from_numpy(bias))
 
 
 def transfer_model_embeddings(model, source_tokenizer, target_tokenizer,
@@ -40,7 +43,7 @@ def transfer_model_embeddings(model, source_tokenizer, target_tokenizer,
     source_output = None if (output is None or tied) else output.weight.detach().float().numpy().copy()
     source_bias = None if getattr(output, "bias", None) is None else output.bias.detach().float().numpy().copy()
 
-    model.resize_token_embeddings(len(target_tokenizer))
+    model.resize_token_embeddings(len(target_tokenizer), mean_resizing=False)  # rows are overwritten below
     with torch.no_grad():
         model.get_input_embeddings().weight.copy_(torch.from_numpy(result.embeddings))
         output = model.get_output_embeddings()

@@ -69,6 +69,13 @@ class LanguageModelCollator:
             raise TokenizerMismatchError("a masked LM needs a tokenizer with a mask token (e.g. <mask>)")
         self.generator = torch.Generator().manual_seed(self.seed)
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The masking random state, saved with a checkpoint so a resumed run draws the same masks."""
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.generator.set_state(state["generator"])
+
     def __call__(self, sequences: list[list[int]]) -> dict[str, torch.Tensor]:
         length = max(len(sequence) for sequence in sequences)
         input_ids = torch.full((len(sequences), length), self.tokenizer.pad_token_id, dtype=torch.long)
