@@ -12,8 +12,8 @@ from fieldasr.transfer.neighbour_initialisers import train_focus_auxiliary
 from fieldasr.transfer.ofa import factorise_embeddings
 from fieldasr.transfer.registry import INITIALISERS, make_initialiser
 from fieldasr.transfer.tokenizer import train_target_tokenizer
-from fieldasr.transfer.vocabulary import VocabularyPair, _is_special, tokens_of
-from transfer_corpus import dictionary_pairs, parallel_sentences
+from fieldasr.transfer.vocabulary import VocabularyPair, is_special_token, tokens_of
+from fieldasr.transfer.toy_corpus import dictionary_pairs, parallel_sentences
 
 DIM = 24
 
@@ -62,7 +62,7 @@ def test_wechsel_copies_special_tokens_only_and_recomputes_the_rest(setup):
     pair, source_embeddings, _, _, results = setup
     origin = results["wechsel"].origin
     copied = [pair.target_tokens[i] for i, item in enumerate(origin) if item == COPIED]
-    assert copied and all(_is_special(token) for token in copied)
+    assert copied and all(is_special_token(token) for token in copied)
     assert origin.count(COMBINED) > len(origin) // 2
 
 

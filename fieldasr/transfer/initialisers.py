@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from fieldasr.transfer.errors import TokenizerMismatchError
-from fieldasr.transfer.vocabulary import VocabularyPair, _is_special
+from fieldasr.transfer.vocabulary import VocabularyPair, is_special_token
 
 COPIED, COMBINED, RANDOM, MEAN = "copied", "combined", "random", "mean"
 
@@ -88,7 +88,7 @@ class EmbeddingInitialiser(ABC):
         overlap = vocabularies.overlap()
         if self.copy_overlap:
             return overlap
-        return {t: s for t, s in overlap.items() if _is_special(vocabularies.target_tokens[t])}
+        return {t: s for t, s in overlap.items() if is_special_token(vocabularies.target_tokens[t])}
 
     @abstractmethod
     def fill(self, vocabularies: VocabularyPair, source: np.ndarray, copies: dict[int, int], new_ids: np.ndarray,

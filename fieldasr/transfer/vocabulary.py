@@ -43,13 +43,13 @@ def detect_style(tokens: Sequence[str]) -> str:
     return style if counts[style] > 0 else "sentencepiece"
 
 
-def _is_special(token: str) -> bool:
+def is_special_token(token: str) -> bool:
     return len(token) > 2 and token[0] in "<[" and token[-1] in ">]"
 
 
 def canonical_form(token: str, style: str) -> str:
     """The token as text, with a leading `▁` when it starts a word."""
-    if _is_special(token):
+    if is_special_token(token):
         return token
     if style == "byte-level":
         decoder = _byte_level_decoder()

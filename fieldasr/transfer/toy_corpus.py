@@ -1,4 +1,4 @@
-"""A tiny pair of related languages for the transfer tests: Spanish-like source, Portuguese-like target.
+"""A toy pair of related languages for tests, demos and benchmarks: Spanish-like source, Portuguese-like target.
 
 Sentences are generated from parallel word lists, so the bilingual dictionary is known exactly and the
 target shares many (but not all) subwords with the source, including accented letters.
