@@ -89,7 +89,7 @@ class LanguageModelCollator:
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
     def _mask(self, input_ids: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        special = torch.tensor([[token in self.tokenizer.all_special_ids for token in row] for row in input_ids.tolist()])
+        special = torch.isin(input_ids, torch.tensor(self.tokenizer.all_special_ids))
         chosen = (torch.rand(input_ids.shape, generator=self.generator) < self.mask_probability) & ~special
         labels = labels.masked_fill(~chosen, IGNORE)
         roll = torch.rand(input_ids.shape, generator=self.generator)

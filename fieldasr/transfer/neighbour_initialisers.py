@@ -45,7 +45,7 @@ def aligned_token_vectors(vocabularies: VocabularyPair, source_words: FastText, 
     return source_vectors, word_vectors(target_words, target_texts)
 
 
-def _neighbour_fill(queries: np.ndarray, keys: np.ndarray, key_values: np.ndarray, key_ids: np.ndarray,
+def neighbour_fill(queries: np.ndarray, keys: np.ndarray, key_values: np.ndarray, key_ids: np.ndarray,
                     new_ids: np.ndarray, k: int, temperature: float, fallback: np.ndarray) -> Fill:
     """k nearest keys by cosine, softmax(sim / temperature) weights over their values; zero queries fall back."""
     indices, similarities = top_k_cosine(queries, keys, k)
@@ -79,7 +79,7 @@ class WechselInitialiser(EmbeddingInitialiser):
                                                                self.alignment)
         source_ids = np.arange(len(vocabularies.source_tokens))
         fallback = source_distribution_sample(source, len(new_ids), rng)
-        fill = _neighbour_fill(target_vectors[new_ids], source_vectors, source[source_ids], source_ids, new_ids,
+        fill = neighbour_fill(target_vectors[new_ids], source_vectors, source[source_ids], source_ids, new_ids,
                                self.k, self.temperature, fallback)
         if self.alignment is not None:
             fill.report.update(dictionary_pairs_used=self.alignment.pairs_used,

@@ -16,7 +16,7 @@ from gensim.models import FastText
 
 from fieldasr.transfer.embeddings import Alignment
 from fieldasr.transfer.initialisers import EmbeddingInitialiser, Fill, InitialisedEmbeddings, source_distribution_sample
-from fieldasr.transfer.neighbour_initialisers import _neighbour_fill, aligned_token_vectors
+from fieldasr.transfer.neighbour_initialisers import neighbour_fill, aligned_token_vectors
 from fieldasr.transfer.vocabulary import VocabularyPair
 
 
@@ -66,5 +66,5 @@ class OfaInitialiser(EmbeddingInitialiser):
                                                                self.alignment)
         source_ids = np.arange(len(vocabularies.source_tokens))
         fallback = source_distribution_sample(source, len(new_ids), rng)
-        return _neighbour_fill(target_vectors[new_ids], source_vectors, source[source_ids], source_ids, new_ids,
+        return neighbour_fill(target_vectors[new_ids], source_vectors, source[source_ids], source_ids, new_ids,
                                self.k, self.temperature, fallback)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 WORD_START = "▁"
 BYTE_LEVEL_SPACE = "Ġ"
@@ -78,19 +78,21 @@ class VocabularyPair:
     def of(cls, source_tokens: Sequence[str], target_tokens: Sequence[str]) -> "VocabularyPair":
         return cls(tuple(source_tokens), tuple(target_tokens))
 
-    @property
+    @cached_property
     def source_style(self) -> str:
         return detect_style(self.source_tokens)
 
-    @property
+    @cached_property
     def target_style(self) -> str:
         return detect_style(self.target_tokens)
 
     def overlap(self) -> dict[int, int]:
-        """target id → source id for every target token whose canonical form the source also has.
+        """target id → source id for every target token whose canonical form the source vocabulary also has."""
+        return dict(self._overlap)
 
-        When several source tokens share a canonical form, the one with the lowest id is used (FOCUS does the same).
-        """
+    @cached_property
+    def _overlap(self) -> dict[int, int]:
+        # when several source tokens share a canonical form, the lowest id wins (as in FOCUS)
         source_style, target_style = self.source_style, self.target_style
         source_index: dict[str, int] = {}
         for source_id, token in enumerate(self.source_tokens):
