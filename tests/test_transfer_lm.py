@@ -67,13 +67,10 @@ def _train(task, batches, steps: int) -> list[float]:
     return losses
 
 
-def _batches(lines, tokenizer, kind, size=16, extra=None):
+def _batches(lines, tokenizer, kind, size=16, **collator_options):
     dataset = TextLineDataset(lines, tokenizer, max_length=32)
-    collate = LanguageModelCollator(tokenizer, kind)
-    batches = [collate([dataset[i] for i in range(start, start + size)]) for start in range(0, 64, size)]
-    for batch in batches:
-        batch.update(extra(batch) if extra else {})
-    return batches
+    collate = LanguageModelCollator(tokenizer, kind, **collator_options)
+    return [collate([dataset[i] for i in range(start, start + size)]) for start in range(0, 64, size)]
 
 
 def test_causal_continued_pretraining_loss_decreases(tokenizers):
@@ -94,9 +91,8 @@ def test_masked_continued_pretraining_with_langsamp_loss_decreases(tokenizers):
     transfer_model_embeddings(model, source_tokenizer, target_tokenizer, make_initialiser("random"))
     assert dominant_script(target_lines[0]) == "LATIN" and dominant_script("мой брат") == "CYRILLIC"
     langsamp = LanguageScriptEmbeddings(num_languages=2, num_scripts=1, hidden_size=32)
-    ones = lambda batch: {"language_ids": torch.ones(len(batch["input_ids"]), dtype=torch.long),
-                          "script_ids": torch.zeros(len(batch["input_ids"]), dtype=torch.long)}
-    batches = _batches(target_lines, target_tokenizer, "masked", extra=ones)
+    batches = _batches(target_lines, target_tokenizer, "masked", language_id=1, script_id=0)
+    assert batches[0]["language_ids"].tolist() == [1] * 16
     assert (batches[0]["labels"] != -100).any()
     assert (batches[0]["input_ids"] == target_tokenizer.mask_token_id).any()
     task = LanguageModelTask(model, "masked", langsamp=langsamp)

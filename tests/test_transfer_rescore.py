@@ -54,6 +54,15 @@ def test_rescoring_puts_the_right_hypothesis_first(trained_lm):
     assert best.total_score == pytest.approx(best.acoustic_score + best.lm_score)
 
 
+def test_beam_search_results_become_hypotheses():
+    from torchaudio.models.decoder import CTCHypothesis
+
+    from fieldasr.transfer.rescore import hypotheses_from_beam
+
+    beam = [CTCHypothesis(tokens=torch.tensor([1, 2]), words=["o", "gato"], score=-3.5, timesteps=torch.tensor([0, 4]))]
+    assert hypotheses_from_beam(beam) == [Hypothesis(("o", "gato"), -3.5)]
+
+
 def test_weight_tuned_on_dev_lowers_the_word_error_rate(trained_lm):
     model, tokenizer, source_lines, target_lines = trained_lm
     nbest_lists = [confusable_nbest(s, t) for s, t in zip(source_lines[:12], target_lines[:12])]

@@ -61,6 +61,8 @@ class LanguageModelCollator:
     kind: str
     mask_probability: float = 0.15
     seed: int = 0
+    language_id: int | None = None  # LangSAMP: added to every batch as language_ids / script_ids
+    script_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.tokenizer.pad_token_id is None:
@@ -86,7 +88,12 @@ class LanguageModelCollator:
         labels = input_ids.masked_fill(attention_mask == 0, IGNORE)
         if self.kind == "masked":
             input_ids, labels = self._mask(input_ids, labels)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+        batch = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+        if self.language_id is not None:
+            batch["language_ids"] = torch.full((len(sequences),), self.language_id, dtype=torch.long)
+        if self.script_id is not None:
+            batch["script_ids"] = torch.full((len(sequences),), self.script_id, dtype=torch.long)
+        return batch
 
     def _mask(self, input_ids: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         special = torch.isin(input_ids, torch.tensor(self.tokenizer.all_special_ids))
@@ -111,6 +118,9 @@ class LanguageModelTask(nn.Module):
     def logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.langsamp is None:
             return self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        if "language_ids" not in batch or "script_ids" not in batch:
+            raise TransferError("LangSAMP needs language_ids and script_ids in each batch; give the collator "
+                                "language_id and script_id")
         hidden = self.model.base_model(input_ids=batch["input_ids"],
                                        attention_mask=batch["attention_mask"]).last_hidden_state
         hidden = self.langsamp(hidden, batch["language_ids"], batch["script_ids"])

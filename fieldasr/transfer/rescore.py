@@ -24,6 +24,14 @@ class Hypothesis:
     acoustic_score: float  # log-domain, higher is better (e.g. CTC beam-search score)
 
 
+def hypotheses_from_beam(results) -> list[Hypothesis]:
+    """Hypotheses from CTC beam-search results with `.words` and `.score` (torchaudio/flashlight CTCHypothesis).
+
+    If the beam search already used an n-gram LM, its score is part of `.score`; the transferred LM is then added on top.
+    """
+    return [Hypothesis(tuple(result.words), float(result.score)) for result in results]
+
+
 @dataclass(frozen=True)
 class RescoredHypothesis:
     words: tuple[str, ...]
