@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "vad-chunk": "fieldasr.cli.ssl:vad_chunk",
     "train": "fieldasr.cli.train:train",
     "export": "fieldasr.cli.train:export",
+    "transfer": "fieldasr.cli.transfer:transfer",
 }
 
 

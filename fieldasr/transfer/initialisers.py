@@ -1,0 +1,152 @@
+"""Embedding initialisers for a new (target) vocabulary: one interface, one class per method.
+
+Every initialiser gets the source/target vocabularies and the source embedding matrix and returns an
+`InitialisedEmbeddings`: the target matrix, where each row came from, and (for methods that average
+source rows) the source ids and weights used. Resources a method needs (static embeddings, a helper
+model) are constructor arguments; `make_initialiser` names any that are missing.
+
+Here: random (source distribution), mean, multivariate normal (Hewitt 2021) and convex hull.
+The neighbour-based methods (WECHSEL, FOCUS, CLP-Transfer, OFA) are in `neighbour_initialisers`.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from fieldasr.transfer.errors import TokenizerMismatchError
+from fieldasr.transfer.vocabulary import VocabularyPair, is_special_token
+
+COPIED, COMBINED, RANDOM, MEAN = "copied", "combined", "random", "mean"
+
+
+@dataclass(frozen=True)
+class InitialisedEmbeddings:
+    embeddings: np.ndarray  # (target vocabulary size, dim), float32
+    origin: tuple[str, ...]  # per target token: copied | combined | random | mean
+    combinations: Mapping[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # id → (source ids, weights)
+    report: Mapping[str, float] = field(default_factory=dict)
+
+    def count(self, origin: str) -> int:
+        return sum(item == origin for item in self.origin)
+
+    def summary(self) -> dict[str, float]:
+        counts = {name: self.count(name) for name in (COPIED, COMBINED, RANDOM, MEAN)}
+        return {**counts, **self.report}
+
+
+@dataclass
+class Fill:
+    """What a method wrote for the tokens it had to initialise (rows not copied)."""
+
+    rows: np.ndarray
+    origin: list[str]
+    combinations: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    report: dict[str, float] = field(default_factory=dict)
+
+
+def source_distribution_sample(source: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Per-dimension normal with the source's mean and standard deviation (WECHSEL's/FOCUS's fallback)."""
+    return rng.normal(source.mean(0), source.std(0), size=(count, source.shape[1])).astype(np.float32)
+
+
+class EmbeddingInitialiser(ABC):
+    """Copy the tokens the source already has (by canonical form), then `fill` the rest."""
+
+    name: ClassVar[str]
+    copy_overlap: bool = True  # False: copy only special tokens (<s>, <pad>, ...), as WECHSEL does
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def initialise(self, vocabularies: VocabularyPair, source_embeddings: np.ndarray) -> InitialisedEmbeddings:
+        source = np.asarray(source_embeddings, dtype=np.float32)
+        if source.ndim != 2 or source.shape[0] < len(vocabularies.source_tokens):
+            raise TokenizerMismatchError(
+                f"the source tokenizer has {len(vocabularies.source_tokens)} tokens but the source embedding matrix "
+                f"has shape {source.shape}; give the tokenizer that belongs to the source model")
+        copies = self._copies(vocabularies)
+        new_ids = np.array([i for i in range(len(vocabularies.target_tokens)) if i not in copies], dtype=np.int64)
+        target = np.empty((len(vocabularies.target_tokens), source.shape[1]), dtype=np.float32)
+        origin = [COPIED] * len(target)
+        if copies:
+            target[list(copies)] = source[list(copies.values())]
+        if len(new_ids):
+            fill = self.fill(vocabularies, source, copies, new_ids, np.random.default_rng(self.seed))
+            target[new_ids] = fill.rows
+            for position, token_id in enumerate(new_ids):
+                origin[token_id] = fill.origin[position]
+        else:
+            fill = Fill(np.empty((0, source.shape[1])), [])
+        return InitialisedEmbeddings(target, tuple(origin), fill.combinations,
+                                     {"overlap": len(copies), **fill.report})
+
+    def _copies(self, vocabularies: VocabularyPair) -> dict[int, int]:
+        overlap = vocabularies.overlap()
+        if self.copy_overlap:
+            return overlap
+        return {t: s for t, s in overlap.items() if is_special_token(vocabularies.target_tokens[t])}
+
+    @abstractmethod
+    def fill(self, vocabularies: VocabularyPair, source: np.ndarray, copies: dict[int, int], new_ids: np.ndarray,
+             rng: np.random.Generator) -> Fill:
+        """Rows for the target tokens `new_ids` (those not copied)."""
+
+
+class RandomInitialiser(EmbeddingInitialiser):
+    """New rows drawn from N(source mean, source std) per dimension."""
+
+    name = "random"
+
+    def fill(self, vocabularies, source, copies, new_ids, rng) -> Fill:
+        return Fill(source_distribution_sample(source, len(new_ids), rng), [RANDOM] * len(new_ids))
+
+
+class MeanInitialiser(EmbeddingInitialiser):
+    """Every new row is the mean source embedding."""
+
+    name = "mean"
+
+    def fill(self, vocabularies, source, copies, new_ids, rng) -> Fill:
+        return Fill(np.repeat(source.mean(0, keepdims=True), len(new_ids), axis=0), [MEAN] * len(new_ids))
+
+
+class MultivariateNormalInitialiser(EmbeddingInitialiser):
+    """New rows drawn from N(μ, scale·Σ) of the source embeddings; Hewitt (2021) recommends scale = 1e-5."""
+
+    name = "multivariate-normal"
+
+    def __init__(self, covariance_scale: float = 1e-5, seed: int = 0) -> None:
+        super().__init__(seed)
+        self.covariance_scale = covariance_scale
+
+    def fill(self, vocabularies, source, copies, new_ids, rng) -> Fill:
+        mean = source.mean(0).astype(np.float64)
+        covariance = np.cov(source.astype(np.float64), rowvar=False) * self.covariance_scale
+        rows = rng.multivariate_normal(mean, covariance, size=len(new_ids), method="eigh")
+        return Fill(rows.astype(np.float32), [RANDOM] * len(new_ids))
+
+
+class ConvexHullInitialiser(EmbeddingInitialiser):
+    """Each new row is a random convex combination of `k` random source rows (Dirichlet(1) weights).
+
+    This keeps new embeddings inside the convex hull of the source embeddings, the constraint the
+    CW2V study argues for; CW2V's constrained word2vec training itself is not implemented.
+    """
+
+    name = "convex-hull"
+
+    def __init__(self, k: int = 10, seed: int = 0) -> None:
+        super().__init__(seed)
+        self.k = k
+
+    def fill(self, vocabularies, source, copies, new_ids, rng) -> Fill:
+        k = min(self.k, len(source))
+        chosen = np.stack([rng.choice(len(source), size=k, replace=False) for _ in new_ids])
+        weights = rng.dirichlet(np.ones(k), size=len(new_ids)).astype(np.float32)
+        rows = np.einsum("nk,nkd->nd", weights, source[chosen])
+        combinations = {int(t): (chosen[i], weights[i]) for i, t in enumerate(new_ids)}
+        return Fill(rows, [COMBINED] * len(new_ids), combinations)

@@ -1,0 +1,70 @@
+"""OFA (Liu et al. 2024): initialise a target vocabulary in a low-rank factorisation of the source embeddings.
+
+The source matrix E (V×D) is split by SVD into coordinates U_r (V×r) and primitives S_r·V_rᵀ (r×D).
+Target coordinates: overlapping tokens keep their source coordinates; new tokens take the softmax-weighted
+(k = 10, temperature 0.1) coordinates of their nearest source tokens in a shared word-vector space;
+tokens without a vector are drawn from the coordinates' distribution. The target matrix is coordinates ×
+primitives. OFA's published multilingual vectors (ColexNet+) cannot be had here, so the shared space is
+the locally trained, Procrustes-aligned fastText space also used by WECHSEL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from gensim.models import FastText
+
+from fieldasr.transfer.embeddings import Alignment
+from fieldasr.transfer.initialisers import EmbeddingInitialiser, Fill, InitialisedEmbeddings, source_distribution_sample
+from fieldasr.transfer.neighbour_initialisers import neighbour_fill, aligned_token_vectors
+from fieldasr.transfer.vocabulary import VocabularyPair
+
+
+@dataclass(frozen=True)
+class Factorisation:
+    coordinates: np.ndarray  # (vocabulary, rank)
+    primitives: np.ndarray  # (rank, dim)
+
+    def product(self) -> np.ndarray:
+        return (self.coordinates @ self.primitives).astype(np.float32)
+
+
+def factorise_embeddings(embeddings: np.ndarray, rank: int) -> Factorisation:
+    """Truncated SVD: E ≈ U_r · (S_r V_rᵀ). The rank is capped at min(vocabulary, dim)."""
+    left, singular, right = np.linalg.svd(np.asarray(embeddings, dtype=np.float64), full_matrices=False)
+    rank = min(rank, len(singular))
+    return Factorisation(left[:, :rank].astype(np.float32), (singular[:rank, None] * right[:rank]).astype(np.float32))
+
+
+class OfaInitialiser(EmbeddingInitialiser):
+    """Inputs as for WECHSEL (`source_words`, `target_words`, `alignment`) plus the factorisation `rank`."""
+
+    name = "ofa"
+
+    def __init__(self, source_words: FastText, target_words: FastText, alignment: Alignment | None,
+                 rank: int = 100, k: int = 10, temperature: float = 0.1, seed: int = 0) -> None:
+        super().__init__(seed)
+        self.source_words, self.target_words, self.alignment = source_words, target_words, alignment
+        self.rank, self.k, self.temperature = rank, k, temperature
+        self.last_factorisation: Factorisation | None = None
+
+    def initialise_factorised(self, vocabularies: VocabularyPair,
+                              source_embeddings: np.ndarray) -> tuple[InitialisedEmbeddings, Factorisation]:
+        """Target coordinates (as `embeddings`) and the shared primitives: OFA's parameter-saving form."""
+        source_factorisation = factorise_embeddings(source_embeddings, self.rank)
+        coordinates = super().initialise(vocabularies, source_factorisation.coordinates)
+        return coordinates, Factorisation(coordinates.embeddings, source_factorisation.primitives)
+
+    def initialise(self, vocabularies: VocabularyPair, source_embeddings: np.ndarray) -> InitialisedEmbeddings:
+        coordinates, factorisation = self.initialise_factorised(vocabularies, source_embeddings)
+        report = {**coordinates.report, "rank": factorisation.primitives.shape[0]}
+        return InitialisedEmbeddings(factorisation.product(), coordinates.origin, coordinates.combinations, report)
+
+    def fill(self, vocabularies, source, copies, new_ids, rng) -> Fill:
+        # `source` here is the source coordinate matrix, not the full embeddings
+        source_vectors, target_vectors = aligned_token_vectors(vocabularies, self.source_words, self.target_words,
+                                                               self.alignment)
+        source_ids = np.arange(len(vocabularies.source_tokens))
+        fallback = source_distribution_sample(source, len(new_ids), rng)
+        return neighbour_fill(target_vectors[new_ids], source_vectors, source[source_ids], source_ids, new_ids,
+                               self.k, self.temperature, fallback)
