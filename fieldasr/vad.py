@@ -49,22 +49,26 @@ class VadOptions:
 
 
 @functools.lru_cache(maxsize=1)
-def load_vad_model() -> torch.nn.Module:
-    """silero-vad's TorchScript model from the installed wheel (no download)."""
+def _silero():
+    """The silero_vad module; importing it sets torch to one thread for the whole process, which we undo."""
     threads = torch.get_num_threads()
     with warnings.catch_warnings():  # silero's loader uses APIs that torch and importlib call deprecated
         warnings.simplefilter("ignore", category=(DeprecationWarning, FutureWarning))
-        from silero_vad import load_silero_vad
+        import silero_vad
+    torch.set_num_threads(threads)
+    return silero_vad
 
-        model = load_silero_vad()
-    torch.set_num_threads(threads)  # importing silero_vad sets torch to one thread for the whole process
-    return model
+
+@functools.lru_cache(maxsize=1)
+def load_vad_model() -> torch.nn.Module:
+    """silero-vad's TorchScript model from the installed wheel (no download)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=(DeprecationWarning, FutureWarning))
+        return _silero().load_silero_vad()
 
 
 def _regions_in(samples: torch.Tensor, offset: float, options: VadOptions) -> list[tuple[float, float]]:
-    from silero_vad import get_speech_timestamps
-
-    stamps = get_speech_timestamps(
+    stamps = _silero().get_speech_timestamps(
         samples,
         load_vad_model(),
         threshold=options.threshold,
