@@ -58,7 +58,7 @@ def lm(text: Path, output: Path, order: int) -> None:
 def tune(emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output) -> None:
     """Grid-search the LM weight and word score of the beam decoder on a development set, by WER."""
     from fieldasr.decode.lexicon import arpa_words, build_lexicon, read_lexicon, spelling_lexicon
-    from fieldasr.decode.ngram import write_atomically
+    from fieldasr.files import atomic_write_text
     from fieldasr.decode.tune import load_dev_set, tune_decoder
     from fieldasr.text.vocabulary import Vocabulary
 
@@ -80,4 +80,4 @@ def tune(emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, w
                f"--word-score {result.best.word_score:g} (WER {result.best.wer:.4f}).")
     if output:
         report = {"best": dataclasses.asdict(result.best), "grid": [dataclasses.asdict(p) for p in result.grid]}
-        write_atomically(output, json.dumps(report, indent=2) + "\n")
+        atomic_write_text(output, json.dumps(report, indent=2) + "\n", make_parents=True)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import torch
 
 from fieldasr.audio import TARGET_SAMPLING_RATE, audio_info, load_audio
