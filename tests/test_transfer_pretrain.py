@@ -97,3 +97,33 @@ def test_crashed_masked_run_resumes_to_the_uninterrupted_result(text, tmp_path, 
     expected = RobertaForMaskedLM.from_pretrained(tmp_path / "reference").state_dict()
     for name, value in RobertaForMaskedLM.from_pretrained(tmp_path / "resumed").state_dict().items():
         torch.testing.assert_close(value, expected[name], rtol=1e-4, atol=1e-5)
+
+
+def test_recipe_transfers_then_pretrains_and_the_cli_continues_it(text, tmp_path):
+    from click.testing import CliRunner
+
+    from fieldasr.cli.transfer import transfer
+    from fieldasr.transfer.recipe import main
+
+    train_lines, valid_lines, target_tokenizer = text
+    source_lines, _ = parallel_sentences(200, seed=4)
+    source_tokenizer = train_target_tokenizer(source_lines, 280)
+    tiny_gpt2(len(source_tokenizer)).save_pretrained(tmp_path / "source")
+    source_tokenizer.save_pretrained(tmp_path / "source")
+    (tmp_path / "train.txt").write_text("\n".join(train_lines) + "\n", encoding="utf-8")
+    (tmp_path / "valid.txt").write_text("\n".join(valid_lines) + "\n", encoding="utf-8")
+    hparams = "recipes/lm_transfer/hparams/pt_from_es.yaml"
+    summary = main([hparams, "--set", f"experiment_dir={tmp_path / 'exp'}", "--set", f"data.train_text={tmp_path / 'train.txt'}",
+                    "--set", f"data.valid_text={tmp_path / 'valid.txt'}", "--set", f"transfer.source_model={tmp_path / 'source'}",
+                    "--set", "transfer.method=mean", "--set", "transfer.vocab_size=300", "--set", "pretraining.max_steps=2",
+                    "--set", "pretraining.warmup_steps=0"])
+    assert summary.optimizer_steps == 2
+    report = json.loads((tmp_path / "exp" / "transfer_report.json").read_text())
+    assert report["copied"] > 0 and report["mean"] > 0
+    assert (tmp_path / "exp" / "config.yaml").is_file()
+
+    result = CliRunner().invoke(transfer, ["pretrain", str(tmp_path / "exp"), str(tmp_path / "train.txt"),
+                                           str(tmp_path / "more"), "--max-steps", "2", "--warmup-steps", "0"])
+    assert result.exit_code == 0, result.output
+    assert "2 steps" in result.output
+    assert (tmp_path / "more" / "tokenizer.json").is_file()
