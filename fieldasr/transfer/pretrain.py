@@ -23,7 +23,8 @@ from transformers import AutoTokenizer, PretrainedConfig
 from fieldasr.train.trainer import Trainer, TrainerOptions
 from fieldasr.transfer.errors import TargetTextError, TokenizerMismatchError
 from fieldasr.transfer.langsamp import LanguageScriptEmbeddings
-from fieldasr.transfer.lm_task import LanguageModelCollator, LanguageModelTask, TextLineDataset, load_language_model
+from fieldasr.transfer.lm_task import (LanguageModelCollator, LanguageModelTask, TextLineDataset, causal_start_id,
+                                       load_language_model)
 from fieldasr.transfer.tokenizer import check_tokenizer_fits_model
 
 TRAINING_FOLDER = "training"  # checkpoints and log.csv, inside out_dir
@@ -129,10 +130,11 @@ def continue_lm_pretraining(model_dir_or_model, tokenizer, train_lines: Sequence
     tokenizer = _load_tokenizer(tokenizer)
     model = _load_model(model_dir_or_model, kind)
     check_tokenizer_fits_model(tokenizer, model)
-    train_set = TextLineDataset(train_lines, tokenizer, max_length)
+    start_id = causal_start_id(tokenizer) if kind == "causal" else None  # so the first word is learnt as it is scored
+    train_set = TextLineDataset(train_lines, tokenizer, max_length, start_id)
     if len(train_set) == 0:
-        raise TargetTextError(f"none of the {len(train_lines)} training lines has two tokens or more; give sentences")
-    valid_set = _ValidationLines(TextLineDataset(valid_lines, tokenizer, max_length)) if valid_lines else None
+        raise TargetTextError(f"none of the {len(train_lines)} training lines has a token to predict; give sentences")
+    valid_set = _ValidationLines(TextLineDataset(valid_lines, tokenizer, max_length, start_id)) if valid_lines else None
     ids = {"language_id": language_id, "script_id": script_id} if langsamp is not None else {}
     collate = _TrainValidCollate(LanguageModelCollator(tokenizer, kind, mask_probability, seed, **ids),
                                  LanguageModelCollator(tokenizer, kind, mask_probability, seed + 1, **ids))
