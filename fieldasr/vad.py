@@ -1,22 +1,22 @@
-"""Voice activity detection for long recordings, in bounded memory.
+"""Voice activity detection for recordings of any length, in bounded memory.
 
-Silero VAD (its model ships inside the `silero-vad` wheel, so nothing is downloaded) runs over windows of
-a few minutes read straight from the file; regions that touch a window edge are joined across it.
+Silero VAD (its model ships inside the `silero-vad` wheel, so nothing is downloaded) runs over overlapping
+windows read straight from the file; speech crossing a window edge is seen whole by one of the two
+windows, and the regions of all windows are united. Transcription and SSL chunking both use this module.
 """
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+import math
+import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from fieldasr.audio import TARGET_SAMPLING_RATE, audio_info, load_audio
-
-# Regions closer than this to a window edge are treated as continuing into the next window.
-_EDGE_SECONDS = 0.1
+from fieldasr.errors import FieldasrError
 
 
 @dataclass(frozen=True)
@@ -31,28 +31,46 @@ class SpeechRegion:
 
 @dataclass(frozen=True)
 class VadOptions:
-    threshold: float = 0.5
+    threshold: float = 0.5  # silero speech probability
     min_speech_seconds: float = 0.25
     min_silence_seconds: float = 0.3
     speech_pad_seconds: float = 0.1
-    window_seconds: float = 300.0
-    # Silero splits longer speech at its longest inner pause, so segments stay short enough to batch.
+    window_seconds: float = 300.0  # audio read at once
+    window_overlap_seconds: float = 20.0
+    # Longer speech is split at its longest inner pause (silero), then evenly, so segments batch well.
     max_segment_seconds: float = 20.0
+
+    def validate(self) -> None:
+        if not 0 <= self.window_overlap_seconds < self.window_seconds:
+            raise FieldasrError(
+                f"VAD windows need 0 <= window_overlap_seconds < window_seconds "
+                f"(got {self.window_overlap_seconds}, {self.window_seconds})."
+            )
 
 
 @functools.lru_cache(maxsize=1)
-def _silero_model() -> torch.nn.Module:
-    from silero_vad import load_silero_vad
+def _silero():
+    """The silero_vad module; importing it sets torch to one thread for the whole process, which we undo."""
+    threads = torch.get_num_threads()
+    with warnings.catch_warnings():  # silero's loader uses APIs that torch and importlib call deprecated
+        warnings.simplefilter("ignore", category=(DeprecationWarning, FutureWarning))
+        import silero_vad
+    torch.set_num_threads(threads)
+    return silero_vad
 
-    return load_silero_vad()
+
+@functools.lru_cache(maxsize=1)
+def load_vad_model() -> torch.nn.Module:
+    """silero-vad's TorchScript model from the installed wheel (no download)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=(DeprecationWarning, FutureWarning))
+        return _silero().load_silero_vad()
 
 
-def _regions_in_window(samples: np.ndarray, offset: float, options: VadOptions) -> list[SpeechRegion]:
-    from silero_vad import get_speech_timestamps
-
-    timestamps = get_speech_timestamps(
-        torch.from_numpy(samples),
-        _silero_model(),
+def _regions_in(samples: torch.Tensor, offset: float, options: VadOptions) -> list[tuple[float, float]]:
+    stamps = _silero().get_speech_timestamps(
+        samples,
+        load_vad_model(),
         threshold=options.threshold,
         sampling_rate=TARGET_SAMPLING_RATE,
         min_speech_duration_ms=int(options.min_speech_seconds * 1000),
@@ -60,10 +78,7 @@ def _regions_in_window(samples: np.ndarray, offset: float, options: VadOptions) 
         speech_pad_ms=int(options.speech_pad_seconds * 1000),
         max_speech_duration_s=options.max_segment_seconds,
     )
-    return [
-        SpeechRegion(offset + stamp["start"] / TARGET_SAMPLING_RATE, offset + stamp["end"] / TARGET_SAMPLING_RATE)
-        for stamp in timestamps
-    ]
+    return [(offset + s["start"] / TARGET_SAMPLING_RATE, offset + s["end"] / TARGET_SAMPLING_RATE) for s in stamps]
 
 
 def detect_speech(
@@ -71,41 +86,41 @@ def detect_speech(
     options: VadOptions = VadOptions(),
     on_progress: Callable[[float], None] | None = None,
 ) -> list[SpeechRegion]:
-    """Speech regions of a recording of any length, reading `options.window_seconds` at a time.
+    """Speech regions of a recording, each at most `options.max_segment_seconds` long.
 
     `on_progress` receives the seconds of audio processed so far (for progress bars).
     """
+    options.validate()
     total = audio_info(path).duration
-    regions: list[SpeechRegion] = []
-    for offset, samples in _windows(path, total, options.window_seconds):
-        window_end = offset + len(samples) / TARGET_SAMPLING_RATE
-        for region in _regions_in_window(samples, offset, options):
-            continues_previous = regions and regions[-1].end >= offset - _EDGE_SECONDS and region.start - offset <= _EDGE_SECONDS
-            if continues_previous and region.end - regions[-1].start <= options.max_segment_seconds:
-                regions[-1] = SpeechRegion(regions[-1].start, region.end)
-            else:
-                regions.append(region)
+    step = options.window_seconds - options.window_overlap_seconds
+    windows = max(1, math.ceil(max(total - options.window_overlap_seconds, 0) / step))
+    regions: list[tuple[float, float]] = []
+    for index in range(windows):
+        offset = index * step
+        samples = load_audio(path, start=offset, duration=min(options.window_seconds, total - offset))
+        regions += _regions_in(torch.from_numpy(samples), offset, options)
         if on_progress is not None:
-            on_progress(window_end)
-    return regions
+            on_progress(min(total, offset + options.window_seconds))
+    united = [SpeechRegion(start, end) for start, end in unite(regions)]
+    return split_regions(united, options.max_segment_seconds)
 
 
-def _windows(path: str | Path, total: float, window_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
-    offset = 0.0
-    while offset < total - 1e-3:
-        duration = min(window_seconds, total - offset)
-        yield offset, load_audio(path, start=offset, duration=duration)
-        offset += duration
+def unite(regions: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted union of intervals: overlapping or touching ones become one."""
+    united: list[tuple[float, float]] = []
+    for start, end in sorted(regions):
+        if united and start <= united[-1][1]:
+            united[-1] = (united[-1][0], max(united[-1][1], end))
+        else:
+            united.append((start, end))
+    return united
 
 
-def split_regions(regions: list[SpeechRegion], max_seconds: float, min_seconds: float = 0.0) -> list[SpeechRegion]:
-    """Cut regions longer than `max_seconds` into near-equal parts; drop none (short ones are kept unless
-    `min_seconds` asks otherwise, in which case the caller counts what was removed)."""
+def split_regions(regions: list[SpeechRegion], max_seconds: float) -> list[SpeechRegion]:
+    """Cut regions longer than `max_seconds` into near-equal parts; every second of speech is kept."""
     result = []
     for region in regions:
-        if region.duration < min_seconds:
-            continue
-        parts = max(1, int(np.ceil(region.duration / max_seconds)))
+        parts = max(1, math.ceil(region.duration / max_seconds - 1e-9)) if math.isfinite(max_seconds) else 1
         step = region.duration / parts
         result.extend(SpeechRegion(region.start + i * step, region.start + (i + 1) * step) for i in range(parts))
     return result

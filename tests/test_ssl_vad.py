@@ -7,6 +7,7 @@ import torch
 from conftest import speak
 
 from fieldasr.audio import audio_info, load_audio, write_audio
+import fieldasr.vad
 from fieldasr.data.manifest import Corpus, Recording
 from fieldasr.ssl.vad_chunking import (
     DISCARD_NO_SPEECH,
@@ -15,8 +16,8 @@ from fieldasr.ssl.vad_chunking import (
     ChunkingOptions,
     chunk_recordings,
     group_into_chunks,
-    unite,
 )
+from fieldasr.vad import unite
 
 RATE = 16000
 
@@ -72,7 +73,6 @@ def test_chunks_cover_the_true_speech_and_report_what_was_left_out(field_recordi
 
 
 def test_small_overlapping_windows_find_the_same_chunks(field_recording, monkeypatch):
-    import fieldasr.ssl.vad_chunking as vad_chunking
 
     recording, _, _ = field_recording
     whole = chunk_recordings([recording])
@@ -82,7 +82,7 @@ def test_small_overlapping_windows_find_the_same_chunks(field_recording, monkeyp
         reads.append(duration)
         return load_audio(path, start=start, duration=duration)
 
-    monkeypatch.setattr(vad_chunking, "load_audio", counting_load_audio)
+    monkeypatch.setattr(fieldasr.vad, "load_audio", counting_load_audio)
     # Windows of 5 s cut through both sentences; their union must give back the same speech.
     windowed = chunk_recordings([recording], options=ChunkingOptions(window_seconds=5.0, window_overlap_seconds=2.0))
     assert len(reads) >= recording.duration / 5.0 and max(reads) <= 5.0  # memory bounded by the window
@@ -165,11 +165,11 @@ def test_killed_run_resumes_without_redoing_the_vad(field_recording, tmp_path, m
     real_speech_regions = vad_chunking.speech_regions
     calls: list[str] = []
 
-    def dying_after_first(rec, model, options):
+    def dying_after_first(rec, options):
         if calls:
             raise KeyboardInterrupt  # the run is killed while working on the second recording
         calls.append(rec.id)
-        return real_speech_regions(rec, model, options)
+        return real_speech_regions(rec, options)
 
     monkeypatch.setattr(vad_chunking, "speech_regions", dying_after_first)
     with pytest.raises(KeyboardInterrupt):
@@ -177,9 +177,9 @@ def test_killed_run_resumes_without_redoing_the_vad(field_recording, tmp_path, m
     with open(tmp_path / "vad_regions.jsonl", "a") as stream:
         stream.write('{"recording_id": "torn')  # a line cut short by the kill
 
-    def counting(rec, model, options):
+    def counting(rec, options):
         calls.append(rec.id)
-        return real_speech_regions(rec, model, options)
+        return real_speech_regions(rec, options)
 
     monkeypatch.setattr(vad_chunking, "speech_regions", counting)
     resumed = chunk_recordings([recording, silent], tmp_path)

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import click
+from fieldasr.files import atomic_write_text
 
 
 @click.group()
@@ -120,10 +119,7 @@ def pretrain_command(model: str, train_text: str, output: str, tokenizer: str | 
 
 
 def _write_json(path: Path, data) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(data, stream, indent=1, ensure_ascii=False)
-    os.replace(temporary, path)
+    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False))
 
 
 def _read_nbest(path: str):
@@ -168,8 +164,5 @@ def rescore_command(nbest: str, language_model: str, output: str, weight: float 
         click.echo(f"tuned on {tuning.utterances} dev utterances: weight {weight} (WER {tuning.word_error_rates[weight]:.3f})")
     lines = [json.dumps({"id": key, "text": rescore_nbest(hyps, lm, tokenizer, weight)[0].text if hyps else ""},
                         ensure_ascii=False) for key, hyps, _ in _read_nbest(nbest)]
-    handle, temporary = tempfile.mkstemp(dir=Path(output).resolve().parent, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write("\n".join(lines) + "\n")
-    os.replace(temporary, output)
+    atomic_write_text(output, "\n".join(lines) + "\n")
     click.echo(f"{len(lines)} utterances rescored with weight {weight} → {output}")

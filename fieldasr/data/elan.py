@@ -20,7 +20,8 @@ from urllib.request import url2pathname
 from xml.sax.saxutils import escape, quoteattr
 
 from fieldasr.audio import AUDIO_EXTENSIONS
-from fieldasr.data.export import TimedText, atomic_write_bytes, checked_annotations
+from fieldasr.data.export import TimedText, checked_annotations
+from fieldasr.files import atomic_write_bytes
 from fieldasr.data.source import SkippedItem, SourceAnnotation, SourceFile, TierSelection, tidy_text
 from fieldasr.errors import AnnotationError
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from fieldasr.errors import AnnotationError
+from fieldasr.files import atomic_write_text
 
 TimedText = tuple[float, float, str]
 
@@ -35,38 +34,6 @@ def checked_annotations(annotations: Iterable[Sequence[Any]], where: str) -> lis
             )
         checked.append((start, end, text))
     return sorted(checked, key=lambda annotation: (annotation[0], annotation[1]))
-
-
-def atomic_write_bytes(path: str | Path, data: bytes, *, like: Path | None = None) -> Path:
-    """Write `data` to `path` through a temporary file and os.replace; copy permissions from `like` if given."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise AnnotationError(f"{path}: folder {path.parent} does not exist. Create it first or choose another output path.")
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if like is not None:
-            os.chmod(temporary, like.stat().st_mode & 0o7777)
-        else:
-            os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    return atomic_write_bytes(path, text.encode(encoding))
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 # --- SRT -------------------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ otherwise. Files from other tools may be in a legacy 8-bit encoding, which canno
 from __future__ import annotations
 
 import codecs
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from fieldasr.audio import AUDIO_EXTENSIONS
 from fieldasr.data.export import TimedText, checked_annotations
 from fieldasr.data.source import SourceAnnotation, SourceFile, TierSelection, tidy_text
+from fieldasr.files import atomic_path
 from fieldasr.errors import AnnotationError
 
 INTERVAL_TIER = "IntervalTier"
@@ -132,12 +131,6 @@ def write_textgrid(path: str | Path, duration: float, tiers: Mapping[str, Sequen
             raise AnnotationError(f"{path} tier {name!r}: interval {entries[-1]} ends after the duration {duration} s.")
         grid.addTier(textgrid.IntervalTier(name, entries, 0.0, duration))
     grid.minTimestamp, grid.maxTimestamp = 0.0, duration
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        grid.save(temporary, format="short_textgrid" if short else "long_textgrid", includeBlankSpaces=True, minimumIntervalLength=None)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary:
+        grid.save(str(temporary), format="short_textgrid" if short else "long_textgrid", includeBlankSpaces=True, minimumIntervalLength=None)
     return path

@@ -10,14 +10,13 @@ ARPA file, scores sentences as `NgramModel.log10_probability` does.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from fieldasr.errors import FieldasrError
+from fieldasr.files import atomic_write_text
 
 SENTENCE_START = "<s>"
 SENTENCE_END = "</s>"
@@ -135,7 +134,7 @@ class NgramModel:
         for length, rows in enumerate(sections, start=1):
             lines += ["", f"\\{length}-grams:", *rows]
         lines += ["", "\\end\\", ""]
-        write_atomically(path, "\n".join(lines))
+        atomic_write_text(path, "\n".join(lines), make_parents=True)
         return path
 
     def arpa_grams(self, length: int) -> list[tuple[str, ...]]:
@@ -194,18 +193,6 @@ def _context_statistics(
             entry[0] += count
             entry[1] += discounts[length][min(count, 3) - 1]
     return {context: (total, freed) for context, (total, freed) in totals.items()}
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def read_sentences(text_path: str | Path) -> tuple[list[str], int]:

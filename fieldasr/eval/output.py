@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ from fieldasr.eval.analysis import worst_utterances
 from fieldasr.eval.metrics import ScoreResult
 from fieldasr.eval.report import EvaluationReport
 from fieldasr.eval.stats import Interval, PairedTest
+from fieldasr.files import atomic_write_text
 
 UNIT_LABELS = {"word": "WER", "char": "CER", "phone": "PER"}
 _TRN_UNSAFE = re.compile(r"[\s()]")
@@ -21,20 +20,7 @@ _OPERATION_LETTERS = bytes.maketrans(bytes(range(len(OPERATION_NAMES))), b"CSDI"
 
 
 def write_atomic(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; reports are ordinary user files
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, text, make_parents=True)
 
 
 def percent(value: float | None) -> str:

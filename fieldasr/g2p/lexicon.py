@@ -5,8 +5,6 @@ separated by spaces, optionally ending in the word-boundary token `|`. Lines sta
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,7 @@ from fieldasr.g2p.errors import G2PError
 from fieldasr.g2p.pipeline import G2P, get_g2p
 from fieldasr.g2p.spec import G2PSpec
 from fieldasr.text.vocabulary import WORD_BOUNDARY
+from fieldasr.files import atomic_write_text
 
 Phones = tuple[str, ...]
 
@@ -82,20 +81,10 @@ class Lexicon:
                 empty.append(word)
                 continue
             lines.append(f"{word}\t{' '.join(phones + ((WORD_BOUNDARY,) if word_boundary else ()))}\n")
-        _write_atomically(Path(path), "".join(lines))
+        atomic_write_text(path, "".join(lines), make_parents=True)
         from_lexicon = sum(1 for word in words if word in self.entries)
         return LexiconReport(
             written=len(lines), from_lexicon=from_lexicon, from_g2p=len(lines) - from_lexicon, skipped_empty=tuple(empty)
         )
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

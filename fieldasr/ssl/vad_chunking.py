@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 import math
 import os
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
-from fieldasr.audio import AUDIO_EXTENSIONS, TARGET_SAMPLING_RATE, audio_info, load_audio
+from fieldasr.audio import AUDIO_EXTENSIONS, audio_info
 from fieldasr.data.manifest import Recording, Segment, read_recordings, write_manifest
 from fieldasr.errors import FieldasrError
+from fieldasr.vad import VadOptions, detect_speech
 
 DISCARD_TOO_SHORT = "speech chunk shorter than the minimum"
 DISCARD_NO_SPEECH = "no speech found in recording"
@@ -79,41 +78,14 @@ class ChunkingResult:
         return {reason: (counts[reason], seconds[reason]) for reason in counts}
 
 
-def load_vad_model() -> torch.jit.ScriptModule:
-    """silero-vad's TorchScript model from the installed wheel (no download)."""
-    from silero_vad import load_silero_vad
-
-    with warnings.catch_warnings():  # silero's loader uses APIs torch and importlib call deprecated; nothing to act on
-        warnings.simplefilter("ignore", category=(DeprecationWarning, FutureWarning))
-        return load_silero_vad()
-
-
-def speech_regions(recording: Recording, model, options: ChunkingOptions = ChunkingOptions()) -> list[tuple[float, float]]:
+def speech_regions(recording: Recording, options: ChunkingOptions = ChunkingOptions()) -> list[tuple[float, float]]:
     """(start, end) seconds of speech in `recording`, read window by window and united across windows."""
-    from silero_vad import get_speech_timestamps
-
-    step = options.window_seconds - options.window_overlap_seconds
-    regions = []
-    for index in range(max(1, math.ceil(max(recording.duration - options.window_overlap_seconds, 0) / step))):
-        offset = index * step
-        samples = load_audio(recording.path, start=offset, duration=min(options.window_seconds, recording.duration - offset))
-        stamps = get_speech_timestamps(
-            torch.from_numpy(samples), model, threshold=options.speech_threshold,
-            sampling_rate=TARGET_SAMPLING_RATE, return_seconds=False,
-        )
-        regions.extend((offset + s["start"] / TARGET_SAMPLING_RATE, offset + s["end"] / TARGET_SAMPLING_RATE) for s in stamps)
-    return unite(regions)
-
-
-def unite(regions: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Sorted union of intervals: overlapping or touching ones become one."""
-    united: list[tuple[float, float]] = []
-    for start, end in sorted(regions):
-        if united and start <= united[-1][1]:
-            united[-1] = (united[-1][0], max(united[-1][1], end))
-        else:
-            united.append((start, end))
-    return united
+    vad = VadOptions(
+        threshold=options.speech_threshold, min_silence_seconds=0.1, speech_pad_seconds=0.03,
+        window_seconds=options.window_seconds, window_overlap_seconds=options.window_overlap_seconds,
+        max_segment_seconds=math.inf,  # chunking joins and cuts regions itself
+    )
+    return [(region.start, region.end) for region in detect_speech(recording.path, vad)]
 
 
 def group_into_chunks(
@@ -157,14 +129,13 @@ def chunk_recordings(
     options.validate()
     recordings = list(recordings)
     cache = RegionCache(Path(out_dir) / "vad_regions.jsonl", options) if out_dir is not None else None
-    model = load_vad_model()
     segments: list[Segment] = []
     discarded: list[Discarded] = []
     speech_seconds = 0.0
     for recording in tqdm(recordings, desc="VAD chunking", unit="recording"):
         regions = cache.get(recording) if cache is not None else None
         if regions is None:
-            regions = speech_regions(recording, model, options)
+            regions = speech_regions(recording, options)
             if cache is not None:
                 cache.add(recording, regions)
         speech_seconds += sum(end - start for start, end in regions)

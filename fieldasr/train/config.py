@@ -7,9 +7,7 @@ No variable substitution happens anywhere, so transcripts and paths are taken li
 from __future__ import annotations
 
 import copy
-import os
 import shlex
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import yaml
 
 from fieldasr.errors import FieldasrError
+from fieldasr.files import atomic_write_text
 
 
 class ConfigError(FieldasrError):
@@ -70,15 +69,8 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, An
     return config
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
-
-
 def record_experiment(experiment_dir: Path, config: Mapping[str, Any], argv: Sequence[str]) -> None:
     """Write the resolved configuration and the command line into the experiment folder."""
     experiment_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(experiment_dir / "config.yaml", yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True))
-    _write_atomically(experiment_dir / "command.txt", shlex.join(argv) + "\n")
+    atomic_write_text(experiment_dir / "config.yaml", yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True))
+    atomic_write_text(experiment_dir / "command.txt", shlex.join(argv) + "\n")
