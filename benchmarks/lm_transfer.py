@@ -36,7 +36,7 @@ from transformers import GPT2Config
 sys.path.insert(0, str(Path(__file__).parent))
 from lm_transfer_asr import asr_rescoring, build_speech  # noqa: E402
 
-from fieldasr.data.export import atomic_write_text  # noqa: E402
+from fieldasr.files import atomic_write_text  # noqa: E402
 from fieldasr.transfer.apply import transfer_model_embeddings  # noqa: E402
 from fieldasr.transfer.lm_task import LanguageModelTask, TextLineDataset, causal_start_id, load_language_model  # noqa: E402
 from fieldasr.transfer.lm_task import LanguageModelCollator  # noqa: E402

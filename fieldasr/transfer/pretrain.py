@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from transformers import AutoTokenizer, PretrainedConfig
 
+from fieldasr.files import atomic_write_text
 from fieldasr.train.trainer import Trainer, TrainerOptions
 from fieldasr.transfer.errors import TargetTextError, TokenizerMismatchError
 from fieldasr.transfer.langsamp import LanguageScriptEmbeddings
@@ -154,8 +155,5 @@ def continue_lm_pretraining(model_dir_or_model, tokenizer, train_lines: Sequence
     _save_final(task.model.cpu(), tokenizer, langsamp, out_dir)
     summary = LMPretrainingSummary(kind, result.optimizer_steps, result.step_losses, result.valid_metrics.get("loss"),
                                    len(train_set), train_set.skipped, out_dir, experiment_dir)
-    handle, temporary = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(summary.to_dict(), stream, indent=1)
-    os.replace(temporary, out_dir / SUMMARY_FILE)
+    atomic_write_text(out_dir / SUMMARY_FILE, json.dumps(summary.to_dict(), indent=1))
     return summary

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fieldasr.files import atomic_write_text
 from fieldasr.train.config import ConfigError, load_config, record_experiment
 from fieldasr.train.recipe import parse_arguments
 from fieldasr.transfer.pretrain import LMPretrainingSummary, continue_lm_pretraining
@@ -41,7 +42,7 @@ def transferred_model(section: Mapping[str, Any], train_lines: list[str], kind: 
     source_tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     result = transfer_model_embeddings(model, source_tokenizer, tokenizer, make_initialiser(method, seed=seed, **resources))
     report = {"method": method, **result.summary()}
-    (experiment_dir / "transfer_report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    atomic_write_text(experiment_dir / "transfer_report.json", json.dumps(report, indent=1))
     print(f"vocabulary transfer ({method}): {report}")
     return model, tokenizer
 
