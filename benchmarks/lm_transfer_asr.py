@@ -19,7 +19,7 @@ from fieldasr.decode import BeamDecoder
 from fieldasr.models import TINY_CONFORMER, ConformerCTC
 from fieldasr.text import Vocabulary
 from fieldasr.text.vocabulary import WORD_BOUNDARY
-from fieldasr.transfer.rescore import Hypothesis, first_pass_score, lm_log_probability, rescore_nbest, tune_rescoring_weight
+from fieldasr.transfer.rescore import Hypothesis, first_pass_score, rescore_nbest, tune_rescoring_weight
 
 WORD = re.compile(r"[^\W\d_]+")
 
@@ -142,5 +142,3 @@ def _oracle_wer(nbest: list[list[Hypothesis]], references: list[str]) -> float:
         words += len(reference.split())
     return errors / words
 
-
-__all__ = ["asr_rescoring", "build_speech", "lm_log_probability"]

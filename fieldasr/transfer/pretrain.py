@@ -22,7 +22,7 @@ from transformers import AutoTokenizer, PretrainedConfig
 
 from fieldasr.files import atomic_write_text
 from fieldasr.train.trainer import Trainer, TrainerOptions
-from fieldasr.transfer.errors import TargetTextError, TokenizerMismatchError
+from fieldasr.transfer.errors import TargetTextError, TokenizerMismatchError, TransferError
 from fieldasr.transfer.langsamp import LanguageScriptEmbeddings
 from fieldasr.transfer.lm_task import (LanguageModelCollator, LanguageModelTask, TextLineDataset, causal_start_id,
                                        load_language_model)
@@ -100,7 +100,7 @@ def _load_model(source, kind: str) -> nn.Module:
         return source
     if isinstance(source, (str, Path, PretrainedConfig)):
         return load_language_model(source, kind)
-    raise TokenizerMismatchError(f"expected a model folder, a PretrainedConfig or a model, got {type(source).__name__}")
+    raise TransferError(f"expected a model folder, a PretrainedConfig or a model, got {type(source).__name__}")
 
 
 def _save_final(model: nn.Module, tokenizer, langsamp: nn.Module | None, out_dir: Path) -> None:
