@@ -127,3 +127,16 @@ def test_recipe_transfers_then_pretrains_and_the_cli_continues_it(text, tmp_path
     assert result.exit_code == 0, result.output
     assert "2 steps" in result.output
     assert (tmp_path / "more" / "tokenizer.json").is_file()
+
+
+def test_langsamp_embeddings_are_trained_and_saved_beside_the_model(text, tmp_path):
+    from fieldasr.transfer.langsamp import LanguageScriptEmbeddings
+
+    train_lines, _, tokenizer = text
+    langsamp = LanguageScriptEmbeddings(num_languages=3, num_scripts=2, hidden_size=32)
+    before = langsamp.languages.weight.detach().clone()
+    continue_lm_pretraining(tiny_gpt2(len(tokenizer)), tokenizer, train_lines, tmp_path / "lm", max_steps=3, lr=3e-3,
+                            langsamp=langsamp, language_id=2, script_id=1, progress_bar=False)
+    saved = torch.load(tmp_path / "lm" / "langsamp.pt")
+    assert not torch.equal(saved["languages.weight"][2], before[2])  # the row of the language trained on moved
+    torch.testing.assert_close(saved["languages.weight"][0], before[0])  # other languages' rows did not
