@@ -241,9 +241,9 @@ def write_report(arguments: argparse.Namespace, experiment: Experiment, runs: di
         f"seeds 0–{arguments.seeds - 1} vary the initialiser, fastText vectors, data order and the scratch model's "
         "initialisation (the source model is the same)",
         "- budget: the issue asks for 0/100/500/2,000 steps with 3 seeds × 9 methods in ≤ 20 CPU minutes; with width "
-        "128 and batch 16 a step took ~145 ms here, so the model was cut to width 64 and batch 4 (~12 ms/step plus "
-        "the Trainer's checkpointing), and the last evaluation point to "
-        f"{arguments.steps[-1]} steps",
+        "128 and batch 16 a step took ~145 ms (wall) here, so the model was cut to width 64 and batch 4 (~12 ms CPU "
+        "per step plus the Trainer's checkpointing), and, from an estimate made before the run, the last "
+        f"evaluation point to {arguments.steps[-1]} steps (`--steps` changes it)",
         "- bpc = −log₂ P(line | <s>) summed over test lines / characters (newlines not predicted)",
         "- random/mean fallback = target tokens the method could not initialise from source information; "
         "`random` copies the overlapping tokens and samples the rest from the source embeddings' distribution",
