@@ -20,6 +20,8 @@ declare -A NEEDED_LIBS=(
 NEEDED_DATA=(pocketsphinx-testdata)
 # Opt-in, about 100 MB: Dutch acted dialogue of Fish Fillets NG for the real-speech benchmarks.
 OPTIONAL_REAL_SPEECH=(fillets-ng-data fillets-ng-data-nl)
+# Opt-in, about 1.5 MB: Spanish and Brazilian Portuguese fortune cookies, real text for benchmarks/lm_transfer.py.
+OPTIONAL_LM_TEXT=(fortunes-es fortunes-br)
 
 missing=()
 for command in "${!NEEDED[@]}"; do
@@ -31,6 +33,9 @@ done
 data_packages=("${NEEDED_DATA[@]}")
 if [ "${FIELDASR_REAL_SPEECH:-0}" = "1" ]; then
   data_packages+=("${OPTIONAL_REAL_SPEECH[@]}")
+fi
+if [ "${FIELDASR_LM_TEXT:-0}" = "1" ]; then
+  data_packages+=("${OPTIONAL_LM_TEXT[@]}")
 fi
 for package in "${data_packages[@]}" ${FIELDASR_EXTRA_APT:-}; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

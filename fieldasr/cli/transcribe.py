@@ -24,9 +24,14 @@ import click
 @click.option("--batch-seconds", type=float, default=120.0, show_default=True, help="Padded audio per forward pass; lower it if memory runs out.")
 @click.option("--max-segment-seconds", type=float, default=20.0, show_default=True, help="VAD splits longer speech at pauses.")
 @click.option("--no-word-times", is_flag=True, help="Skip the word tier (no forced alignment).")
+@click.option("--rescore-lm", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Rescore the beam's n-best list with this local Hugging Face LM (e.g. from `fieldasr transfer pretrain`).")
+@click.option("--rescore-weight", type=float, default=0.5, show_default=True, help="LM weight in rescoring (tune it on dev).")
+@click.option("--rescore-nbest", type=int, default=10, show_default=True, help="Hypotheses per segment to rescore.")
 def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_dir: Path | None, into: Path | None, tier: str,
                overwrite: bool, decoder: str, lm_weight: float, word_score: float, beam_size: int, precision: str, device: str,
-               threads: int | None, batch_seconds: float, max_segment_seconds: float, no_word_times: bool) -> None:
+               threads: int | None, batch_seconds: float, max_segment_seconds: float, no_word_times: bool,
+               rescore_lm: Path | None, rescore_weight: float, rescore_nbest: int) -> None:
     """Transcribe recordings (files or folders) with a model BUNDLE.
 
     Long recordings are split at pauses by voice activity detection and processed in bounded memory.
@@ -37,6 +42,7 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
     Examples:
       fieldasr transcribe exp/bundle recordings/ --format eaf --out-dir transcripts/
       fieldasr transcribe exp/bundle session3.wav --into session3.eaf --tier asr
+      fieldasr transcribe exp/bundle recordings/ --decoder beam --rescore-lm exp/lm_transfer/pt --rescore-weight 0.5
     """
     from fieldasr.bundle import load_bundle
     from fieldasr.transcribe import Transcriber, TranscribeOptions, transcribe_paths
@@ -47,9 +53,14 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
                                 precision=precision, device=device, threads=threads,
                                 vad=VadOptions(max_segment_seconds=max_segment_seconds))
     options.validate()
+    rescorer = None
+    if rescore_lm is not None:
+        from fieldasr.transfer.rescore import NbestRescorer
+
+        rescorer = NbestRescorer(rescore_lm, rescore_weight, rescore_nbest)
     loaded = load_bundle(bundle, device=device)
     transcriber = Transcriber(BundleAcousticModel(loaded, precision), options,
-                              beam_decoder_for(loaded, options, lm_weight, word_score, beam_size))
+                              beam_decoder_for(loaded, options, lm_weight, word_score, beam_size), rescorer)
     summary = transcribe_paths(inputs, transcriber, output_format, out_dir, overwrite, into, tier)
     click.echo(summary.table())
     if summary.by_status("failed"):

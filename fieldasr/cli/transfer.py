@@ -1,4 +1,4 @@
-"""`fieldasr transfer ...`: target tokenizers, embedding transfer into a local model, n-best rescoring."""
+"""`fieldasr transfer ...`: target tokenizers, embedding transfer into a local model, continued pretraining, rescoring."""
 from __future__ import annotations
 
 import json
@@ -86,6 +86,36 @@ def init_command(source_model: str, target_tokenizer: str, output: str, method: 
     target.save_pretrained(output)
     _write_json(Path(output) / "transfer_report.json", summary)
     click.echo(json.dumps(summary, indent=1))
+
+
+@transfer.command("pretrain")
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@click.argument("train_text", type=click.Path(exists=True, dir_okay=False))
+@click.argument("output", type=click.Path(file_okay=False))
+@click.option("--tokenizer", type=click.Path(exists=True, file_okay=False), help="Tokenizer folder (default: MODEL's).")
+@click.option("--kind", type=click.Choice(["causal", "masked"]), default="causal", show_default=True)
+@click.option("--valid-text", type=click.Path(exists=True, dir_okay=False), help="Held-out lines for the validation loss.")
+@click.option("--max-steps", default=2000, show_default=True)
+@click.option("--lr", default=5e-4, show_default=True)
+@click.option("--batch-size", default=16, show_default=True)
+@click.option("--max-length", default=128, show_default=True, help="Tokens per line; longer lines are cut.")
+@click.option("--warmup-steps", default=100, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+def pretrain_command(model: str, train_text: str, output: str, tokenizer: str | None, kind: str, valid_text: str | None,
+                     max_steps: int, lr: float, batch_size: int, max_length: int, warmup_steps: int, seed: int,
+                     device: str) -> None:
+    """Continue pretraining MODEL (a local folder, e.g. from `transfer init`) on TRAIN_TEXT; resumable; saved to OUTPUT."""
+    from fieldasr.transfer.pretrain import continue_lm_pretraining
+    from fieldasr.transfer.tokenizer import read_target_text
+
+    summary = continue_lm_pretraining(model, tokenizer or model, read_target_text(train_text), output, kind=kind,
+                                      valid_lines=_read_lines(valid_text), max_steps=max_steps, lr=lr,
+                                      batch_size=batch_size, max_length=max_length, warmup_steps=warmup_steps,
+                                      seed=seed, device=device)
+    losses = summary.step_losses
+    trend = f"loss {losses[0]:.3f} → {losses[-1]:.3f} over this run's {len(losses)} steps" if losses else "no new steps"
+    click.echo(f"{summary.optimizer_steps} steps ({trend}); valid loss {summary.valid_loss}; model in {output}")
 
 
 def _write_json(path: Path, data) -> None:

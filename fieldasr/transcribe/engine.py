@@ -105,13 +105,19 @@ def length_batches(regions: Sequence[SpeechRegion], batch_seconds: float) -> Ite
 class Transcriber:
     """Runs an acoustic model with a decoder over recordings; reuse one instance for a whole folder."""
 
-    def __init__(self, model: AcousticModel, options: TranscribeOptions = TranscribeOptions(), beam_decoder=None) -> None:
+    def __init__(self, model: AcousticModel, options: TranscribeOptions = TranscribeOptions(), beam_decoder=None,
+                 rescorer=None) -> None:
+        """`rescorer` (e.g. `fieldasr.transfer.rescore.NbestRescorer`) picks the best of the beam's n-best list."""
         options.validate()
         if options.decoder == "beam" and beam_decoder is None:
             raise TranscriptionError("decoder 'beam' needs a lexicon or LM; this bundle has neither. Use --decoder greedy.")
+        if rescorer is not None and options.decoder != "beam":
+            raise TranscriptionError("n-best rescoring needs the beam decoder: add --decoder beam.")
         if options.threads:
             torch.set_num_threads(options.threads)
-        self.model, self.options, self.beam_decoder = model, options, beam_decoder
+        if rescorer is not None:
+            beam_decoder = rescorer.nbest_decoder(beam_decoder)
+        self.model, self.options, self.beam_decoder, self.rescorer = model, options, beam_decoder, rescorer
 
     def transcribe(self, path: str | Path, on_progress: Callable[[float], None] | None = None) -> Transcript:
         """Transcribe one recording; `on_progress` receives seconds of audio done (VAD counts as the first half)."""
@@ -148,7 +154,9 @@ class Transcriber:
     def _decode_one(self, emission: torch.Tensor, region: SpeechRegion, num_samples: int) -> TranscribedSegment:
         vocabulary = self.model.vocabulary
         if self.beam_decoder is not None and self.options.decoder == "beam":
-            best = self.beam_decoder.decode(emission.unsqueeze(0), torch.tensor([emission.shape[0]]))[0][0]
+            nbest = self.beam_decoder.decode(emission.unsqueeze(0), torch.tensor([emission.shape[0]]),
+                                             score_parts=self.rescorer is not None)[0]
+            best = self.rescorer.best(nbest, self.beam_decoder) if self.rescorer is not None else nbest[0]
             token_ids, words = list(best.token_ids), tuple(best.words)
         else:
             best = greedy_decode(emission.unsqueeze(0), vocabulary, torch.tensor([emission.shape[0]]))[0]

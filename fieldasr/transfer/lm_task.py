@@ -38,12 +38,24 @@ def load_language_model(source: str | Path | PretrainedConfig, kind: str) -> nn.
     return auto.from_pretrained(path, local_files_only=True)
 
 
-class TextLineDataset(torch.utils.data.Dataset):
-    """Each text line tokenised once and cut to `max_length` tokens (with the tokenizer's special tokens)."""
+def causal_start_id(tokenizer) -> int | None:
+    """The token a causal LM is conditioned on before the first word (<s>, or GPT-2's <|endoftext|>)."""
+    return tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
 
-    def __init__(self, lines: Sequence[str], tokenizer, max_length: int = 128) -> None:
+
+class TextLineDataset(torch.utils.data.Dataset):
+    """Each text line tokenised once and cut to `max_length` tokens (with the tokenizer's special tokens).
+
+    With `start_id` (causal LMs: `causal_start_id(tokenizer)`), lines the tokenizer does not already start with
+    it get it prepended, so the first word is predicted too, as rescoring scores it.
+    """
+
+    def __init__(self, lines: Sequence[str], tokenizer, max_length: int = 128, start_id: int | None = None) -> None:
         encoded = tokenizer(list(lines), truncation=True, max_length=max_length, add_special_tokens=True)
-        self.items = [ids for ids in encoded["input_ids"] if len(ids) > 1]
+        sequences = encoded["input_ids"]
+        if start_id is not None:
+            sequences = [ids if ids[:1] == [start_id] else [start_id, *ids][:max_length] for ids in sequences]
+        self.items = [ids for ids in sequences if len(ids) > 1]
         self.skipped = len(lines) - len(self.items)  # lines of one token or less: nothing to predict
 
     def __len__(self) -> int:

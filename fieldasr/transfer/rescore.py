@@ -6,8 +6,10 @@ Salazar et al. 2020). The weight is tuned on dev n-best lists by word error rate
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import jiwer
 import torch
@@ -57,8 +59,10 @@ def _is_masked_lm(lm) -> bool:
 
 @torch.no_grad()
 def _causal_log_probability(lm, tokenizer, text: str) -> float:
+    from fieldasr.transfer.lm_task import causal_start_id
+
     ids = tokenizer(text, add_special_tokens=True)["input_ids"]
-    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    start = causal_start_id(tokenizer)
     if start is not None and (not ids or ids[0] != start):
         ids = [start] + ids  # so the first word is predicted too
     if len(ids) < 2:
@@ -121,3 +125,61 @@ def tune_rescoring_weight(nbest_lists: Sequence[Sequence[Hypothesis]], reference
         rates[float(weight)] = jiwer.wer(list(references), best)
     best_weight = min(rates, key=lambda w: (rates[w], w))
     return WeightTuning(best_weight, rates, len(references))
+
+
+def first_pass_score(hypothesis, decoder) -> float:
+    """A beam hypothesis's first-pass score from its parts (`decode(..., score_parts=True)`), on the decoder's scale.
+
+    The CTC log-likelihood over all alignments replaces the best alignment's, so hypotheses that differ only in
+    how the search happened to align them are compared fairly; the n-gram LM and word score count as in the search.
+    """
+    if hypothesis.acoustic_log_likelihood is None:
+        return float(hypothesis.score)
+    ngram = decoder.lm_weight * hypothesis.lm_log10_probability if hypothesis.lm_log10_probability is not None else 0.0
+    return hypothesis.acoustic_log_likelihood + ngram + decoder.word_score * len(hypothesis.words)
+
+
+class NbestRescorer:
+    """Picks the best of a beam decoder's n-best list by first-pass score + `weight` × LM log-probability.
+
+    `lm_dir` is a local Hugging Face folder with its tokenizer (e.g. from `fieldasr transfer pretrain`); a causal
+    LM gives log P(text), a masked LM the pseudo-log-likelihood. Used by `Transcriber(..., rescorer=...)`.
+    """
+
+    def __init__(self, lm_dir: str | Path, weight: float, nbest: int = 10, length_bonus: float = 0.0) -> None:
+        from transformers import AutoConfig, AutoTokenizer
+
+        from fieldasr.transfer.lm_task import load_language_model
+
+        if nbest < 2:
+            raise TransferError(f"rescoring needs an n-best list of 2 or more hypotheses, not {nbest}")
+        lm_dir = Path(lm_dir)
+        if not (lm_dir / "config.json").is_file():
+            raise TransferError(f"{lm_dir} is not a language-model folder (no config.json); give the output folder "
+                                f"of `fieldasr transfer pretrain` or `fieldasr transfer init`")
+        config = AutoConfig.from_pretrained(lm_dir, local_files_only=True)
+        kind = "causal" if any("CausalLM" in name or "LMHead" in name for name in config.architectures or ()) else "masked"
+        self.lm = load_language_model(lm_dir, kind).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(lm_dir, local_files_only=True)
+        self.weight, self.nbest, self.length_bonus = weight, nbest, length_bonus
+
+    def nbest_decoder(self, decoder):
+        """`decoder` returning this rescorer's n-best list; shares its lexicon and loaded n-gram model."""
+        if decoder.nbest >= self.nbest:
+            return decoder
+        if self.nbest > decoder.beam_size:
+            raise TransferError(f"rescoring {self.nbest} hypotheses needs a beam of at least {self.nbest}, "
+                                f"not {decoder.beam_size}; raise the beam size or lower the n-best size")
+        widened = copy.copy(decoder)
+        widened.nbest = self.nbest
+        widened._decoder = widened._build_decoder()  # as BeamDecoder.with_weights does for other weights
+        return widened
+
+    def best(self, hypotheses: Sequence, decoder):
+        """The hypothesis (of `decoder.decode`, best first) with the highest rescored total."""
+        if len(hypotheses) < 2:
+            return hypotheses[0]
+        lm_scores = lm_log_probability(self.lm, self.tokenizer, [" ".join(h.words) for h in hypotheses])
+        totals = [first_pass_score(h, decoder) + self.weight * lm + self.length_bonus * len(h.words)
+                  for h, lm in zip(hypotheses, lm_scores)]
+        return hypotheses[max(range(len(hypotheses)), key=lambda index: (totals[index], -index))]

@@ -1,0 +1,9 @@
+"""Thin recipe entry point: `python recipes/lm_transfer/train.py recipes/lm_transfer/hparams/FILE.yaml [--set key=value ...]`.
+
+The steps live in `fieldasr.transfer.recipe`: a tokenizer trained on the target training text, the source
+model's embeddings transferred to it, then continued pretraining on the common Trainer (resumable).
+"""
+from fieldasr.transfer.recipe import main
+
+if __name__ == "__main__":
+    main()
