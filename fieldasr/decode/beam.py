@@ -141,8 +141,19 @@ class BeamDecoder:
 
     def with_weights(self, lm_weight: float, word_score: float) -> "BeamDecoder":
         """A decoder with other LM weight and word score that shares this one's lexicon and loaded LM."""
+        return self._variant(lm_weight=lm_weight, word_score=word_score)
+
+    def with_nbest(self, nbest: int) -> "BeamDecoder":
+        """A decoder returning `nbest` hypotheses per utterance; shares this one's lexicon and loaded LM."""
+        if nbest > self.beam_size:
+            raise DecodingError(f"an n-best list of {nbest} needs a beam of at least {nbest}, not {self.beam_size}; "
+                                "raise the beam size or lower the n-best size.")
+        return self._variant(nbest=nbest)
+
+    def _variant(self, **settings: float) -> "BeamDecoder":
         other = copy.copy(self)
-        other.lm_weight, other.word_score = lm_weight, word_score
+        for name, value in settings.items():
+            setattr(other, name, value)
         other._decoder = other._build_decoder()
         return other
 

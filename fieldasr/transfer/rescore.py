@@ -6,7 +6,6 @@ Salazar et al. 2020). The weight is tuned on dev n-best lists by word error rate
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,13 +166,7 @@ class NbestRescorer:
         """`decoder` returning this rescorer's n-best list; shares its lexicon and loaded n-gram model."""
         if decoder.nbest >= self.nbest:
             return decoder
-        if self.nbest > decoder.beam_size:
-            raise TransferError(f"rescoring {self.nbest} hypotheses needs a beam of at least {self.nbest}, "
-                                f"not {decoder.beam_size}; raise the beam size or lower the n-best size")
-        widened = copy.copy(decoder)
-        widened.nbest = self.nbest
-        widened._decoder = widened._build_decoder()  # as BeamDecoder.with_weights does for other weights
-        return widened
+        return decoder.with_nbest(self.nbest)
 
     def best(self, hypotheses: Sequence, decoder):
         """The hypothesis (of `decoder.decode`, best first) with the highest rescored total."""
