@@ -12,11 +12,13 @@ import torch
 from fieldasr.data import Corpus
 from fieldasr.demo.corpus import DemoCorpus, build_corpus, is_built
 from fieldasr.demo.evaluation import evaluate_systems
+from fieldasr.demo.pretraining import pretrain_on_unlabelled
 from fieldasr.demo.results import build_lexicon_and_lm, decode_test_set, transcribe_long_recording, write_reference
 from fieldasr.demo.settings import DemoSettings
 from fieldasr.demo.summary import DemoSummary, StageResult
 from fieldasr.demo.training import train_multilingual, train_transfer, write_nearest_phones, write_wide_log, zero_shot_bundle
 from fieldasr.g2p import load_spec
+from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER
 
 ZERO_SHOT, TRANSFERRED = "multilingual-zero-shot", "transferred"
 
@@ -71,9 +73,11 @@ def run_demo(output: Path, settings: DemoSettings) -> DemoSummary:
     """Every stage of the demo under `output`; returns the summary (also written to output/summary.json)."""
     torch.set_num_threads(settings.torch_threads)
     layout = DemoLayout(output.resolve())
-    stages = StageRunner(total=6)
+    stages = StageRunner(total=7)
     corpus = stages.run("Corpus: espeak-ng speaks UDHR text (seen languages + target)", is_built(layout.corpus),
                         lambda: _corpus_stage(layout, settings))
+    encoder = stages.run(f"Self-supervised pretraining of a tiny wav2vec 2.0 on unlabelled {settings.target_language} audio",
+                         (layout.experiments / "ssl" / CHECKPOINT_FOLDER).is_dir(), lambda: _pretraining_stage(layout, corpus, settings))
     multilingual = stages.run(f"Multilingual phone CTC on {', '.join(settings.seen_languages)}",
                               (layout.bundles / "multilingual").exists(), lambda: _multilingual_stage(layout, corpus, settings))
     transferred, resources = stages.run(f"Transfer to {settings.target_language} with {corpus.minutes['target/train']:.1f} min of labels",
@@ -91,6 +95,7 @@ def run_demo(output: Path, settings: DemoSettings) -> DemoSummary:
         per_before_transfer=rates[ZERO_SHOT]["phone"], per_after_transfer=rates[TRANSFERRED]["phone"],
         wer_after_transfer=rates[TRANSFERRED]["word"],
         outputs={"corpus (manifests + wav)": layout.corpus, "experiments (logs, checkpoints)": layout.experiments,
+                 "wav2vec 2.0 checkpoint": encoder,
                  "multilingual bundle": multilingual, f"{settings.target_language} bundle (lexicon + LM)": transferred,
                  "lexicon and LM": resources, "ELAN transcription": eaf, "test-set hypotheses": layout.evaluation / "hypotheses",
                  "evaluation report": evaluation.report_html, "summary": layout.root / "summary.json"},
@@ -102,6 +107,11 @@ def run_demo(output: Path, settings: DemoSettings) -> DemoSummary:
 def _corpus_stage(layout: DemoLayout, settings: DemoSettings) -> tuple[DemoCorpus, dict[str, Any]]:
     corpus = build_corpus(layout.corpus, settings)
     return corpus, {split: f"{minutes:.1f} min" for split, minutes in corpus.minutes.items()}
+
+
+def _pretraining_stage(layout: DemoLayout, corpus: DemoCorpus, settings: DemoSettings) -> tuple[Path, dict[str, Any]]:
+    encoder = pretrain_on_unlabelled(corpus.target_unlabelled, corpus.seen_train, layout.experiments / "ssl", settings)
+    return encoder.checkpoint, {"steps": encoder.steps, "first loss": _rounded(encoder.first_loss), "last loss": _rounded(encoder.last_loss)}
 
 
 def _multilingual_stage(layout: DemoLayout, corpus: DemoCorpus, settings: DemoSettings) -> tuple[Path, dict[str, Any]]:

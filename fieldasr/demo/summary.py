@@ -41,7 +41,8 @@ class DemoSummary:
         lines += ["", "Target test set (held out): phone error rate before transfer "
                   f"{_number(self.per_before_transfer)}, after {_number(self.per_after_transfer)}; "
                   f"word error rate after (lexicon + LM beam) {_number(self.wer_after_transfer)}", "", "Outputs:"]
-        lines += [f"  {what:<28} {path}" for what, path in self.outputs.items()]
+        label_width = max(len(what) for what in self.outputs)
+        lines += [f"  {what:<{label_width}}  {path}" for what, path in self.outputs.items()]
         return "\n".join(lines)
 
     def write_json(self, path: Path) -> Path:
