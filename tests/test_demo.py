@@ -17,6 +17,7 @@ from fieldasr.audio import audio_info
 from fieldasr.data import Corpus
 from fieldasr.demo import QUICK, DemoSummary, run_demo
 from fieldasr.demo.__main__ import main
+from fieldasr.demo.training import DemoError
 
 STAGES = 7
 
@@ -88,7 +89,7 @@ def test_report_has_both_systems_and_the_training_curves(demo_runs):
 
 def test_rerun_reuses_every_finished_stage(demo_runs):
     _, first, second = demo_runs
-    assert [stage.skipped for stage in second.stages[:5]] == [True] * 5
+    assert [stage.skipped for stage in second.stages[:6]] == [True] * 6
     assert second.per_after_transfer == first.per_after_transfer
     assert second.per_before_transfer == first.per_before_transfer
 
@@ -99,3 +100,9 @@ def test_help_explains_the_options(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "--output" in text and "--quick" in text and "--seed" in text
+
+
+def test_a_run_with_other_settings_needs_another_folder(demo_runs):
+    output, _, _ = demo_runs
+    with pytest.raises(DemoError, match="other settings"):
+        run_demo(output, QUICK.with_(seed=QUICK.seed + 1))

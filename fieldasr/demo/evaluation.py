@@ -14,10 +14,10 @@ class EvaluationResult:
     rates: dict[str, dict[str, float | None]]  # system → unit → error rate
 
 
-def evaluate_systems(reference: Path, hypotheses: list[Path], training_log: Path, folder: Path, quick: bool) -> EvaluationResult:
+def evaluate_systems(reference: Path, hypotheses: list[Path], training_log: Path, folder: Path, resamples: int) -> EvaluationResult:
     """PER, WER and CER of every system (its hypothesis folder's name) on the reference, with the training curves."""
     report = evaluate(reference, hypotheses, units=("phone", "word", "char"), training_log=training_log,
-                      resamples=50 if quick else 1000)
+                      resamples=resamples)
     folder.mkdir(parents=True, exist_ok=True)
     html = write_html(report, folder / "report.html")
     json_path = write_json(report, folder / "report.json")

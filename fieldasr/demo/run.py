@@ -1,6 +1,8 @@
 """The demo's stages in order, each with a banner, its time and its key numbers; rerunning skips finished work."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +18,8 @@ from fieldasr.demo.pretraining import pretrain_on_unlabelled
 from fieldasr.demo.results import build_lexicon_and_lm, decode_test_set, transcribe_long_recording, write_reference
 from fieldasr.demo.settings import DemoSettings
 from fieldasr.demo.summary import DemoSummary, StageResult
-from fieldasr.demo.training import train_multilingual, train_transfer, write_nearest_phones, write_wide_log, zero_shot_bundle
+from fieldasr.demo.training import DemoError, train_multilingual, train_transfer, write_nearest_phones, write_wide_log, zero_shot_bundle
+from fieldasr.files import atomic_write_text
 from fieldasr.g2p import load_spec
 from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER
 
@@ -61,10 +64,10 @@ class StageRunner:
     def run(self, title: str, already_done: bool, work: Callable[[], tuple[Any, dict[str, Any]]]) -> Any:
         number = len(self.results) + 1
         print(f"\n{'=' * 78}\n[{number}/{self.total}] {title}{' (already done: reusing it)' if already_done else ''}\n{'=' * 78}", flush=True)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         value, numbers = work()
         seconds = time.perf_counter() - started
-        self.results.append(StageResult(title, seconds, already_done, numbers))
+        self.results.append(StageResult(title, seconds, time.process_time() - cpu_started, already_done, numbers))
         print(f"-> {title}: {seconds:.0f} s; " + ", ".join(f"{key} {value}" for key, value in numbers.items()), flush=True)
         return value
 
@@ -73,6 +76,7 @@ def run_demo(output: Path, settings: DemoSettings) -> DemoSummary:
     """Every stage of the demo under `output`; returns the summary (also written to output/summary.json)."""
     torch.set_num_threads(settings.torch_threads)
     layout = DemoLayout(output.resolve())
+    check_same_settings(layout.root / "settings.json", settings)
     stages = StageRunner(total=7)
     corpus = stages.run("Corpus: espeak-ng speaks UDHR text (seen languages + target)", is_built(layout.corpus),
                         lambda: _corpus_stage(layout, settings))
@@ -85,7 +89,8 @@ def run_demo(output: Path, settings: DemoSettings) -> DemoSummary:
                                         lambda: _transfer_stage(layout, corpus, multilingual, settings))
     eaf = stages.run("Transcribe the long held-out recording into ELAN", (layout.transcripts / f"{corpus.long_recording.stem}.eaf").exists(),
                      lambda: _transcribe_stage(layout, corpus, transferred))
-    hypotheses = stages.run("Decode the held-out test set (before and after transfer)", False,
+    hypotheses = stages.run("Decode the held-out test set (before and after transfer)",
+                            (layout.evaluation / "hypotheses" / TRANSFERRED / "segments.jsonl.gz").is_file(),
                             lambda: _decode_stage(layout, corpus, settings))
     evaluation = stages.run("Evaluate: PER / WER / CER and training curves", False,
                             lambda: _evaluation_stage(layout, corpus, hypotheses, settings))
@@ -102,6 +107,15 @@ def run_demo(output: Path, settings: DemoSettings) -> DemoSummary:
     )
     summary.write_json(layout.root / "summary.json")
     return summary
+
+
+def check_same_settings(path: Path, settings: DemoSettings) -> None:
+    """Finished stages are reused only by a run with the same settings; another run needs another folder."""
+    wanted = json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True)
+    if path.is_file() and json.loads(path.read_text(encoding="utf-8")) != json.loads(wanted):
+        raise DemoError(f"{path.parent} holds a demo run with other settings ({path}); "
+                        "choose another --output folder, or delete this one to start afresh.")
+    atomic_write_text(path, wanted + "\n", make_parents=True)
 
 
 def _corpus_stage(layout: DemoLayout, settings: DemoSettings) -> tuple[DemoCorpus, dict[str, Any]]:
@@ -152,7 +166,7 @@ def _decode_stage(layout: DemoLayout, corpus: DemoCorpus, settings: DemoSettings
 def _evaluation_stage(layout: DemoLayout, corpus: DemoCorpus, hypotheses: dict[str, Path], settings: DemoSettings):
     reference = write_reference(corpus.target_test, layout.evaluation / "reference")
     curves = write_wide_log(layout.experiments / "transfer" / "log.csv", layout.evaluation / "transfer_training_curves.csv")
-    result = evaluate_systems(reference, list(hypotheses.values()), curves, layout.evaluation, quick=settings.multilingual_steps < 50)
+    result = evaluate_systems(reference, list(hypotheses.values()), curves, layout.evaluation, settings.bootstrap_resamples)
     numbers = {f"{unit} {system}": _rounded(rate) for system, units in result.rates.items() for unit, rate in units.items()}
     return result, numbers
 

@@ -12,7 +12,8 @@ from fieldasr.files import atomic_write_text
 @dataclass(frozen=True)
 class StageResult:
     name: str
-    seconds: float
+    seconds: float  # wall clock
+    cpu_seconds: float  # CPU time of the demo's own process (on a shared machine, wall clock says little)
     skipped: bool  # already done by an earlier run
     numbers: Mapping[str, float | int | str | None]  # the stage's key figures, e.g. {"dev PER": 0.21}
 
@@ -32,12 +33,12 @@ class DemoSummary:
 
     def table(self) -> str:
         width = max(len(stage.name) for stage in self.stages)
-        lines = [f"{'stage':<{width}}  {'time':>7}  key numbers"]
+        lines = [f"{'stage':<{width}}  {'time':>7}  {'CPU':>6}  key numbers"]
         for stage in self.stages:
             numbers = ", ".join(f"{key} {_number(value)}" for key, value in stage.numbers.items())
             time = "skipped" if stage.skipped else f"{stage.seconds:6.0f}s"
-            lines.append(f"{stage.name:<{width}}  {time:>7}  {numbers}")
-        lines.append(f"{'total':<{width}}  {self.total_seconds:6.0f}s")
+            lines.append(f"{stage.name:<{width}}  {time:>7}  {stage.cpu_seconds:5.0f}s  {numbers}")
+        lines.append(f"{'total':<{width}}  {self.total_seconds:6.0f}s  {sum(s.cpu_seconds for s in self.stages):5.0f}s")
         lines += ["", "Target test set (held out): phone error rate before transfer "
                   f"{_number(self.per_before_transfer)}, after {_number(self.per_after_transfer)}; "
                   f"word error rate after (lexicon + LM beam) {_number(self.wer_after_transfer)}", "", "Outputs:"]

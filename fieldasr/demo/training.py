@@ -112,10 +112,11 @@ def _train_unless_exported(config: Mapping[str, Any], bundle: Path) -> int | Non
 
 
 def _trained(experiment_dir: Path, bundle: Path, steps: int | None) -> TrainedModel:
-    train_losses = [value for stage, _, name, value in read_log(experiment_dir / "log.csv") if stage == "train" and name == "loss"]
-    valid = {name: value for stage, _, name, value in read_log(experiment_dir / "log.csv") if stage == "valid_epoch"}
+    rows = read_log(experiment_dir / "log.csv")
+    train_losses = [value for stage, _, name, value in rows if stage == "train" and name == "loss"]
+    valid = {name: value for stage, _, name, value in rows if stage == "valid_epoch"}
     if steps is None:
-        steps = max((step for _, step, _, _ in read_log(experiment_dir / "log.csv")), default=0)
+        steps = max((step for _, step, _, _ in rows), default=0)
     return TrainedModel(experiment_dir, bundle, steps, train_losses[0] if train_losses else None,
                         train_losses[-1] if train_losses else None, valid)
 
