@@ -127,3 +127,26 @@ def test_missing_output_folder_is_a_clear_error(recordings, tmp_path):
 
     with pytest.raises(TranscriptionError, match="does not exist"):
         transcribe_paths([recordings[0]], Transcriber(EnergyModel()), "eaf", tmp_path / "missing", show_progress=False)
+
+
+def test_long_recordings_are_read_in_bounded_pieces(recordings, tmp_path, monkeypatch):
+    """No read is longer than a VAD window or a segment, however long the recording."""
+    import fieldasr.transcribe.engine
+    import fieldasr.vad
+    from fieldasr.vad import VadOptions
+
+    speech = load_audio(recordings[2])
+    long_path = tmp_path / "long.wav"
+    write_audio(long_path, np.concatenate([speech, np.zeros(16000 * 20, dtype=np.float32)] * 3))  # about 80 s
+    reads: list[float | None] = []
+
+    def counting(path, start=0.0, duration=None, **kwargs):
+        reads.append(duration)
+        return load_audio(path, start=start, duration=duration, **kwargs)
+
+    monkeypatch.setattr(fieldasr.vad, "load_audio", counting)
+    monkeypatch.setattr(fieldasr.transcribe.engine, "load_audio", counting)
+    options = TranscribeOptions(batch_seconds=20.0, vad=VadOptions(window_seconds=15.0, window_overlap_seconds=3.0, max_segment_seconds=10.0))
+    transcript = Transcriber(EnergyModel(), options).transcribe(long_path)
+    assert len(transcript.segments) >= 6 and None not in reads
+    assert max(reads) <= 15.0

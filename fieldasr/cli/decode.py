@@ -40,44 +40,73 @@ def lm(text: Path, output: Path, order: int) -> None:
 
 
 @click.command("tune")
-@click.option("--emissions", "emission_paths", multiple=True, required=True,
+@click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Model bundle: emissions of --dev are computed with it; its tokens, lexicon and LM are used.")
+@click.option("--dev", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Manifest folder of the development set (with --bundle); its segments' text are the references.")
+@click.option("--emissions", "emission_paths", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=".pt file with {utterance_id: (frames, labels) log-probs}; repeatable.")
-@click.option("--references", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="UTTERANCE_ID<TAB>text per line.")
-@click.option("--vocabulary", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="The model's tokens file (blank first).")
-@click.option("--lm", "lm_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="ARPA language model (from `fieldasr lm`).")
+              help="Instead of --bundle/--dev: .pt file with {utterance_id: (frames, labels) log-probs}; repeatable.")
+@click.option("--references", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --emissions: UTTERANCE_ID<TAB>text per line.")
+@click.option("--vocabulary", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --emissions: the model's tokens file (blank first).")
+@click.option("--lm", "lm_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="ARPA language model (from `fieldasr lm`); default: the bundle's.")
 @click.option("--lexicon", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="WORD LABEL LABEL ... per line (phone models); default: spell the LM's words with the letters.")
+              help="WORD LABEL LABEL ... per line (phone models); default: the bundle's, else spell the LM's words.")
 @click.option("--lm-weights", default="0,0.5,1,1.5,2,3", show_default=True, help="LM weights to try.")
 @click.option("--word-scores", default="-2,-1,0,1,2", show_default=True, help="Word insertion scores to try.")
 @click.option("--beam-size", type=click.IntRange(1), default=50, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the full grid as JSON.")
-def tune(emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output) -> None:
+def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output) -> None:
     """Grid-search the LM weight and word score of the beam decoder on a development set, by WER."""
     from fieldasr.decode.lexicon import arpa_words, build_lexicon, read_lexicon, spelling_lexicon
     from fieldasr.files import atomic_write_text
     from fieldasr.decode.tune import load_dev_set, tune_decoder
     from fieldasr.text.vocabulary import Vocabulary
 
-    tokens = Vocabulary.load(vocabulary)
-    dev_set = load_dev_set(emission_paths, references)
-    if dev_set.without_reference or dev_set.without_emission:
-        click.echo(f"Skipped {len(dev_set.without_reference)} utterances without a reference and "
-                   f"{len(dev_set.without_emission)} references without emissions.")
+    if bundle is not None and dev is not None:
+        emissions, texts, tokens, lexicon, lm_path = _from_bundle(bundle, dev, lexicon, lm_path)
+    elif emission_paths and references and vocabulary and lm_path:
+        tokens = Vocabulary.load(vocabulary)
+        dev_set = load_dev_set(emission_paths, references)
+        if dev_set.without_reference or dev_set.without_emission:
+            click.echo(f"Skipped {len(dev_set.without_reference)} utterances without a reference and "
+                       f"{len(dev_set.without_emission)} references without emissions.")
+        emissions, texts = dev_set.emissions, dev_set.references
+    else:
+        raise click.UsageError("give --bundle and --dev, or --emissions, --references, --vocabulary and --lm.")
     words = build_lexicon(read_lexicon(lexicon), tokens) if lexicon else spelling_lexicon(arpa_words(lm_path), tokens)
     if words.skipped:
         word, reason = words.skipped[0]
         click.echo(f"Left {len(words.skipped)} words out of the lexicon (e.g. {word!r}: {reason}).")
     result = tune_decoder(
-        dev_set.emissions, dev_set.references, tokens, words, lm_path,
+        emissions, texts, tokens, words, lm_path,
         lm_weights=_numbers(lm_weights), word_scores=_numbers(word_scores), beam_size=beam_size,
     )
     click.echo(result.table())
-    click.echo(f"Best on {len(dev_set.ids)} utterances: --lm-weight {result.best.lm_weight:g} "
+    click.echo(f"Best on {len(texts)} utterances: --lm-weight {result.best.lm_weight:g} "
                f"--word-score {result.best.word_score:g} (WER {result.best.wer:.4f}).")
     if output:
         report = {"best": dataclasses.asdict(result.best), "grid": [dataclasses.asdict(p) for p in result.grid]}
         atomic_write_text(output, json.dumps(report, indent=2) + "\n", make_parents=True)
+
+
+def _from_bundle(bundle_dir: Path, dev: Path, lexicon: Path | None, lm_path: Path | None):
+    """Emissions of the dev segments by the bundle's model, their texts, and the bundle's decoding resources."""
+    from fieldasr.bundle import load_bundle
+    from fieldasr.data import Corpus
+    from fieldasr.transcribe.bundle_model import BundleAcousticModel, segment_emissions
+
+    bundle = load_bundle(bundle_dir)
+    corpus = Corpus.load(dev)
+    with_text = [segment for segment in corpus.segments if (segment.text or "").strip()]
+    if len(with_text) < len(corpus.segments):
+        click.echo(f"Skipped {len(corpus.segments) - len(with_text)} dev segments without text.")
+    emissions = segment_emissions(BundleAcousticModel(bundle), type(corpus)(corpus.recordings, tuple(with_text)))
+    lm_path = lm_path or bundle.language_model
+    if lm_path is None:
+        raise click.UsageError(f"{bundle_dir} has no LM; give one with --lm (build it with `fieldasr lm`).")
+    return ([emissions[s.id] for s in with_text], [s.text for s in with_text], bundle.vocabulary,
+            lexicon or bundle.lexicon, lm_path)

@@ -43,3 +43,29 @@ def beam_decoder_for(bundle: Bundle, options: TranscribeOptions, lm_weight: floa
         lexicon = spelling_lexicon(arpa_words(bundle.language_model), bundle.vocabulary)
     return BeamDecoder(bundle.vocabulary, lexicon=lexicon, lm_path=bundle.language_model,
                        lm_weight=lm_weight, word_score=word_score, beam_size=beam_size)
+
+
+def segment_emissions(model: BundleAcousticModel, corpus, batch_seconds: float = 120.0, show_progress: bool = True) -> dict[str, torch.Tensor]:
+    """(frames, labels) log-probabilities of every segment of a `fieldasr.data.Corpus`, batched by length."""
+    from tqdm import tqdm
+
+    from fieldasr.audio import load_audio
+
+    segments = sorted(corpus.segments, key=lambda segment: segment.duration, reverse=True)
+    emissions: dict[str, torch.Tensor] = {}
+    with tqdm(total=len(segments), desc="emissions", unit="segment", disable=not show_progress) as progress:
+        start = 0
+        while start < len(segments):
+            batch = [segments[start]]
+            while start + len(batch) < len(segments) and segments[start].duration * (len(batch) + 1) <= batch_seconds:
+                batch.append(segments[start + len(batch)])
+            waves = [torch.from_numpy(load_audio(corpus.recordings[s.recording_id].path, s.start, s.duration)) for s in batch]
+            lengths = torch.tensor([len(wave) for wave in waves])
+            padded = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
+            with torch.inference_mode():
+                log_probs, frames = model.log_probs(padded, lengths)
+            for row, segment in enumerate(batch):
+                emissions[segment.id] = log_probs[row, : int(frames[row])].float().cpu()
+            start += len(batch)
+            progress.update(len(batch))
+    return emissions

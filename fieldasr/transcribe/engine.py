@@ -6,6 +6,7 @@ its own segments from disk.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,6 +159,8 @@ class Transcriber:
             frame_duration = num_samples / TARGET_SAMPLING_RATE / emission.shape[0]
             with contextlib.suppress(FieldasrError):  # too few frames to align: keep the text, skip the times
                 timed = tuple(align_words(emission, token_ids, vocabulary, frame_duration, offset=region.start))
+            if len(timed) == len(words):  # label runs between boundaries are the words: name them as decoded
+                timed = tuple(dataclasses.replace(timing, word=word) for timing, word in zip(timed, words))
         return TranscribedSegment(start=region.start, end=end, text=" ".join(words), words=timed)
 
     def _autocast(self):

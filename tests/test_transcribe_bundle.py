@@ -1,0 +1,93 @@
+"""The fieldworker's commands with a real (tiny, random) bundle: transcribe into ELAN at every precision, and
+tune the beam decoder on a dev manifest."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from fieldasr.bundle import export_bundle
+from fieldasr.cli import cli
+from fieldasr.data import Corpus, Recording, Segment
+from fieldasr.audio import audio_info
+from fieldasr.models import TINY_CONFORMER, ConformerCTC
+from fieldasr.text import Vocabulary
+from test_elan import FIXTURE, canonical_parts, pympi_tier
+from test_transcribe import recording_with_pauses
+
+torch.set_num_threads(1)
+LETTERS = Vocabulary(tuple("<blank> <unk> | a e i o u k m n r s t".split()))
+
+
+@pytest.fixture(scope="module")
+def bundle_and_audio(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bundle")
+    torch.manual_seed(0)
+    model = ConformerCTC(TINY_CONFORMER, len(LETTERS)).eval()
+    (folder / "lexicon.txt").write_text("kamuy k a m u\nsinot s i n o t\n", encoding="utf-8")
+    (folder / "text.txt").write_text("kamuy sinot\nsinot kamuy kamuy\n", encoding="utf-8")
+    from fieldasr.decode import build_arpa
+
+    build_arpa(folder / "text.txt", folder / "lm.arpa", order=2)
+    bundle = export_bundle(folder / "bundle", model, LETTERS, label_unit="characters",
+                           lexicon=folder / "lexicon.txt", language_model=folder / "lm.arpa")
+    audio = recording_with_pauses(folder, "session", ["kamuy sinot", "sinot kamuy"])
+    return bundle, audio
+
+
+def run(*arguments: str):
+    result = CliRunner().invoke(cli, list(arguments), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+def test_transcribe_cli_writes_an_elan_file_at_each_precision(bundle_and_audio, tmp_path, precision):
+    bundle, audio = bundle_and_audio
+    output = run("transcribe", str(bundle), str(audio), "--out-dir", str(tmp_path), "--precision", precision)
+    assert "1 written" in output
+    eaf = tmp_path / "session.eaf"
+    segments = pympi_tier(eaf, "fieldasr")
+    assert len(segments) == 2  # one per spoken phrase, found by VAD
+    assert all(0 <= start < end <= audio_info(audio).duration * 1000 for start, end, _ in segments)
+    again = run("transcribe", str(bundle), str(audio), "--out-dir", str(tmp_path))
+    assert "0 written, 1 already done" in again
+
+
+def test_transcribe_cli_beam_into_existing_eaf(bundle_and_audio, tmp_path):
+    bundle, audio = bundle_and_audio
+    eaf = Path(shutil.copy(FIXTURE, tmp_path / "session.eaf"))
+    shutil.copy(audio, tmp_path / "session.wav")
+    run("transcribe", str(bundle), str(tmp_path / "session.wav"), "--into", str(eaf), "--tier", "asr", "--decoder", "beam")
+    before, after = canonical_parts(tmp_path / "session.eaf.bak"), canonical_parts(eaf)
+    assert after["TIER"][: len(before["TIER"])] == before["TIER"]
+    words = {text for _, _, text in pympi_tier(eaf, "asr-words")}
+    assert words <= {"kamuy", "sinot"}  # the lexicon constrains beam search to its words
+
+
+def test_read_only_eaf_is_reported_and_left_untouched(bundle_and_audio, tmp_path):
+    bundle, audio = bundle_and_audio
+    eaf = Path(shutil.copy(FIXTURE, tmp_path / "session.eaf"))
+    shutil.copy(audio, tmp_path / "session.wav")
+    eaf.chmod(0o444)
+    original = eaf.read_bytes()
+    result = CliRunner().invoke(cli, ["transcribe", str(bundle), str(tmp_path / "session.wav"), "--into", str(eaf)])
+    assert result.exit_code != 0
+    assert "session.eaf" in result.output and eaf.read_bytes() == original
+
+
+def test_tune_on_a_dev_manifest_with_the_bundle(bundle_and_audio, tmp_path):
+    bundle, audio = bundle_and_audio
+    info = audio_info(audio)
+    recording = Recording(id="session", path=str(audio), sampling_rate=info.sampling_rate, num_samples=info.num_samples)
+    segments = (Segment(id="s1", recording_id="session", start=0.3, duration=1.5, text="kamuy sinot"),
+                Segment(id="s2", recording_id="session", start=2.0, duration=1.5, text="sinot kamuy"))
+    Corpus({"session": recording}, segments).save(tmp_path / "dev")
+    output = run("tune", "--bundle", str(bundle), "--dev", str(tmp_path / "dev"), "--lm-weights", "0,1",
+                 "--word-scores", "0", "--beam-size", "8", "-o", str(tmp_path / "grid.json"))
+    grid = json.loads((tmp_path / "grid.json").read_text())
+    assert len(grid["grid"]) == 2 and "Best on 2 utterances" in output
