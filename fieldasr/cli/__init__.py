@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "g2p": "fieldasr.cli.g2p:g2p",
     "inventory": "fieldasr.cli.g2p:inventory",
     "vad-chunk": "fieldasr.cli.ssl:vad_chunk",
+    "pretrain": "fieldasr.cli.ssl:pretrain",
     "train": "fieldasr.cli.train:train",
     "export": "fieldasr.cli.train:export",
     "transfer": "fieldasr.cli.transfer:transfer",

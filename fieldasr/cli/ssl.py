@@ -1,6 +1,7 @@
-"""`fieldasr vad-chunk`: untranscribed recordings → 2-20 s speech chunks for self-supervised pretraining."""
+"""`fieldasr vad-chunk` (untranscribed recordings → 2-20 s speech chunks) and `fieldasr pretrain` (continued wav2vec 2.0 pretraining)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -32,3 +33,59 @@ def vad_chunk(sources: tuple[Path, ...], out_dir: Path, min_seconds: float, max_
         click.secho(f"left out {count} ({seconds:.1f} s): {reason}", fg="yellow")
     if result.discarded:
         click.echo(f"the list of what was left out is in {out_dir / 'discarded.tsv'}")
+
+
+@click.command("pretrain")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("manifest_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Experiment folder: checkpoints, log.csv, and the final Hugging Face checkpoint in OUT/checkpoint. "
+                   "Rerunning with the same folder resumes a killed run.")
+@click.option("--replay", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Manifest folder of source-language audio mixed in to limit forgetting.")
+@click.option("--replay-fraction", default=0.0, show_default=True, help="Share of the audio taken from --replay (0.1-0.3 is typical).")
+@click.option("--max-steps", default=10000, show_default=True, help="Optimizer updates in total.")
+@click.option("--lr", default=5e-5, show_default=True, help="Peak learning rate.")
+@click.option("--warmup-steps", type=int, help="Linear warm-up, then linear decay to 0 [default: a tenth of --max-steps].")
+@click.option("--max-batch-seconds", default=60.0, show_default=True, help="Padded audio per batch.")
+@click.option("--grad-accumulation", default=1, show_default=True)
+@click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--checkpoint-minutes", default=15.0, show_default=True, help="Minutes between resumable checkpoints.")
+@click.option("--seed", default=0, show_default=True)
+def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | None, replay_fraction: float, max_steps: int,
+             lr: float, warmup_steps: int | None, max_batch_seconds: float, grad_accumulation: int, precision: str,
+             device: str, checkpoint_minutes: float, seed: int) -> None:
+    """Continue self-supervised wav2vec 2.0 pretraining of SOURCE on the audio of MANIFEST_DIR.
+
+    SOURCE is a local Hugging Face checkpoint folder (config.json + weights, e.g. XLSR-53), or a JSON file of
+    wav2vec 2.0 config settings to pretrain from scratch. MANIFEST_DIR holds recordings.jsonl(.gz) and
+    segments.jsonl(.gz), e.g. from `fieldasr vad-chunk`; transcripts, if any, are not used.
+    """
+    from fieldasr.ssl.pretrain import continue_pretraining
+
+    summary = continue_pretraining(
+        source_argument(source), manifest_dir, out_dir, replay=replay, replay_fraction=replay_fraction, max_steps=max_steps,
+        lr=lr, warmup_steps=warmup_steps, max_batch_seconds=max_batch_seconds, grad_accumulation=grad_accumulation,
+        precision=precision, device=device, checkpoint_interval_minutes=checkpoint_minutes, seed=seed,
+    )
+    if summary.skipped_short_segments:
+        click.secho(f"left out {summary.skipped_short_segments} segment(s) too short for span masking", fg="yellow")
+    for warning in summary.warnings:
+        click.secho(f"guard: {warning.message}", fg="yellow")
+    click.echo(f"done: {summary.steps} steps ({summary.steps_this_run} in this run), "
+               f"loss {summary.first_loss:.3f} -> {summary.final_loss:.3f}; log in {summary.log}")
+    click.echo(f"checkpoint for CTC fine-tuning (model.pretrained): {summary.checkpoint}")
+
+
+def source_argument(source: Path) -> Path | dict:
+    """A checkpoint folder as is; a JSON file is read as the config of a model built from scratch."""
+    if source.is_dir():
+        return source
+    try:
+        settings = json.loads(source.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise click.BadParameter(f"{source}: not a checkpoint folder nor a JSON file of wav2vec 2.0 settings ({error}).") from error
+    if not isinstance(settings, dict):
+        raise click.BadParameter(f"{source}: the JSON file must hold an object of wav2vec 2.0 config settings.")
+    return settings

@@ -1,0 +1,225 @@
+"""Does continued self-supervised pretraining on unlabelled target audio help CTC fine-tuning? A CPU-sized check.
+
+1. A tiny wav2vec 2.0 is pretrained from scratch on synthetic speech (UDHR text, espeak-ng voices) of six
+   languages: "the multilingual-pretrained model".
+2. The target language (Indonesian, not among the six) gets three disjoint sets of UDHR texts: unlabelled audio,
+   a few minutes of labelled audio (phones from fieldasr.g2p) and a held-out test set.
+3. (a) the multilingual model is fine-tuned with the CTC recipe on the labelled audio;
+   (b) the same model first continues pretraining on the unlabelled target audio (the continued_pretraining
+   recipe), then is fine-tuned identically. Both are scored by greedy phone error rate on the test set.
+
+Nothing is tuned on the test set: all settings are fixed in this file. Writes docs/benchmarks/continued_pretraining.md.
+
+    PYTHONPATH=. python benchmarks/continued_pretraining.py [--quick] [--work DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from fieldasr.audio import load_audio
+from fieldasr.bundle import export_experiment, load_bundle
+from fieldasr.corpora import build_synthetic_corpus
+from fieldasr.data import Corpus, Segment
+from fieldasr.data.export import atomic_write_text
+from fieldasr.decode.greedy import greedy_decode
+from fieldasr.eval import score
+from fieldasr.ssl.pretrain import continue_pretraining
+from fieldasr.ssl.pretraining_task import PretrainingOptions, gumbel_decay_reaching_minimum
+from fieldasr.ssl.recipe import run_continued_pretraining_recipe
+from fieldasr.ssl.vad_chunking import ChunkingOptions, group_into_chunks
+from fieldasr.train.config import load_config
+from fieldasr.train.recipe import run_ctc_recipe
+
+ROOT = Path(__file__).resolve().parent.parent
+PRETRAINING_LANGUAGES = ("eng", "nld", "deu", "fra", "spa", "ita")
+TARGET_LANGUAGE = "ind"
+MAX_CHUNK_SECONDS = 8.0  # unlabelled audio is cut into chunks no longer than this
+ENCODER = {  # ~0.3 M parameters, 20 ms frames
+    "hidden_size": 96, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 192,
+    "conv_dim": [64] * 7, "conv_stride": [5, 2, 2, 2, 2, 2, 2], "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
+    "num_codevectors_per_group": 64, "num_codevector_groups": 2, "codevector_dim": 64, "proj_codevector_dim": 64,
+    "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4, "feat_extract_norm": "layer",
+    "do_stable_layer_norm": True, "hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0,
+    "feat_proj_dropout": 0.0, "layerdrop": 0.0, "mask_time_prob": 0.05,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    utterances_per_language: int  # pretraining languages
+    target_utterances: int  # all target texts: test, labelled, unlabelled
+    test_utterances: int
+    labelled_utterances: int
+    multilingual_steps: int
+    continued_steps: int
+    fine_tuning_steps: int
+
+
+FULL = Settings(60, 140, 30, 30, multilingual_steps=400, continued_steps=150, fine_tuning_steps=1000)
+QUICK = Settings(6, 14, 4, 4, multilingual_steps=4, continued_steps=3, fine_tuning_steps=4)
+
+
+def ssl_options(steps: int) -> PretrainingOptions:
+    # Short utterances and a tiny model: shorter spans and fewer distractors than the paper's 10 and 100.
+    return PretrainingOptions(mask_probability=0.5, mask_length=5, num_negatives=50,
+                              gumbel_temperature_decay=gumbel_decay_reaching_minimum(steps))
+
+
+def chunked(corpus: Corpus) -> Corpus:
+    """Unlabelled version of `corpus`: no text or phones, utterances cut evenly into chunks of at most 8 s."""
+    options = ChunkingOptions(min_seconds=1.0, max_seconds=MAX_CHUNK_SECONDS, max_pause_seconds=0.0)
+    segments = []
+    for segment in corpus.segments:
+        chunks, _ = group_into_chunks([(segment.start, segment.end)], options)
+        segments += [Segment(id=f"{segment.id}-{i}", recording_id=segment.recording_id, start=start, duration=end - start,
+                             language=segment.language) for i, (start, end) in enumerate(chunks)]
+    return Corpus(corpus.recordings, tuple(segments))
+
+
+def subset(corpus: Corpus, segments: tuple[Segment, ...]) -> Corpus:
+    wanted = {segment.recording_id for segment in segments}
+    return Corpus({key: value for key, value in corpus.recordings.items() if key in wanted}, segments)
+
+
+def build_data(work: Path, settings: Settings) -> dict[str, Corpus]:
+    common = {"speakers_per_language": 4, "max_characters": 80, "workers": 1, "seed": 0}
+    build_synthetic_corpus(PRETRAINING_LANGUAGES, work / "multilingual_audio", utterances_per_language=settings.utterances_per_language, **common)
+    build_synthetic_corpus([TARGET_LANGUAGE], work / "target_audio", utterances_per_language=settings.target_utterances, **common)
+    target = Corpus.load(work / "target_audio")
+    # One UDHR text per utterance (no cycling), so the three sets share no text.
+    test, labelled = target.segments[: settings.test_utterances], target.segments[settings.test_utterances:][: settings.labelled_utterances]
+    unlabelled = target.segments[settings.test_utterances + settings.labelled_utterances:]
+    sets = {
+        "multilingual": chunked(Corpus.load(work / "multilingual_audio")),
+        "unlabelled": chunked(subset(target, unlabelled)),
+        "labelled": subset(target, labelled),
+        "test": subset(target, test),
+    }
+    for name, corpus in sets.items():
+        corpus.save(work / "manifests" / name)
+    return sets
+
+
+def fine_tuning_config(work: Path, settings: Settings) -> dict:
+    """The CTC recipe's base settings, sized for a tiny model on CPU; the same for (a) and (b)."""
+    overrides = [
+        f"data.train={work / 'manifests/labelled'}", "data.valid=null", f"data.language={TARGET_LANGUAGE}",
+        "data.speed_factors=[]", "data.max_batch_duration=30.0",
+        "model.freeze_feature_encoder=true", "model.freeze_encoder_steps=300",
+        "trainer.lr=0.002", "trainer.warmup_steps=50", "trainer.max_epochs=100000",
+        f"trainer.max_steps={settings.fine_tuning_steps}", "trainer.progress_bar=false", "trainer.keep_best=1",
+        "trainer.valid_metric=loss", "trainer.checkpoint_interval_minutes=60", "trainer.log_interval_steps=50",
+    ]
+    return load_config(ROOT / "recipes/ctc/hparams/base.yaml", overrides)
+
+
+@torch.no_grad()
+def phone_error_rate(experiment: Path, test: Corpus) -> tuple[float, int]:
+    """Greedy PER of the experiment's final checkpoint on `test`, and how many hypotheses were empty."""
+    bundle = load_bundle(export_experiment(experiment, experiment / "bundle", overwrite=True))
+    references, hypotheses = {}, {}
+    for segment in test.segments:
+        recording = test.recordings[segment.recording_id]
+        waveform = torch.from_numpy(load_audio(recording.path, start=segment.start, duration=segment.duration))[None]
+        logits, frames = bundle.model(waveform, torch.tensor([waveform.shape[1]]))
+        hypotheses[segment.id] = list(greedy_decode(logits, bundle.vocabulary, frames)[0].tokens)
+        references[segment.id] = list(segment.phones)
+    result = score(references, hypotheses, unit="phone")
+    return result.rate, sum(1 for tokens in hypotheses.values() if not tokens)
+
+
+def run(work: Path, settings: Settings) -> list[dict]:
+    sets = build_data(work, settings)
+    started = time.perf_counter()
+    multilingual = continue_pretraining(
+        ENCODER, sets["multilingual"], work / "multilingual_ssl", options=ssl_options(settings.multilingual_steps),
+        max_steps=settings.multilingual_steps, lr=1e-3, max_batch_seconds=30.0, progress_bar=False, log_interval_steps=25,
+    )
+    multilingual_minutes = (time.perf_counter() - started) / 60
+    rows = []
+    base = fine_tuning_config(work, settings)
+    started = time.perf_counter()
+    run_ctc_recipe({**copy.deepcopy(base), "experiment_dir": str(work / "a_ctc"),
+                    "model": {**base["model"], "pretrained": str(multilingual.checkpoint)}})
+    rows.append({"model": "(a) multilingual SSL → CTC", "continued_steps": 0, "ssl_loss": None,
+                 "minutes": (time.perf_counter() - started) / 60, "experiment": work / "a_ctc"})
+    started = time.perf_counter()
+    recipe = run_continued_pretraining_recipe({
+        "experiment_dir": str(work / "b"),
+        "pretraining": {"source": str(multilingual.checkpoint), "data": str(work / "manifests/unlabelled"),
+                        "max_steps": settings.continued_steps, "lr": 5e-4, "max_batch_seconds": 30.0, "progress_bar": False,
+                        "log_interval_steps": 25, "options": vars(ssl_options(settings.continued_steps))},
+        "fine_tuning": base,
+    })
+    rows.append({"model": "(b) multilingual SSL → continued SSL on target → CTC", "continued_steps": recipe.pretraining.steps,
+                 "ssl_loss": (recipe.pretraining.first_loss, recipe.pretraining.final_loss),
+                 "minutes": (time.perf_counter() - started) / 60, "experiment": work / "b/ctc"})
+    for row in rows:
+        row["per"], row["empty"] = phone_error_rate(row["experiment"], sets["test"])
+    rows.insert(0, {"model": "multilingual SSL from scratch", "ssl_loss": (multilingual.first_loss, multilingual.final_loss),
+                    "minutes": multilingual_minutes, "steps": multilingual.steps})
+    return rows
+
+
+def machine_facts() -> list[str]:
+    model = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+                  if line.startswith("Model name")), platform.processor() or "unknown")
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return [f"CPU: {model}, nproc {nproc}, torch {torch.__version__} with 1 thread, Python {platform.python_version()}",
+            f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"]
+
+
+def report(rows: list[dict], settings: Settings, command: str, wall_minutes: float, cpu_minutes: float, test: int) -> str:
+    ssl, results = rows[0], rows[1:]
+    lines = ["# Continued pretraining on unlabelled target audio before CTC fine-tuning", "",
+             f"Command: `{command}`", "", *[f"- {fact}" for fact in machine_facts()],
+             f"- whole run: {wall_minutes:.1f} min wall clock, {cpu_minutes:.1f} min CPU (machine shared with other jobs)", "",
+             f"Multilingual pretraining ({', '.join(PRETRAINING_LANGUAGES)}; {settings.utterances_per_language} synthetic utterances each): "
+             f"{ssl['steps']} steps, loss per masked frame {ssl['ssl_loss'][0]:.3f} → {ssl['ssl_loss'][1]:.3f}, {ssl['minutes']:.1f} min.",
+             f"Target {TARGET_LANGUAGE}: {settings.labelled_utterances} labelled utterances, "
+             f"{settings.target_utterances - settings.test_utterances - settings.labelled_utterances} unlabelled, "
+             f"{test} held-out test utterances (disjoint UDHR texts); CTC: {settings.fine_tuning_steps} steps each, same settings.", "",
+             "| model | continued SSL steps | SSL loss first → last | minutes | test PER | empty hypotheses |",
+             "| --- | ---: | --- | ---: | ---: | ---: |"]
+    for row in results:
+        loss = "" if row["ssl_loss"] is None else f"{row['ssl_loss'][0]:.3f} → {row['ssl_loss'][1]:.3f}"
+        lines.append(f"| {row['model']} | {row['continued_steps']} | {loss} | {row['minutes']:.1f} | {row['per']:.3f} | {row['empty']}/{test} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few steps on a few utterances: checks that it runs")
+    parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
+    arguments = parser.parse_args()
+    torch.set_num_threads(1)
+    settings = QUICK if arguments.quick else FULL
+    command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/continued_pretraining.py", *sys.argv[1:]])
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as temporary:
+        work = arguments.work or Path(temporary)
+        rows = run(work, settings)
+        test = len(Corpus.load(work / "manifests/test").segments)
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu_minutes = sum(u.ru_utime + u.ru_stime for u in usage) / 60
+    text = report(rows, settings, command, (time.perf_counter() - started) / 60, cpu_minutes, test)
+    print(text)
+    if not arguments.quick:
+        atomic_write_text(ROOT / "docs/benchmarks/continued_pretraining.md", text)
+
+
+if __name__ == "__main__":
+    main()

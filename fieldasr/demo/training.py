@@ -1,0 +1,146 @@
+"""Stages 3 and 4 of the demo: multilingual phone CTC on the seen languages, then transfer to the target.
+
+Both run the project's own recipes (`recipes/demo/hparams/*.yaml`, on top of `recipes/multilingual` and
+`recipes/transfer`) through `fieldasr.train.recipe.run_ctc_recipe`, with the demo's paths and sizes
+merged in. A stage whose bundle exists is done; an interrupted one resumes from its last checkpoint.
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fieldasr.bundle import export_bundle, export_experiment, load_bundle
+from fieldasr.errors import FieldasrError
+from fieldasr.files import atomic_write_text
+from fieldasr.g2p.inventory import map_to_inventory
+from fieldasr.text.vocabulary import WORD_BOUNDARY
+from fieldasr.train.config import load_config, merge
+from fieldasr.train.recipe import build_vocabulary, load_corpus, run_ctc_recipe, transfer_model
+from fieldasr.demo.settings import DemoSettings
+
+RECIPE_FOLDER = Path(__file__).resolve().parents[2] / "recipes" / "demo" / "hparams"
+
+
+class DemoError(FieldasrError):
+    """The demo cannot run as asked (missing recipe files, a stage that produced nothing)."""
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    experiment_dir: Path
+    bundle: Path
+    optimizer_steps: int
+    first_loss: float | None  # mean training loss of the first logged interval
+    last_loss: float | None  # ... and of the last one
+    valid_metrics: Mapping[str, float]  # the last validation (empty without a validation set)
+
+
+def recipe_config(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    path = RECIPE_FOLDER / f"{name}.yaml"
+    if not path.is_file():
+        raise DemoError(f"{path}: the demo's recipe is missing. Run the demo from a fieldasr checkout (make demo).")
+    return merge(load_config(path), overrides)
+
+
+def training_overrides(settings: DemoSettings, steps: int) -> dict[str, Any]:
+    return {"trainer": {"max_steps": steps, "lr": settings.lr, "seed": settings.seed, "checkpoint_interval_minutes": 1,
+                        "log_interval_steps": max(1, min(10, steps // 20))},
+            "data": {"max_batch_duration": settings.max_batch_duration}}
+
+
+def train_multilingual(train: Path, dev: Path, experiment_dir: Path, bundle: Path, settings: DemoSettings) -> TrainedModel:
+    """Conformer phone CTC from scratch on the seen languages; bundle of the checkpoint with the best dev PER."""
+    config = recipe_config("multilingual", merge(training_overrides(settings, settings.multilingual_steps), {
+        "experiment_dir": str(experiment_dir), "data": {"train": str(train), "valid": str(dev)},
+        "model": {"config": dict(settings.conformer)},
+    }))
+    steps = _train_unless_exported(config, bundle)
+    if not bundle.exists():
+        export_experiment(experiment_dir, bundle, metric="token_error_rate", mode="min")
+    return _trained(experiment_dir, bundle, steps)
+
+
+def write_nearest_phones(multilingual: Path, train: Path, path: Path) -> Path:
+    """Each target phone the multilingual model lacks → its panphon feature-nearest known phone, as the YAML
+    file the transfer recipe reads (`transfer.nearest_phones`), so the mapping is there to read and edit."""
+    source = load_bundle(multilingual).vocabulary
+    target = build_vocabulary(load_corpus(train, None, "phones"), "phones")
+    specials = {source.tokens[0], "<unk>", WORD_BOUNDARY}
+    unseen = [token for token in target.tokens if token not in source and token not in specials]
+    known = [token for token in source.tokens if token not in specials]
+    nearest = {phone: [match.phone, round(float(match.distance), 4)]
+               for phone, match in map_to_inventory(unseen, known).items() if match.phone is not None}
+    return atomic_write_text(path, yaml.safe_dump(nearest, allow_unicode=True, sort_keys=False), make_parents=True)
+
+
+def zero_shot_bundle(multilingual: Path, train: Path, nearest_phones: Path, bundle: Path, experiment_dir: Path,
+                     settings: DemoSettings, lexicon: Path, language_model: Path) -> Path:
+    """The multilingual model with its output layer mapped onto the target phones, before any target training:
+    what transfer starts from, and the "before" of the before/after comparison."""
+    if bundle.exists():
+        return bundle
+    vocabulary = build_vocabulary(load_corpus(train, None, "phones"), "phones")
+    experiment_dir.mkdir(parents=True, exist_ok=True)
+    model = transfer_model({"init_from": str(multilingual), "nearest_phones": str(nearest_phones)}, vocabulary, experiment_dir)
+    return export_bundle(bundle, model.eval(), vocabulary, label_unit="phones", language=settings.target_language,
+                         lexicon=lexicon, language_model=language_model)
+
+
+def train_transfer(multilingual: Path, train: Path, nearest_phones: Path, experiment_dir: Path, bundle: Path,
+                   settings: DemoSettings, g2p_spec: Path, lexicon: Path, language_model: Path) -> TrainedModel:
+    """Fine-tune the transferred model on the target's few minutes of labels; the bundle carries lexicon and LM."""
+    config = recipe_config("transfer", merge(training_overrides(settings, settings.transfer_steps), {
+        "experiment_dir": str(experiment_dir), "transfer": {"init_from": str(multilingual), "nearest_phones": str(nearest_phones)},
+        "data": {"train": str(train), "language": settings.target_language, "g2p_spec": str(g2p_spec)},
+    }))
+    steps = _train_unless_exported(config, bundle)
+    if not bundle.exists():
+        export_experiment(experiment_dir, bundle, lexicon=lexicon, language_model=language_model)
+    return _trained(experiment_dir, bundle, steps)
+
+
+def _train_unless_exported(config: Mapping[str, Any], bundle: Path) -> int | None:
+    if bundle.exists():
+        return None
+    summary = run_ctc_recipe(config, ["fieldasr.demo"])
+    return summary.optimizer_steps
+
+
+def _trained(experiment_dir: Path, bundle: Path, steps: int | None) -> TrainedModel:
+    rows = read_log(experiment_dir / "log.csv")
+    train_losses = [value for stage, _, name, value in rows if stage == "train" and name == "loss"]
+    valid = {name: value for stage, _, name, value in rows if stage == "valid_epoch"}
+    if steps is None:
+        steps = max((step for _, step, _, _ in rows), default=0)
+    return TrainedModel(experiment_dir, bundle, steps, train_losses[0] if train_losses else None,
+                        train_losses[-1] if train_losses else None, valid)
+
+
+def read_log(path: Path) -> list[tuple[str, int, str, float]]:
+    """The trainer's long-format log as (stage, step, name, value) rows; empty when there is none yet."""
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as stream:
+        return [(row["stage"], int(row["step"]), row["name"], float(row["value"])) for row in csv.DictReader(stream)]
+
+
+def write_wide_log(long_log: Path, wide_log: Path) -> Path:
+    """One row per step with `train_<name>` / `valid_<name>` columns: the layout the evaluation report plots."""
+    rows: dict[int, dict[str, float]] = {}
+    for stage, step, name, value in read_log(long_log):
+        prefix = {"train": "train", "valid_epoch": "valid"}.get(stage)
+        if prefix is not None and name != "lr":
+            rows.setdefault(step, {})[f"{prefix}_{name}"] = value
+    columns = sorted({name for values in rows.values() for name in values})
+    wide_log.parent.mkdir(parents=True, exist_ok=True)
+    with open(wide_log, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["step", *columns])
+        for step in sorted(rows):
+            writer.writerow([step, *(rows[step].get(name, "") for name in columns)])
+    return wide_log

@@ -1,0 +1,179 @@
+"""Continued wav2vec 2.0 pretraining on the common Trainer: target audio (plus replay) → a Hugging Face checkpoint.
+
+`continue_pretraining` builds the task, the replay-mixing batch sampler and the Trainer, swaps the Trainer's
+warm-up-only learning-rate schedule for warm-up + linear decay, trains until `max_steps` (resuming from the
+newest checkpoint in `out_dir` after a kill) and writes `out_dir/checkpoint`, which `Wav2Vec2ForCTC` and
+`fieldasr.models.Wav2Vec2CTC.from_pretrained` load for CTC fine-tuning.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import Wav2Vec2Config
+
+from fieldasr.audio import TARGET_SAMPLING_RATE
+from fieldasr.data import Corpus, Segment
+from fieldasr.ssl.audio_dataset import SegmentAudioDataset
+from fieldasr.ssl.guard import GuardWarning
+from fieldasr.ssl.pretraining_task import (
+    PretrainingError,
+    PretrainingOptions,
+    Wav2Vec2PretrainingTask,
+    collate_audio,
+    load_pretraining_model,
+    save_pretraining_checkpoint,
+    warmup_decay_schedule,
+)
+from fieldasr.ssl.replay import ReplayBatchSampler
+from fieldasr.train.trainer import Trainer, TrainerOptions
+
+logger = logging.getLogger(__name__)
+CHECKPOINT_FOLDER = "checkpoint"
+
+
+@dataclass(frozen=True)
+class PretrainingSummary:
+    steps: int  # optimizer steps in total, over all resumed runs
+    steps_this_run: int
+    first_loss: float  # loss per masked frame of this run's first update (nan when it had none)
+    final_loss: float  # mean over this run's last 10 updates
+    checkpoint: Path  # Hugging Face folder: Wav2Vec2ForCTC.from_pretrained(checkpoint) loads it
+    log: Path  # long-format CSV of the logged statistics
+    target_segments: int
+    skipped_short_segments: int  # too short for span masking, left out
+    warnings: tuple[GuardWarning, ...]  # raised by the GradientGuard in this run
+
+
+def as_corpus(data: Corpus | str | Path) -> Corpus:
+    return data if isinstance(data, Corpus) else Corpus.load(data)
+
+
+def load_source_model(source: str | Path | Wav2Vec2Config | Mapping[str, Any]):
+    """A local checkpoint folder to continue from, or a config (object or dict) to pretrain from scratch."""
+    if isinstance(source, Mapping):
+        source = Wav2Vec2Config(**source)
+    return load_pretraining_model(source)
+
+
+def long_enough(segments: tuple[Segment, ...], model, options: PretrainingOptions, name: str) -> tuple[list[Segment], int]:
+    """Segments with enough feature frames for span masking; the others are counted and reported."""
+    needed = options.mask_length + 1
+    samples = torch.tensor([round(segment.duration * TARGET_SAMPLING_RATE) for segment in segments])
+    frames = model._get_feat_extract_output_lengths(samples).tolist() if len(segments) else []
+    kept = [segment for segment, count in zip(segments, frames) if count >= needed]
+    skipped = len(segments) - len(kept)
+    if skipped:
+        logger.warning("%s: left out %d of %d segments shorter than the %d feature frames span masking needs.",
+                       name, skipped, len(segments), needed)
+    if not kept:
+        raise PretrainingError(f"{name}: no segment is long enough for span masking (need {needed} frames); "
+                               "chunk the recordings with `fieldasr vad-chunk` (2-20 s chunks).")
+    return kept, skipped
+
+
+def install_warmup_decay(trainer: Trainer, warmup_steps: int, total_steps: int) -> None:
+    """Replace the Trainer's warm-up-only schedule with warm-up + linear decay to zero at `total_steps`.
+
+    The Trainer builds its optimizer when `fit` starts, then restores checkpoints; wrapping that step makes the
+    new schedule the one that is checkpointed and restored (its position is what resumption needs).
+    """
+    brain = trainer.brain
+    build_optimizers = brain.init_optimizers
+
+    def init_optimizers_with_decay() -> None:
+        build_optimizers()
+        brain.scheduler = warmup_decay_schedule(brain.optimizer, warmup_steps, total_steps)
+        brain.checkpointer.add_recoverable("scheduler", brain.scheduler)
+
+    brain.init_optimizers = init_optimizers_with_decay
+
+
+def restore_finished_run(trainer: Trainer, max_steps: int) -> bool:
+    """Load the weights of a run that already reached `max_steps` (training on would log an empty epoch)."""
+    checkpointer = trainer.brain.checkpointer
+    newest = checkpointer.find_checkpoint()
+    if newest is None or newest.meta.get("optimizer_step", 0) < max_steps:
+        return False
+    checkpointer.load_checkpoint(newest)
+    return True
+
+
+def continue_pretraining(
+    source: str | Path | Wav2Vec2Config | Mapping[str, Any],
+    target: Corpus | str | Path,
+    out_dir: str | Path,
+    *,
+    replay: Corpus | str | Path | None = None,
+    replay_fraction: float = 0.0,
+    options: PretrainingOptions = PretrainingOptions(),
+    max_steps: int,
+    lr: float = 5e-5,
+    warmup_steps: int | None = None,
+    max_batch_seconds: float = 60.0,
+    clip_norm: float = 5.0,
+    grad_accumulation: int = 1,
+    precision: str = "fp32",
+    device: str = "cpu",
+    checkpoint_interval_minutes: float = 15.0,
+    checkpoint_interval_steps: int = 0,
+    log_interval_steps: int = 10,
+    seed: int = 0,
+    progress_bar: bool = True,
+) -> PretrainingSummary:
+    """Self-supervised pretraining of `source` on `target` audio (text, if any, is ignored) for `max_steps` updates.
+
+    `warmup_steps` defaults to a tenth of `max_steps`. Rerunning with the same `out_dir` resumes where a killed
+    run stopped; a finished run only rewrites the checkpoint.
+    """
+    if max_steps < 1:
+        raise PretrainingError(f"max_steps must be at least 1, got {max_steps}.")
+    warmup = max(1, max_steps // 10) if warmup_steps is None else warmup_steps
+    if warmup >= max_steps:
+        raise PretrainingError(f"warmup_steps ({warmup}) must be fewer than max_steps ({max_steps}).")
+    if replay_fraction > 0 and replay is None:
+        raise PretrainingError(f"replay fraction {replay_fraction} asked but no replay corpus given; pass replay= or set it to 0.")
+    out_dir = Path(out_dir)
+    torch.manual_seed(seed)
+    np.random.seed(seed)  # transformers draws masks and distractors with numpy
+    model = load_source_model(source)
+    task = Wav2Vec2PretrainingTask(model, options)
+    target_corpus = as_corpus(target)
+    target_segments, skipped = long_enough(target_corpus.segments, model, options, "target")
+    replay_corpus = as_corpus(replay) if replay is not None and replay_fraction > 0 else None
+    replay_segments: list[Segment] = []
+    if replay_corpus is not None:
+        replay_segments, replay_skipped = long_enough(replay_corpus.segments, model, options, "replay")
+        skipped += replay_skipped
+    sampler = ReplayBatchSampler(target_segments, replay_segments, replay_fraction, max_batch_seconds, seed=seed)
+    recordings = {**(replay_corpus.recordings if replay_corpus is not None else {}), **target_corpus.recordings}
+    dataset = SegmentAudioDataset(sampler.segments, recordings)
+    trainer_options = TrainerOptions(
+        experiment_dir=out_dir, lr=lr, warmup_steps=warmup, max_epochs=10**9, max_steps=max_steps,
+        grad_accumulation=grad_accumulation, clip_norm=clip_norm, precision=precision, device=device,
+        checkpoint_interval_minutes=checkpoint_interval_minutes, checkpoint_interval_steps=checkpoint_interval_steps,
+        log_interval_steps=log_interval_steps, seed=seed, progress_bar=progress_bar,
+    )
+    trainer = Trainer(task, trainer_options, dataset, collate_audio, batch_sampler=sampler)
+    install_warmup_decay(trainer, warmup, max_steps)
+    losses: tuple[float, ...] = ()
+    if not restore_finished_run(trainer, max_steps):
+        losses = trainer.fit().step_losses
+    checkpoint = save_pretraining_checkpoint(task.model, out_dir / CHECKPOINT_FOLDER)
+    return PretrainingSummary(
+        steps=trainer.brain.optimizer_step,
+        steps_this_run=len(losses),
+        first_loss=losses[0] if losses else math.nan,
+        final_loss=float(np.mean(losses[-10:])) if losses else math.nan,
+        checkpoint=checkpoint,
+        log=out_dir / "log.csv",
+        target_segments=len(target_segments),
+        skipped_short_segments=skipped,
+        warnings=tuple(task.guard.warnings),
+    )

@@ -1,0 +1,8 @@
+"""Thin recipe entry point: `python recipes/continued_pretraining/train.py recipes/continued_pretraining/hparams/FILE.yaml
+[--set key=value ...]`. Continued self-supervised pretraining on untranscribed target audio, then CTC fine-tuning
+from the resulting checkpoint; the steps live in `fieldasr.ssl.recipe`.
+"""
+from fieldasr.ssl.recipe import main
+
+if __name__ == "__main__":
+    main()
