@@ -81,3 +81,10 @@ def test_multilingual_recipes_and_crosslingual_transfer(bilingual_corpus, tmp_pa
     assert report["initialised_from"] == {unseen[0]: ["a", 0.25]}
     assert set(report["mean_initialised"]) == set(unseen[1:])
     assert "<blank>" in report["copied"]
+
+    # By default every unseen phone starts from its panphon feature-nearest phone of the source model.
+    run_recipe(RECIPES / "transfer/hparams/example_language.yaml", tmp_path / "transfer_default", tmp_path / "es",
+               f"transfer.init_from={tmp_path / 'multi_bundle'}", "data.speed_factors=[]")
+    default = json.loads((tmp_path / "transfer_default/output_transfer.json").read_text())
+    assert set(default["initialised_from"]) == set(unseen) and not default["mean_initialised"]
+    assert all(phone in source_tokens for phone, _ in default["initialised_from"].values())

@@ -18,7 +18,7 @@ from fieldasr.demo.pretraining import pretrain_on_unlabelled
 from fieldasr.demo.results import build_lexicon_and_lm, decode_test_set, transcribe_long_recording, write_reference
 from fieldasr.demo.settings import DemoSettings
 from fieldasr.demo.summary import DemoSummary, StageResult
-from fieldasr.demo.training import DemoError, train_multilingual, train_transfer, write_nearest_phones, write_wide_log, zero_shot_bundle
+from fieldasr.demo.training import DemoError, train_multilingual, train_transfer, write_nearest_phones, zero_shot_bundle
 from fieldasr.files import atomic_write_text
 from fieldasr.g2p import load_spec
 from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER
@@ -165,8 +165,7 @@ def _decode_stage(layout: DemoLayout, corpus: DemoCorpus, settings: DemoSettings
 
 def _evaluation_stage(layout: DemoLayout, corpus: DemoCorpus, hypotheses: dict[str, Path], settings: DemoSettings):
     reference = write_reference(corpus.target_test, layout.evaluation / "reference")
-    curves = write_wide_log(layout.experiments / "transfer" / "log.csv", layout.evaluation / "transfer_training_curves.csv")
-    result = evaluate_systems(reference, list(hypotheses.values()), curves, layout.evaluation, settings.bootstrap_resamples)
+    result = evaluate_systems(reference, list(hypotheses.values()), layout.experiments / "transfer" / "log.csv", layout.evaluation, settings.bootstrap_resamples)
     numbers = {f"{unit} {system}": _rounded(rate) for system, units in result.rates.items() for unit, rate in units.items()}
     return result, numbers
 

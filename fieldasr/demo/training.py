@@ -17,10 +17,8 @@ import yaml
 from fieldasr.bundle import export_bundle, export_experiment, load_bundle
 from fieldasr.errors import FieldasrError
 from fieldasr.files import atomic_write_text
-from fieldasr.g2p.inventory import map_to_inventory
-from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.train.config import load_config, merge
-from fieldasr.train.recipe import build_vocabulary, load_corpus, run_ctc_recipe, transfer_model
+from fieldasr.train.recipe import build_vocabulary, load_corpus, nearest_known_phones, run_ctc_recipe, transfer_model
 from fieldasr.demo.settings import DemoSettings
 
 RECIPE_FOLDER = Path(__file__).resolve().parents[2] / "recipes" / "demo" / "hparams"
@@ -68,13 +66,9 @@ def train_multilingual(train: Path, dev: Path, experiment_dir: Path, bundle: Pat
 def write_nearest_phones(multilingual: Path, train: Path, path: Path) -> Path:
     """Each target phone the multilingual model lacks → its panphon feature-nearest known phone, as the YAML
     file the transfer recipe reads (`transfer.nearest_phones`), so the mapping is there to read and edit."""
-    source = load_bundle(multilingual).vocabulary
     target = build_vocabulary(load_corpus(train, None, "phones"), "phones")
-    specials = {source.tokens[0], "<unk>", WORD_BOUNDARY}
-    unseen = [token for token in target.tokens if token not in source and token not in specials]
-    known = [token for token in source.tokens if token not in specials]
     nearest = {phone: [match.phone, round(float(match.distance), 4)]
-               for phone, match in map_to_inventory(unseen, known).items() if match.phone is not None}
+               for phone, match in nearest_known_phones(load_bundle(multilingual).vocabulary, target).items()}
     return atomic_write_text(path, yaml.safe_dump(nearest, allow_unicode=True, sort_keys=False), make_parents=True)
 
 
@@ -129,18 +123,3 @@ def read_log(path: Path) -> list[tuple[str, int, str, float]]:
         return [(row["stage"], int(row["step"]), row["name"], float(row["value"])) for row in csv.DictReader(stream)]
 
 
-def write_wide_log(long_log: Path, wide_log: Path) -> Path:
-    """One row per step with `train_<name>` / `valid_<name>` columns: the layout the evaluation report plots."""
-    rows: dict[int, dict[str, float]] = {}
-    for stage, step, name, value in read_log(long_log):
-        prefix = {"train": "train", "valid_epoch": "valid"}.get(stage)
-        if prefix is not None and name != "lr":
-            rows.setdefault(step, {})[f"{prefix}_{name}"] = value
-    columns = sorted({name for values in rows.values() for name in values})
-    wide_log.parent.mkdir(parents=True, exist_ok=True)
-    with open(wide_log, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["step", *columns])
-        for step in sorted(rows):
-            writer.writerow([step, *(rows[step].get(name, "") for name in columns)])
-    return wide_log

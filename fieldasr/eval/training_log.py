@@ -31,11 +31,27 @@ def _number(value: str) -> float | None:
         return None
 
 
+# fieldasr's Trainer writes one value per row (stage, epoch, step, name, value): spread to one row per step.
+LONG_FORMAT_COLUMNS = {"stage", "step", "name", "value"}
+
+
+def _one_row_per_step(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    by_step: dict[str, dict[str, str]] = {}
+    for row in rows:
+        stage = row["stage"].removesuffix("_epoch")  # "valid_epoch" rows are the validation curves
+        by_step.setdefault(row["step"], {"step": row["step"]})[f"{stage}_{row['name']}"] = row["value"]
+    columns = sorted({name for values in by_step.values() for name in values} - {"step"})
+    ordered = sorted(by_step.values(), key=lambda values: float(values["step"]))
+    return [{"step": values["step"], **{name: values.get(name, "") for name in columns}} for values in ordered]
+
+
 def read_training_log(path: str | Path) -> TrainingLog:
     path = Path(path)
     rows = list(csv.DictReader(io.StringIO(read_text(path))))
     if not rows:
         raise EvaluationError(f"{path}: no rows under the header. Give the CSV log the trainer writes.")
+    if LONG_FORMAT_COLUMNS <= set(rows[0]):
+        rows = _one_row_per_step(rows)
     numeric: dict[str, list[float]] = {}
     skipped = []
     for name in rows[0].keys():

@@ -86,7 +86,7 @@ def build_model(section: Mapping[str, Any], vocabulary: Vocabulary, train_langua
 
 def nearest_known_phones(source: Vocabulary, target: Vocabulary) -> dict[str, Any]:
     """Each target phone the source model lacks → its panphon feature-nearest source phone (Whistle+features)."""
-    from fieldasr.g2p import map_to_inventory
+    from fieldasr.g2p.inventory import map_to_inventory
 
     specials = {source.tokens[0], "<unk>", WORD_BOUNDARY}
     unseen = [token for token in target.tokens if token not in source and token not in specials]
