@@ -22,7 +22,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fieldasr.audio import audio_info
 from fieldasr.corpora.errors import CorpusSourceError
 from fieldasr.data import Corpus, Recording, Segment
 from fieldasr.errors import AudioError
@@ -175,12 +174,9 @@ def import_fillets(out_dir: str | Path, root: str | Path = FILLETS_ROOT, languag
 
 
 def _manifest_entry(root: Path, audio: Path, line: DialogueLine, language: str) -> tuple[Recording, Segment]:
-    info = audio_info(audio)
     # sound/<level>/nl/<id>.ogg -> "<level>-<id>"; shared folders keep their sub-folder (share-borejokes-...).
     identifier = "-".join(audio.relative_to(root / "sound").with_suffix("").parts).replace(f"-{language}-", "-")
-    recording = Recording(
-        id=identifier, path=str(audio), sampling_rate=info.sampling_rate, num_samples=info.num_samples, channels=info.channels
-    )
+    recording = Recording.from_audio(identifier, audio)
     segment = Segment(
         id=identifier,
         recording_id=identifier,

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldasr.audio import audio_info
 from fieldasr.corpora.errors import CorpusSourceError
 from fieldasr.data import Corpus, Recording, Segment
 
@@ -102,11 +101,8 @@ def import_pocketsphinx(out_dir: str | Path, root: str | Path = POCKETSPHINX_TES
 
 
 def _manifest_entry(sphinx_set: SphinxSet, key: str, audio: Path, text: str) -> tuple[Recording, Segment]:
-    info = audio_info(audio)
     identifier = f"{sphinx_set.name}-{key}"
-    recording = Recording(
-        id=identifier, path=str(audio), sampling_rate=info.sampling_rate, num_samples=info.num_samples, channels=info.channels
-    )
+    recording = Recording.from_audio(identifier, audio)
     segment = Segment(
         id=identifier,
         recording_id=identifier,

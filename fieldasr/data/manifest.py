@@ -36,6 +36,14 @@ class Recording:
         if self.duration < 0 and self.sampling_rate > 0:
             object.__setattr__(self, "duration", self.num_samples / self.sampling_rate)
 
+    @classmethod
+    def from_audio(cls, identifier: str, path: str | Path) -> "Recording":
+        """A recording described by its audio file's header (rate, length, channels); raises AudioError."""
+        from fieldasr.audio import audio_info
+
+        info = audio_info(path)
+        return cls(id=identifier, path=str(path), sampling_rate=info.sampling_rate, num_samples=info.num_samples, channels=info.channels)
+
     def validate(self) -> None:
         where = f"recording {self.id!r} ({self.path})"
         if not self.id:

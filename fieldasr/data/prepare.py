@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fieldasr.audio import AUDIO_EXTENSIONS, audio_info
+from fieldasr.audio import AUDIO_EXTENSIONS
 from fieldasr.data.elan import read_eaf
 from fieldasr.data.export import atomic_write_text
 from fieldasr.data.manifest import DURATION_TOLERANCE, Corpus, Recording, Segment
@@ -107,8 +107,7 @@ class _CorpusBuilder:
             try:
                 if media.suffix.lower() not in AUDIO_EXTENSIONS:
                     raise AudioError(f"{media}: unsupported audio format {media.suffix!r}. Convert it to WAV or FLAC, e.g. `ffmpeg -i {media.name} -ac 1 {media.stem}.wav`.")
-                info = audio_info(media)
-                self.recordings[media] = Recording(self._recording_id(media), str(media), info.sampling_rate, info.num_samples, info.channels)
+                self.recordings[media] = Recording.from_audio(self._recording_id(media), media)
             except AudioError as error:
                 self.recordings[media] = error
         found = self.recordings[media]

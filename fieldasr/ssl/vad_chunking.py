@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fieldasr.audio import AUDIO_EXTENSIONS, audio_info
+from fieldasr.audio import AUDIO_EXTENSIONS
 from fieldasr.data.manifest import Recording, Segment, read_recordings, write_manifest
 from fieldasr.errors import FieldasrError
 from fieldasr.vad import VadOptions, detect_speech
@@ -245,7 +245,4 @@ def find_recordings(paths: Iterable[str | Path]) -> list[Recording]:
 
 
 def _recording_of(path: Path) -> Recording:
-    info = audio_info(path)
-    return Recording(
-        id=path.stem, path=str(path), sampling_rate=info.sampling_rate, num_samples=info.num_samples, channels=info.channels
-    )
+    return Recording.from_audio(path.stem, path)
