@@ -253,7 +253,8 @@ def main() -> None:
     arguments = parser.parse_args()
     torch.set_num_threads(1)
     settings = QUICK if arguments.quick else FULL
-    command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/continued_pretraining.py", *sys.argv[1:]])
+    # --work only keeps the intermediate files; leaving it out keeps this machine's paths out of the report.
+    command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/continued_pretraining.py", *(["--quick"] if arguments.quick else [])])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as temporary:
         work = arguments.work or Path(temporary)
