@@ -21,7 +21,6 @@ import platform
 import resource
 import shlex
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
