@@ -78,6 +78,33 @@ def long_enough(segments: tuple[Segment, ...], model, options: PretrainingOption
     return kept, skipped
 
 
+def checked_warmup(max_steps: int, warmup_steps: int | None) -> int:
+    """Warm-up length: as given, or a tenth of the run; it must end before the run does."""
+    if max_steps < 1:
+        raise PretrainingError(f"max_steps must be at least 1, got {max_steps}.")
+    warmup = max(1, max_steps // 10) if warmup_steps is None else warmup_steps
+    if not 0 <= warmup < max_steps:
+        raise PretrainingError(f"warmup_steps ({warmup}) must be between 0 and max_steps ({max_steps}), exclusive of the latter.")
+    return warmup
+
+
+def pretraining_data(
+    target: Corpus | str | Path, replay: Corpus | str | Path | None, replay_fraction: float, model,
+    options: PretrainingOptions, max_batch_seconds: float, seed: int,
+) -> tuple[SegmentAudioDataset, ReplayBatchSampler, int]:
+    """The audio dataset, its replay-mixing batch sampler, and how many segments were too short to use."""
+    target_corpus = as_corpus(target)
+    target_segments, skipped = long_enough(target_corpus.segments, model, options, "target")
+    replay_corpus = as_corpus(replay) if replay is not None and replay_fraction > 0 else None
+    replay_segments: list[Segment] = []
+    if replay_corpus is not None:
+        replay_segments, replay_skipped = long_enough(replay_corpus.segments, model, options, "replay")
+        skipped += replay_skipped
+    sampler = ReplayBatchSampler(target_segments, replay_segments, replay_fraction, max_batch_seconds, seed=seed)
+    recordings = {**(replay_corpus.recordings if replay_corpus is not None else {}), **target_corpus.recordings}
+    return SegmentAudioDataset(sampler.segments, recordings), sampler, skipped
+
+
 def install_warmup_decay(trainer: Trainer, warmup_steps: int, total_steps: int) -> None:
     """Replace the Trainer's warm-up-only schedule with warm-up + linear decay to zero at `total_steps`.
 
@@ -132,11 +159,7 @@ def continue_pretraining(
     `warmup_steps` defaults to a tenth of `max_steps`. Rerunning with the same `out_dir` resumes where a killed
     run stopped; a finished run only rewrites the checkpoint.
     """
-    if max_steps < 1:
-        raise PretrainingError(f"max_steps must be at least 1, got {max_steps}.")
-    warmup = max(1, max_steps // 10) if warmup_steps is None else warmup_steps
-    if warmup >= max_steps:
-        raise PretrainingError(f"warmup_steps ({warmup}) must be fewer than max_steps ({max_steps}).")
+    warmup = checked_warmup(max_steps, warmup_steps)
     if replay_fraction > 0 and replay is None:
         raise PretrainingError(f"replay fraction {replay_fraction} asked but no replay corpus given; pass replay= or set it to 0.")
     out_dir = Path(out_dir)
@@ -144,16 +167,7 @@ def continue_pretraining(
     np.random.seed(seed)  # transformers draws masks and distractors with numpy
     model = load_source_model(source)
     task = Wav2Vec2PretrainingTask(model, options)
-    target_corpus = as_corpus(target)
-    target_segments, skipped = long_enough(target_corpus.segments, model, options, "target")
-    replay_corpus = as_corpus(replay) if replay is not None and replay_fraction > 0 else None
-    replay_segments: list[Segment] = []
-    if replay_corpus is not None:
-        replay_segments, replay_skipped = long_enough(replay_corpus.segments, model, options, "replay")
-        skipped += replay_skipped
-    sampler = ReplayBatchSampler(target_segments, replay_segments, replay_fraction, max_batch_seconds, seed=seed)
-    recordings = {**(replay_corpus.recordings if replay_corpus is not None else {}), **target_corpus.recordings}
-    dataset = SegmentAudioDataset(sampler.segments, recordings)
+    dataset, sampler, skipped = pretraining_data(target, replay, replay_fraction, model, options, max_batch_seconds, seed)
     trainer_options = TrainerOptions(
         experiment_dir=out_dir, lr=lr, warmup_steps=warmup, max_epochs=10**9, max_steps=max_steps,
         grad_accumulation=grad_accumulation, clip_norm=clip_norm, precision=precision, device=device,
@@ -173,7 +187,7 @@ def continue_pretraining(
         final_loss=float(np.mean(losses[-10:])) if losses else math.nan,
         checkpoint=checkpoint,
         log=out_dir / "log.csv",
-        target_segments=len(target_segments),
+        target_segments=len(sampler.target),
         skipped_short_segments=skipped,
         warnings=tuple(task.guard.warnings),
     )
