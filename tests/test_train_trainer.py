@@ -81,6 +81,13 @@ def test_max_steps_stops_mid_epoch(tmp_path):
     assert summary.optimizer_steps == 4
 
 
+@pytest.mark.parametrize("first_steps", [6, 4])  # 6 ends exactly at an epoch's end (24 examples / 4)
+def test_raising_max_steps_after_a_finished_run_continues_it(tmp_path, first_steps):
+    Trainer(ToyTask(), options(tmp_path, max_steps=first_steps), ToyDataset(), collate, batch_size=4).fit()
+    summary = Trainer(ToyTask(), options(tmp_path, max_steps=10), ToyDataset(), collate, batch_size=4).fit()
+    assert summary.optimizer_steps == 10
+
+
 class FlakyTask(ToyTask):
     """Returns a NaN loss on its 3rd batch, or raises out-of-memory there."""
 

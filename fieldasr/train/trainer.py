@@ -244,6 +244,8 @@ class _TaskBrain(sb.Brain):
 
     def on_stage_end(self, stage: sb.Stage, stage_loss: float, epoch: int | None = None) -> None:
         averages = self.stage_stats.averages()
+        if not averages:  # a resumed stage with nothing left to do (killed at an epoch's end, or a finished run)
+            return
         name = stage.name.lower()
         self.metric_log.write(f"{name}_epoch", epoch or 0, self.optimizer_step, averages)
         if stage == sb.Stage.TRAIN:
