@@ -13,6 +13,8 @@ from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
 from fieldasr.audio import load_audio
 from fieldasr.ssl.guard import GradientGuard
+from fieldasr.errors import FieldasrError
+from fieldasr.train.schedule import warmup_decay_schedule
 from fieldasr.ssl.pretraining_task import (
     PretrainingError,
     PretrainingOptions,
@@ -21,7 +23,6 @@ from fieldasr.ssl.pretraining_task import (
     gumbel_decay_reaching_minimum,
     load_pretraining_model,
     save_pretraining_checkpoint,
-    warmup_decay_schedule,
 )
 from fieldasr.text.vocabulary import Vocabulary
 
@@ -277,5 +278,5 @@ def test_warmup_then_linear_decay():
     assert rates[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])  # linear warm-up reaches the peak at its last step
     assert rates[8] == pytest.approx(0.1 + 0.9 * 0.5)  # half-way through the decay
     assert rates[12:] == pytest.approx([0.1, 0.1])  # then stays at the floor
-    with pytest.raises(PretrainingError):
+    with pytest.raises(FieldasrError):
         warmup_decay_schedule(optimizer, warmup_steps=5, total_steps=5)

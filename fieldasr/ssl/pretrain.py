@@ -29,7 +29,6 @@ from fieldasr.ssl.pretraining_task import (
     collate_audio,
     load_pretraining_model,
     save_pretraining_checkpoint,
-    warmup_decay_schedule,
 )
 from fieldasr.ssl.replay import ReplayBatchSampler
 from fieldasr.train.trainer import Trainer, TrainerOptions
@@ -105,23 +104,6 @@ def pretraining_data(
     return SegmentAudioDataset(sampler.segments, recordings), sampler, skipped
 
 
-def install_warmup_decay(trainer: Trainer, warmup_steps: int, total_steps: int) -> None:
-    """Replace the Trainer's warm-up-only schedule with warm-up + linear decay to zero at `total_steps`.
-
-    The Trainer builds its optimizer when `fit` starts, then restores checkpoints; wrapping that step makes the
-    new schedule the one that is checkpointed and restored (its position is what resumption needs).
-    """
-    brain = trainer.brain
-    build_optimizers = brain.init_optimizers
-
-    def init_optimizers_with_decay() -> None:
-        build_optimizers()
-        brain.scheduler = warmup_decay_schedule(brain.optimizer, warmup_steps, total_steps)
-        brain.checkpointer.add_recoverable("scheduler", brain.scheduler)
-
-    brain.init_optimizers = init_optimizers_with_decay
-
-
 def restore_finished_run(trainer: Trainer, max_steps: int) -> bool:
     """Load the weights of a run that already reached `max_steps` (training on would log an empty epoch)."""
     checkpointer = trainer.brain.checkpointer
@@ -169,13 +151,12 @@ def continue_pretraining(
     task = Wav2Vec2PretrainingTask(model, options)
     dataset, sampler, skipped = pretraining_data(target, replay, replay_fraction, model, options, max_batch_seconds, seed)
     trainer_options = TrainerOptions(
-        experiment_dir=out_dir, lr=lr, warmup_steps=warmup, max_epochs=10**9, max_steps=max_steps,
+        experiment_dir=out_dir, lr=lr, warmup_steps=warmup, lr_decay="linear", max_epochs=10**9, max_steps=max_steps,
         grad_accumulation=grad_accumulation, clip_norm=clip_norm, precision=precision, device=device,
         checkpoint_interval_minutes=checkpoint_interval_minutes, checkpoint_interval_steps=checkpoint_interval_steps,
         log_interval_steps=log_interval_steps, seed=seed, progress_bar=progress_bar,
     )
     trainer = Trainer(task, trainer_options, dataset, collate_audio, batch_sampler=sampler)
-    install_warmup_decay(trainer, warmup, max_steps)
     losses: tuple[float, ...] = ()
     if not restore_finished_run(trainer, max_steps):
         losses = trainer.fit().step_losses

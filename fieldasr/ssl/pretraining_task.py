@@ -290,26 +290,6 @@ class Wav2Vec2PretrainingTask(nn.Module):
         negatives = _sample_negative_indices(shape, self.options.num_negatives, mask_time_indices=mask_time_indices)
         return torch.from_numpy(mask_time_indices), torch.from_numpy(negatives).long()
 
-
-def warmup_decay_schedule(
-    optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int, final_fraction: float = 0.0
-) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up to the optimiser's learning rate, then linear decay to `final_fraction` of it (fairseq's
-    polynomial decay with power 1, as used for wav2vec 2.0)."""
-    if warmup_steps < 0 or total_steps <= warmup_steps:
-        raise PretrainingError(
-            f"learning-rate schedule: need 0 <= warmup_steps < total_steps (got {warmup_steps}, {total_steps})."
-        )
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = min((step - warmup_steps) / (total_steps - warmup_steps), 1.0)
-        return final_fraction + (1.0 - final_fraction) * (1.0 - progress)
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 def codebook_size(config: Wav2Vec2Config) -> int:
     """Number of codevectors over all groups: the largest codebook perplexity can be."""
     return int(config.num_codevectors_per_group * config.num_codevector_groups)

@@ -27,6 +27,7 @@ from speechbrain.utils.epoch_loop import EpochCounter
 
 from fieldasr.errors import FieldasrError
 from fieldasr.train.batching import ShardedBatchSampler
+from fieldasr.train.schedule import warmup_decay_schedule
 from fieldasr.train.task import TaskOutput, move_to_device
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class TrainerOptions:
     optimizer: str = "adamw"  # "adamw" or "sgd"
     weight_decay: float = 0.0
     warmup_steps: int = 0  # linear warm-up of the learning rate, in optimizer steps
+    lr_decay: str = "none"  # "none": constant after warm-up; "linear": to zero at max_steps
     max_epochs: int = 1
     max_steps: int | None = None  # optimizer steps; stops mid-epoch when reached
     grad_accumulation: int = 1
@@ -75,6 +77,10 @@ class TrainerOptions:
             raise TrainingError(f"valid_metric_mode must be 'min' or 'max', not {self.valid_metric_mode!r}.")
         if self.grad_accumulation < 1 or self.max_epochs < 1 or self.keep_best < 1:
             raise TrainingError("grad_accumulation, max_epochs and keep_best must be at least 1.")
+        if self.lr_decay not in ("none", "linear"):
+            raise TrainingError(f"lr_decay must be 'none' or 'linear', not {self.lr_decay!r}.")
+        if self.lr_decay == "linear" and (self.max_steps is None or self.max_steps <= self.warmup_steps):
+            raise TrainingError("lr_decay 'linear' decays to zero at max_steps: set max_steps above warmup_steps.")
         unknown = set(self.log_formats) - {"csv", "tensorboard"}
         if unknown:
             raise TrainingError(f"unknown log format(s) {sorted(unknown)}; use 'csv' and/or 'tensorboard'.")
@@ -209,8 +215,8 @@ class _TaskBrain(sb.Brain):
             self.optimizer = torch.optim.SGD(parameters, lr=options.lr, weight_decay=options.weight_decay)
         else:
             self.optimizer = torch.optim.AdamW(parameters, lr=options.lr, weight_decay=options.weight_decay)
-        warmup = max(1, options.warmup_steps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: min(1.0, (step + 1) / warmup))
+        decay_end = options.max_steps if options.lr_decay == "linear" else None
+        self.scheduler = warmup_decay_schedule(self.optimizer, options.warmup_steps, decay_end)
         self.optimizers_dict = {"optimizer": self.optimizer}
         self.checkpointer.add_recoverable("optimizer", self.optimizer)
         self.checkpointer.add_recoverable("scheduler", self.scheduler)
