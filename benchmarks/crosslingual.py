@@ -77,12 +77,14 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seen", default="eng,deu,fra,spa,ita,por,ces,tur,ind,fin", help="seen (pretraining) languages")
     parser.add_argument("--unseen", default="pol,swh", help="unseen synthetic target languages")
     parser.add_argument("--seen-utterances", type=int, default=45, help="synthetic utterances per seen language")
-    parser.add_argument("--unseen-utterances", type=int, default=340, help="synthetic utterances per unseen language")
+    parser.add_argument("--unseen-utterances", type=int, default=380, help="synthetic utterances per unseen language")
     parser.add_argument("--test-texts", type=int, default=20, help="held-out texts (one utterance each) per target")
     parser.add_argument("--small-minutes", type=float, default=10.0, help='the "10 min" label set')
     parser.add_argument("--large-minutes", type=float, default=40.0, help='the "1 h" label set (scaled down)')
-    parser.add_argument("--pretrain-steps", type=int, default=1200)
-    parser.add_argument("--finetune-steps", type=int, default=250, help="steps of every target condition")
+    parser.add_argument("--pretrain-steps", type=int, default=500)
+    parser.add_argument("--finetune-steps", type=int, default=80, help="steps of every target condition")
+    parser.add_argument("--conditions", default="phone scratch,phone PT→FT,subword PT→FT",
+                        help=f"comma-separated, of: {', '.join(CONDITIONS)}")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch-seconds", type=float, default=50.0, help="audio per batch")
     parser.add_argument("--lm-weight", type=float, default=1.0)
@@ -91,13 +93,17 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dutch-large-minutes", type=float, default=60.0)
     parser.add_argument("--ssl", action=argparse.BooleanOptionalAction, default=True, help="the wav2vec 2.0 continued-pretraining sub-study")
     parser.add_argument("--seen-subwords", type=int, default=400, help="sentencepiece vocabulary of the seen languages")
-    parser.add_argument("--ssl-steps", type=int, default=300, help="wav2vec 2.0 SSL steps on the seen audio")
-    parser.add_argument("--ssl-continue-steps", type=int, default=150, help="further SSL steps on the target audio")
-    parser.add_argument("--ssl-finetune-steps", type=int, default=250)
+    parser.add_argument("--ssl-steps", type=int, default=160, help="wav2vec 2.0 SSL steps on the seen audio")
+    parser.add_argument("--ssl-continue-steps", type=int, default=80, help="further SSL steps on the target audio")
+    parser.add_argument("--ssl-finetune-steps", type=int, default=80)
+    parser.add_argument("--ssl-batch-seconds", type=float, default=20.0, help="audio per wav2vec 2.0 batch")
     parser.add_argument("--work-dir", type=Path, help="keep corpora and models here (default: a temporary folder)")
     parser.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"), help="markdown report ('-': none)")
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args(argv)
+    unknown = set(arguments.conditions.split(",")) - set(CONDITIONS)
+    if unknown:
+        parser.error(f"unknown condition(s) {sorted(unknown)}; choose from {', '.join(CONDITIONS)}")
     if arguments.quick:
         for name, value in QUICK.items():
             if getattr(arguments, name) == parser.get_default(name):
@@ -105,7 +111,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return arguments
 
 
-QUICK = {"seen": "eng,spa", "unseen": "pol", "seen_utterances": 6, "unseen_utterances": 14, "test_texts": 3,
+QUICK = {"seen": "spa", "unseen": "pol", "seen_utterances": 6, "unseen_utterances": 14, "test_texts": 3, "conditions": ",".join(CONDITIONS),
          "small_minutes": 0.4, "large_minutes": 0.9, "pretrain_steps": 6, "finetune_steps": 3, "dutch": False,
          "seen_subwords": 60, "ssl_steps": 3, "ssl_continue_steps": 2, "ssl_finetune_steps": 3,
          "output": Path("-")}
@@ -158,7 +164,7 @@ def run_target(target: TargetLanguage, amount: str, pretrained: dict[str, Traine
     pieces = train_sentencepiece(texts, folder / "target-subwords", vocab_size=max(40, min(300, len(set(" ".join(texts).split())) // 4)))
     subwords = build_vocabulary(train, "subwords", pieces)
     rows = []
-    for condition in CONDITIONS:
+    for condition in arguments.conditions.split(","):
         unit = "phones" if condition.startswith("phone") else "subwords"
         vocabulary = phones if unit == "phones" else subwords
         model = transferred(pretrained[unit], vocabulary) if "PT" in condition else new_conformer(config, vocabulary)
@@ -201,15 +207,19 @@ def ssl_study(seen: Corpus, target: TargetLanguage, arguments: argparse.Namespac
     folder = work / f"ssl-{target.code}"
     steps, continued_steps = arguments.ssl_steps, arguments.ssl_continue_steps
     print(f"wav2vec 2.0: SSL on {minutes(seen):.1f} min of seen audio ({steps} steps) ...", flush=True)
-    base = self_supervised(SSL_CONFIG, seen, folder / "ssl-seen", steps, 1e-3, arguments.batch_seconds, arguments.seed, "seen")
+    base = self_supervised(SSL_CONFIG, seen, folder / "ssl-seen", steps, 1e-3, arguments.ssl_batch_seconds, arguments.seed, "seen")
     # The unlabelled target audio: the large training set (its labels unused); never the test audio.
     continued = self_supervised(base.checkpoint, target.large, folder / "ssl-continued", continued_steps, 5e-4,
-                                arguments.batch_seconds, arguments.seed, "continued")
+                                arguments.ssl_batch_seconds, arguments.seed, "continued")
+    # Control: as many further steps on the seen audio, so that "more SSL steps" is not mistaken for "target audio".
+    control = self_supervised(base.checkpoint, seen, folder / "ssl-control", continued_steps, 5e-4,
+                              arguments.ssl_batch_seconds, arguments.seed, "control")
     train = target.small
     vocabulary = build_vocabulary(train, "phones")
     settings = TrainingSettings(arguments.ssl_finetune_steps, 1e-3, max(1, arguments.ssl_finetune_steps // 10),
-                                arguments.batch_seconds, arguments.seed)
+                                arguments.ssl_batch_seconds, arguments.seed)
     runs = [("wav2vec2 scratch", None, "0"), ("wav2vec2 SSL(seen) → FT", base, f"{base.steps}"),
+            ("wav2vec2 SSL(seen) + more SSL(seen) → FT", control, f"{base.steps} + {control.steps}"),
             ("wav2vec2 SSL(seen) + SSL(target) → FT", continued, f"{base.steps} + {continued.steps}")]
     rows = []
     for condition, ssl_run, ssl_steps in runs:
