@@ -101,13 +101,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"), help="markdown report ('-': none)")
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args(argv)
+    if arguments.quick:  # smoke sizes become the defaults; options given explicitly still win
+        parser.set_defaults(**QUICK)
+        arguments = parser.parse_args(argv)
     unknown = set(arguments.conditions.split(",")) - set(CONDITIONS)
     if unknown:
         parser.error(f"unknown condition(s) {sorted(unknown)}; choose from {', '.join(CONDITIONS)}")
-    if arguments.quick:
-        for name, value in QUICK.items():
-            if getattr(arguments, name) == parser.get_default(name):
-                setattr(arguments, name, value)
     return arguments
 
 
@@ -289,15 +288,22 @@ def main(argv: Sequence[str] | None = None) -> tuple[list[Row], list[SelfSupervi
         print(TABLE_HEADER, flush=True)
         rows = [row for target in targets for amount in ("small", "large")
                 for row in run_target(target, amount, pretrained, arguments, config, work)]
+        write_report(rows, [], arguments, argv, time.perf_counter() - started, data_notes)  # kept if the sub-study fails
         ssl_rows = ssl_study(seen, targets[0], arguments, work) if arguments.ssl else []
     finally:
         if arguments.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
-    if str(arguments.output) != "-":
-        text = report(rows, ssl_rows, arguments, argv, time.perf_counter() - started, data_notes)
-        atomic_write_text(arguments.output, text + kept_analysis(arguments.output))
-        print(f"wrote {arguments.output}")
+    write_report(rows, ssl_rows, arguments, argv, time.perf_counter() - started, data_notes)
     return rows, ssl_rows
+
+
+def write_report(rows: list[Row], ssl_rows: list[SelfSupervisedRow], arguments: argparse.Namespace, argv: Sequence[str],
+                 seconds: float, data_notes: list[str]) -> None:
+    if str(arguments.output) == "-":
+        return
+    text = report(rows, ssl_rows, arguments, argv, seconds, data_notes)
+    atomic_write_text(arguments.output, text + kept_analysis(arguments.output))
+    print(f"wrote {arguments.output}", flush=True)
 
 
 def merge(corpora: Sequence[Corpus]) -> Corpus:
