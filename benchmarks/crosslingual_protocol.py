@@ -340,11 +340,20 @@ def self_supervised(source: Any, audio: Corpus, folder: Path, steps: int, lr: fl
     """wav2vec 2.0 pretraining of `source` (a config dict or a checkpoint folder) on the audio of `audio` (labels unused)."""
     import time
 
+    audio, too_long = at_most(audio, batch_seconds)
+    if too_long:
+        print(f"{name}: left out {too_long} segments longer than an SSL batch ({batch_seconds:g} s)", flush=True)
     shutil.rmtree(folder, ignore_errors=True)
     started = time.perf_counter()
     summary = continue_pretraining(source, audio, folder, options=SSL_OPTIONS, max_steps=steps, lr=lr,
                                    max_batch_seconds=batch_seconds, seed=seed, progress_bar=False, log_interval_steps=max(1, steps // 10))
     return SelfSupervisedRun(name, summary.steps, time.perf_counter() - started, summary.final_loss, summary.checkpoint)
+
+
+def at_most(corpus: Corpus, max_seconds: float) -> tuple[Corpus, int]:
+    """The segments that fit in one SSL batch, and how many were left out (the replay sampler refuses longer ones)."""
+    kept = [segment for segment in corpus.segments if segment.duration <= max_seconds]
+    return subset(corpus, kept), len(corpus.segments) - len(kept)
 
 
 def wav2vec2_for_ctc(checkpoint: Path | None, vocabulary: Vocabulary) -> Wav2Vec2CTC:
