@@ -247,7 +247,7 @@ def report(rows: list[Row], ssl_rows: list[SelfSupervisedRow], arguments: argpar
            seconds: float, data_notes: list[str]) -> str:
     lines = ["# Crosslingual benchmark (CV-Lang10 in miniature)", "",
              "Written by `benchmarks/crosslingual.py`; rerun it to regenerate this file.", "",
-             "## Command", "", "```", "PYTHONPATH=. python benchmarks/crosslingual.py " + " ".join(argv), "```", "",
+             "## Command", "", "```", " ".join(["PYTHONPATH=. python benchmarks/crosslingual.py", *argv]), "```", "",
              f"Wall-clock: {seconds / 60:.1f} min.", "", "## Machine", ""]
     lines += [f"- {name}: {value}" for name, value in machine_facts().items()]
     lines += ["", "## Data", ""] + [f"- {note}" for note in data_notes]
