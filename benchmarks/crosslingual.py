@@ -4,7 +4,8 @@ self-supervised pretraining on unlabelled target audio help (the Ainu finding)?
 
 Seen languages are synthesised (UDHR text, espeak-ng voices); two unseen synthetic languages and real
 Dutch speech (Fish Fillets NG) are the targets. For each target and label amount ("10 min", "1 h" --
-scaled down, see --small-minutes/--large-minutes) four conditions are trained with the same step budget:
+scaled down, see --small-minutes/--large-minutes) these conditions are trained with the same step budget
+(--conditions; by default all but "subword scratch"):
 
   phone scratch        phone CTC from random initialisation
   phone PT→FT          one multilingual phone CTC model (trained once on the seen languages), its output
@@ -18,7 +19,7 @@ trigram beam search (lexicon and LM from the training texts only), WER of subwor
 pieces. A tiny wav2vec 2.0 sub-study (--ssl) compares fine-tuning with and without continued
 self-supervised pretraining on unlabelled target audio. Writes the table to docs/benchmarks.md.
 
-    PYTHONPATH=. python benchmarks/crosslingual.py            # the full run (~30 min on 2 shared cores)
+    PYTHONPATH=. python benchmarks/crosslingual.py            # the full run (20-35 min on 2 shared cores)
     PYTHONPATH=. python benchmarks/crosslingual.py --quick    # a smoke-sized run of the same protocol
 """
 from __future__ import annotations
