@@ -37,6 +37,7 @@ from fieldasr.text import Vocabulary
 from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.train.batching import duration_batch_sampler
 from fieldasr.train.pipeline import SpeechDataset, collate_ctc, filter_ctc_feasible, prepare_ctc_examples, segment_tokens
+from fieldasr.train.recipe import nearest_known_phones
 from fieldasr.train.tasks import CTCTask
 from fieldasr.train.trainer import Trainer, TrainerOptions
 
@@ -201,23 +202,12 @@ def new_conformer(config: ConformerConfig, vocabulary: Vocabulary) -> ConformerC
     return ConformerCTC(config, len(vocabulary))
 
 
-def nearest_phones(source: Vocabulary, target: Vocabulary) -> dict[str, Any]:
-    """`fieldasr.train.recipe.nearest_known_phones`, whose import of `map_to_inventory` from `fieldasr.g2p` fails on
-    main (the function lives in `fieldasr.g2p.inventory`, which the package does not re-export); same logic."""
-    from fieldasr.g2p.inventory import map_to_inventory
-
-    specials = {source.tokens[0], "<unk>", WORD_BOUNDARY}
-    unseen = [token for token in target.tokens if token not in source and token not in specials]
-    known = [token for token in source.tokens if token not in specials]
-    return {phone: match for phone, match in map_to_inventory(unseen, known).items() if match.phone is not None}
-
-
 def transferred(source: TrainedModel, vocabulary: Vocabulary) -> torch.nn.Module:
     """A copy of the source model whose output layer is mapped onto `vocabulary` (unseen phones: nearest known phone)."""
     import copy
 
     model = copy.deepcopy(source.model)
-    nearest = nearest_phones(source.vocabulary, vocabulary) if source.unit == "phones" else {}
+    nearest = nearest_known_phones(source.vocabulary, vocabulary) if source.unit == "phones" else {}
     head, _ = transfer_output_layer(model.head, source.vocabulary, vocabulary, nearest)
     model.set_output_layer(head)
     return model
