@@ -33,8 +33,8 @@ def main() -> None:
             workers=arguments.workers,
         )
     audio = sum(result.audio_seconds.values())
-    print(f"| languages | utterances | audio (min) | wall time (s) | utterances/s | x real time |")
-    print(f"| --- | --- | --- | --- | --- | --- |")
+    print("| languages | utterances | audio (min) | wall time (s) | utterances/s | x real time |")
+    print("| --- | --- | --- | --- | --- | --- |")
     print(
         f"| {len(languages)} | {result.total_utterances} | {audio / 60:.1f} | {result.elapsed_seconds:.1f} "
         f"| {result.total_utterances / result.elapsed_seconds:.0f} | {audio / result.elapsed_seconds:.0f} |"
