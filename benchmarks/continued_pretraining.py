@@ -35,7 +35,7 @@ from fieldasr.data import Corpus, Segment
 from fieldasr.data.export import atomic_write_text
 from fieldasr.decode.greedy import greedy_decode
 from fieldasr.eval import score
-from fieldasr.ssl.pretrain import continue_pretraining
+from fieldasr.ssl.pretrain import SMALL_PRETRAINING_ENCODER, continue_pretraining
 from fieldasr.ssl.pretraining_task import PretrainingOptions, gumbel_decay_reaching_minimum
 from fieldasr.ssl.recipe import run_continued_pretraining_recipe
 from fieldasr.ssl.vad_chunking import ChunkingOptions, group_into_chunks
@@ -46,14 +46,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PRETRAINING_LANGUAGES = ("eng", "nld", "deu", "fra", "spa", "ita")
 TARGET_LANGUAGE = "ind"
 MAX_CHUNK_SECONDS = 8.0  # unlabelled audio is cut into chunks no longer than this
-ENCODER = {  # ~0.3 M parameters, 20 ms frames
-    "hidden_size": 96, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 192,
-    "conv_dim": [64] * 7, "conv_stride": [5, 2, 2, 2, 2, 2, 2], "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
-    "num_codevectors_per_group": 64, "num_codevector_groups": 2, "codevector_dim": 64, "proj_codevector_dim": 64,
-    "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4, "feat_extract_norm": "layer",
-    "do_stable_layer_norm": True, "hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0,
-    "feat_proj_dropout": 0.0, "layerdrop": 0.0, "mask_time_prob": 0.05,
-}
 
 
 NOTES = """\
@@ -177,7 +169,7 @@ def run(work: Path, settings: Settings) -> list[dict]:
     sets = build_data(work, settings)
     started = time.perf_counter()
     multilingual = continue_pretraining(
-        ENCODER, sets["multilingual"], work / "multilingual_ssl", options=ssl_options(settings.multilingual_steps),
+        SMALL_PRETRAINING_ENCODER, sets["multilingual"], work / "multilingual_ssl", options=ssl_options(settings.multilingual_steps),
         max_steps=settings.multilingual_steps, lr=1e-3, max_batch_seconds=30.0, progress_bar=False, log_interval_steps=25,
     )
     multilingual_minutes = (time.perf_counter() - started) / 60

@@ -12,17 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldasr.demo.settings import DemoSettings
-from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, continue_pretraining
+from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, SMALL_PRETRAINING_ENCODER, continue_pretraining
 from fieldasr.ssl.pretraining_task import PretrainingOptions, gumbel_decay_reaching_minimum
 
-TINY_ENCODER = {
-    "hidden_size": 96, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 192,
-    "conv_dim": [64] * 7, "conv_stride": [5, 2, 2, 2, 2, 2, 2], "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
-    "num_codevectors_per_group": 64, "num_codevector_groups": 2, "codevector_dim": 64, "proj_codevector_dim": 64,
-    "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4, "feat_extract_norm": "layer",
-    "do_stable_layer_norm": True, "hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0,
-    "feat_proj_dropout": 0.0, "layerdrop": 0.0, "mask_time_prob": 0.05,
-}
 REPLAY_FRACTION = 0.3  # share of each batch drawn from the seen languages, against forgetting them
 
 
@@ -42,7 +34,7 @@ def pretrain_on_unlabelled(unlabelled: Path, replay: Path, out_dir: Path, settin
     if not (out_dir / CHECKPOINT_FOLDER).is_dir():
         options = PretrainingOptions(mask_probability=0.5, mask_length=5, num_negatives=50,
                                      gumbel_temperature_decay=gumbel_decay_reaching_minimum(steps))
-        continue_pretraining(TINY_ENCODER, unlabelled, out_dir, replay=replay, replay_fraction=REPLAY_FRACTION, options=options,
+        continue_pretraining(SMALL_PRETRAINING_ENCODER, unlabelled, out_dir, replay=replay, replay_fraction=REPLAY_FRACTION, options=options,
                              max_steps=steps, lr=1e-3, max_batch_seconds=30.0, checkpoint_interval_minutes=1,
                              log_interval_steps=max(1, min(10, steps // 10)), seed=settings.seed)
     losses = [value for stage, _, name, value in read_log(out_dir / "log.csv") if stage == "train" and name == "loss"]

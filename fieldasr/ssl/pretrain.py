@@ -35,6 +35,15 @@ from fieldasr.train.trainer import Trainer, TrainerOptions
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_FOLDER = "checkpoint"
+# A ~0.3 M-parameter wav2vec 2.0 (20 ms frames) that pretrains in CPU minutes: the demo's and the benchmarks'.
+SMALL_PRETRAINING_ENCODER: dict[str, Any] = {
+    "hidden_size": 96, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 192,
+    "conv_dim": [64] * 7, "conv_stride": [5, 2, 2, 2, 2, 2, 2], "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
+    "num_codevectors_per_group": 64, "num_codevector_groups": 2, "codevector_dim": 64, "proj_codevector_dim": 64,
+    "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4, "feat_extract_norm": "layer",
+    "do_stable_layer_norm": True, "hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0,
+    "feat_proj_dropout": 0.0, "layerdrop": 0.0, "mask_time_prob": 0.05,
+}
 
 
 @dataclass(frozen=True)
