@@ -91,3 +91,18 @@ def test_tune_on_a_dev_manifest_with_the_bundle(bundle_and_audio, tmp_path):
                  "--word-scores", "0", "--beam-size", "8", "-o", str(tmp_path / "grid.json"))
     grid = json.loads((tmp_path / "grid.json").read_text())
     assert len(grid["grid"]) == 2 and "Best on 2 utterances" in output
+
+
+def test_decode_a_manifest_then_evaluate_it(bundle_and_audio, tmp_path):
+    bundle, audio = bundle_and_audio
+    info = audio_info(audio)
+    recording = Recording(id="session", path=str(audio), sampling_rate=info.sampling_rate, num_samples=info.num_samples)
+    segments = (Segment(id="s1", recording_id="session", start=0.3, duration=1.5, text="kamuy sinot"),
+                Segment(id="s2", recording_id="session", start=2.0, duration=1.5, text="sinot kamuy"))
+    Corpus({"session": recording}, segments).save(tmp_path / "test")
+    run("decode", str(bundle), str(tmp_path / "test"), "--out", str(tmp_path / "hyp"), "--decoder", "beam")
+    hypotheses = Corpus.load(tmp_path / "hyp")
+    assert [s.id for s in hypotheses.segments] == ["s1", "s2"]
+    assert all(set((s.text or "").split()) <= {"kamuy", "sinot"} for s in hypotheses.segments)
+    output = run("evaluate", "--ref", str(tmp_path / "test"), "--hyp", str(tmp_path / "hyp"), "--out", str(tmp_path / "report"))
+    assert (tmp_path / "report" / "report.html").is_file() and "WER" in output

@@ -65,3 +65,32 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
     click.echo(summary.table())
     if summary.by_status("failed"):
         raise SystemExit(1)
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("manifest", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the hypothesis manifest (same segment ids as MANIFEST).")
+@click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy", show_default=True)
+@click.option("--lm-weight", type=float, default=1.0, show_default=True)
+@click.option("--word-score", type=float, default=0.0, show_default=True)
+@click.option("--beam-size", type=int, default=50, show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "int8"]), default="fp32", show_default=True)
+def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: float, word_score: float,
+           beam_size: int, precision: str) -> None:
+    """Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`.
+
+    \b
+    Example:
+      fieldasr decode exp/bundle corpora_manifests/ainu-test --out hyp/ainu-test
+      fieldasr evaluate --ref corpora_manifests/ainu-test --hyp hyp/ainu-test --unit word --unit phone
+    """
+    from fieldasr.bundle import load_bundle
+    from fieldasr.transcribe import TranscribeOptions
+    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for
+    from fieldasr.transcribe.manifest_decoding import decode_manifest_to
+
+    loaded = load_bundle(bundle)
+    beam = beam_decoder_for(loaded, TranscribeOptions(decoder=decoder), lm_weight, word_score, beam_size)
+    click.echo(f"hypotheses written to {decode_manifest_to(BundleAcousticModel(loaded, precision), manifest, output, beam)}")

@@ -7,25 +7,22 @@ Word boundaries `|` are labels the model learns, not phones, so they are left ou
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from tqdm import tqdm
 
-from fieldasr.audio import load_audio
 from fieldasr.bundle import load_bundle
-from fieldasr.data import Corpus, Segment
-from fieldasr.decode import BeamDecoder, build_arpa, greedy_decode
+from fieldasr.data import Corpus
+from fieldasr.decode import BeamDecoder, build_arpa
 from fieldasr.decode.lexicon import read_lexicon
 from fieldasr.g2p import load_spec
 from fieldasr.g2p.lexicon import Lexicon
 from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.transcribe import TranscribeOptions, Transcriber, TranscriptionError, TranscriptionSummary, transcribe_paths
 from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for
+from fieldasr.transcribe.manifest_decoding import decode_manifest_to
 
-DECODE_BATCH = 8
 LM_WEIGHT, WORD_SCORE, BEAM_SIZE = 1.0, 0.0, 50  # `fieldasr transcribe`'s defaults
 
 
@@ -65,39 +62,16 @@ def write_reference(test: Path, folder: Path) -> Path:
     return folder
 
 
-def _batches(segments: Sequence[Segment], size: int) -> Iterator[Sequence[Segment]]:
-    for start in range(0, len(segments), size):
-        yield segments[start:start + size]
-
-
 def decode_test_set(bundle_dir: Path, test: Path, output: Path, use_beam: bool) -> Path:
     """Hypothesis manifest of `bundle_dir` on the test set (skipped when it exists)."""
     if (output / "segments.jsonl.gz").is_file():
         return output
     bundle = load_bundle(bundle_dir)
-    model = BundleAcousticModel(bundle)
     beam = None
     if use_beam and bundle.lexicon is not None:
         beam = BeamDecoder(bundle.vocabulary, lexicon=read_lexicon(bundle.lexicon), lm_path=bundle.language_model,
                            lm_weight=LM_WEIGHT, word_score=WORD_SCORE, beam_size=BEAM_SIZE)
-    corpus = Corpus.load(test)
-    hypotheses = []
-    for batch in tqdm(list(_batches(corpus.segments, DECODE_BATCH)), desc=f"decoding test set ({bundle_dir.name})", unit="batch"):
-        waves = [torch.from_numpy(load_audio(corpus.recordings[s.recording_id].path, s.start, s.duration)) for s in batch]
-        lengths = torch.tensor([len(wave) for wave in waves])
-        padded = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
-        with torch.inference_mode():
-            log_probs, frame_lengths = model.log_probs(padded, lengths)
-        greedy = greedy_decode(log_probs, bundle.vocabulary, frame_lengths)
-        for row, segment in enumerate(batch):
-            if beam is not None:
-                best = beam.decode(log_probs[row:row + 1, : int(frame_lengths[row])])[0][0]
-                text = " ".join(best.words)
-            else:
-                text = " ".join(greedy[row].words)
-            hypotheses.append(segment.with_(text=text, phones=without_boundaries(greedy[row].tokens)))
-    Corpus(corpus.recordings, tuple(hypotheses)).save(output)
-    return output
+    return decode_manifest_to(BundleAcousticModel(bundle), test, output, beam)
 
 
 def transcribe_long_recording(bundle_dir: Path, wav: Path, out_dir: Path, tier: str = "fieldasr") -> Path:
