@@ -69,3 +69,15 @@ def test_extra_hypotheses_can_be_an_error(tmp_path: Path) -> None:
                                       "--extra-hypotheses", "error", "--out", str(tmp_path / "out")])
     assert isinstance(result.exception, EvaluationError)
     assert "u9" in str(result.exception)
+
+
+def test_case_warning_only_when_a_text_unit_keeps_case(tmp_path: Path) -> None:
+    from fieldasr.eval.report import evaluate
+
+    reference, hypothesis = tmp_path / "ref.txt", tmp_path / "hyp.txt"
+    reference.write_text("u1\tE tika ana\n", encoding="utf-8")
+    hypothesis.write_text("u1\te tika ana\n", encoding="utf-8")
+    lowercased = evaluate(reference, [hypothesis], units=("phone", "word"), resamples=10)
+    assert not lowercased.warnings  # the word normaliser lower-cases both sides: nothing to warn about
+    kept = evaluate(reference, [hypothesis], units=("phone", "word"), normaliser="nfc+whitespace", resamples=10)
+    assert any("upper-case" in warning for warning in kept.warnings)

@@ -122,7 +122,9 @@ def evaluate(
     progress = tqdm(total=len(paths) * len(units), desc="scoring", unit="score", disable=None)
     for name, path in zip(_system_names(paths), paths):
         hypothesis = read_transcripts(path, tiers)
-        warnings += [f"{name}: {w}" for w in normalisation_warnings(reference_transcripts.texts(), hypothesis.texts(), normalisers[units[0]].name)]
+        # Case matters only for the units scored on the text (phones come from `phones` or their own normaliser).
+        for unit in (u for u in units if u != "phone"):
+            warnings += [f"{name} ({unit}): {w}" for w in normalisation_warnings(reference_transcripts.texts(), hypothesis.texts(), normalisers[unit].name)]
         unit_reports = {}
         for unit in units:
             result = score(
