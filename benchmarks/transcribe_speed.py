@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 from transformers import Wav2Vec2Config
 
 from fieldasr.audio import audio_info, load_audio
 from fieldasr.bundle import export_bundle, load_bundle
 from fieldasr.corpora import build_long_recording
+from fieldasr.files import atomic_write_text
 from fieldasr.models.wav2vec2 import Wav2Vec2CTC
 from fieldasr.text.vocabulary import Vocabulary
 from fieldasr.transcribe import Transcriber, TranscribeOptions
@@ -91,17 +94,27 @@ def main() -> None:
     parser.add_argument("--precisions", default="fp32,bf16,int8")
     parser.add_argument("--chunk-seconds", type=float, default=20.0)
     parser.add_argument("--skip-huggingface", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--output", type=Path, default=Path("docs/benchmarks/transcribe_speed.md"),
+                        help="Markdown report, rewritten after every row")
     arguments = parser.parse_args()
+    if arguments.threads:
+        torch.set_num_threads(arguments.threads)
+    command = "PYTHONPATH=. python benchmarks/transcribe_speed.py " + " ".join(sys.argv[1:])
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         wav = long_recording(folder, arguments.minutes)
         duration = audio_info(wav).duration
         speech = sum(region.duration for region in detect_speech(wav))
         bundle_dir = base_bundle(folder)
-        print(f"recording: {duration / 60:.1f} min ({speech / 60:.1f} min speech by VAD); model: wav2vec2 base, "
-              f"random weights; torch threads: {torch.get_num_threads()}")
-        print("| precision | fieldasr end to end (s) | RTF | bare forward, whole audio (s) | overhead vs bare | HF pipeline (s) | HF / fieldasr |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+        lines = [
+            f"recording: {duration / 60:.1f} min ({speech / 60:.1f} min speech by VAD); model: wav2vec2 base, "
+            f"random weights; torch threads: {torch.get_num_threads()}",
+            "",
+            "| precision | fieldasr end to end (s) | RTF | bare forward, whole audio (s) | overhead vs bare | HF pipeline (s) | HF / fieldasr |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        print("\n".join(lines), flush=True)
         for precision in arguments.precisions.split(","):
             model = BundleAcousticModel(load_bundle(bundle_dir), precision)
             ours, segments = fieldasr_seconds(model, wav, precision)
@@ -109,7 +122,22 @@ def main() -> None:
             hf = "" if arguments.skip_huggingface or precision != "fp32" else huggingface_seconds(bundle_dir, wav, arguments.chunk_seconds)
             ratio = f"{hf / ours:.2f}x" if hf else "n/a"
             hf_text = f"{hf:.1f}" if hf else "n/a"
-            print(f"| {precision} | {ours:.1f} ({segments} segments) | {ours / duration:.3f} | {bare:.1f} | {(ours - bare) / bare:+.0%} | {hf_text} | {ratio} |", flush=True)
+            lines.append(f"| {precision} | {ours:.1f} ({segments} segments) | {ours / duration:.3f} | {bare:.1f} | {(ours - bare) / bare:+.0%} | {hf_text} | {ratio} |")
+            print(lines[-1], flush=True)
+            write_report(arguments.output, command, lines)
+
+
+def write_report(path: Path, command: str, lines: list[str]) -> None:
+    facts = [f"- {name}: {value}" for name, value in machine_facts().items()]
+    text = "\n".join(["# Transcription speed", "", f"Written by `{command}`.", "", *facts, "", *lines, ""])
+    atomic_write_text(path, text, make_parents=True)
+
+
+def machine_facts() -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown")
+    return {"date (UTC)": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "cores": str(os.cpu_count()), "CPU": cpu,
+            "torch": torch.__version__, "python": platform.python_version()}
 
 
 if __name__ == "__main__":
