@@ -39,6 +39,14 @@ def bundle_and_audio(tmp_path_factory):
     return bundle, audio
 
 
+def two_phrases(audio: Path) -> Corpus:
+    """A manifest of the two spoken phrases of the fixture recording."""
+    recording = Recording.from_audio("session", audio)
+    segments = (Segment(id="s1", recording_id="session", start=0.3, duration=1.5, text="kamuy sinot"),
+                Segment(id="s2", recording_id="session", start=2.0, duration=1.5, text="sinot kamuy"))
+    return Corpus({"session": recording}, segments)
+
+
 def run(*arguments: str):
     result = CliRunner().invoke(cli, list(arguments), catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -82,11 +90,7 @@ def test_read_only_eaf_is_reported_and_left_untouched(bundle_and_audio, tmp_path
 
 def test_tune_on_a_dev_manifest_with_the_bundle(bundle_and_audio, tmp_path):
     bundle, audio = bundle_and_audio
-    info = audio_info(audio)
-    recording = Recording(id="session", path=str(audio), sampling_rate=info.sampling_rate, num_samples=info.num_samples)
-    segments = (Segment(id="s1", recording_id="session", start=0.3, duration=1.5, text="kamuy sinot"),
-                Segment(id="s2", recording_id="session", start=2.0, duration=1.5, text="sinot kamuy"))
-    Corpus({"session": recording}, segments).save(tmp_path / "dev")
+    two_phrases(audio).save(tmp_path / "dev")
     output = run("tune", "--bundle", str(bundle), "--dev", str(tmp_path / "dev"), "--lm-weights", "0,1",
                  "--word-scores", "0", "--beam-size", "8", "-o", str(tmp_path / "grid.json"))
     grid = json.loads((tmp_path / "grid.json").read_text())
@@ -95,11 +99,7 @@ def test_tune_on_a_dev_manifest_with_the_bundle(bundle_and_audio, tmp_path):
 
 def test_decode_a_manifest_then_evaluate_it(bundle_and_audio, tmp_path):
     bundle, audio = bundle_and_audio
-    info = audio_info(audio)
-    recording = Recording(id="session", path=str(audio), sampling_rate=info.sampling_rate, num_samples=info.num_samples)
-    segments = (Segment(id="s1", recording_id="session", start=0.3, duration=1.5, text="kamuy sinot"),
-                Segment(id="s2", recording_id="session", start=2.0, duration=1.5, text="sinot kamuy"))
-    Corpus({"session": recording}, segments).save(tmp_path / "test")
+    two_phrases(audio).save(tmp_path / "test")
     run("decode", str(bundle), str(tmp_path / "test"), "--out", str(tmp_path / "hyp"), "--decoder", "beam")
     hypotheses = Corpus.load(tmp_path / "hyp")
     assert [s.id for s in hypotheses.segments] == ["s1", "s2"]
