@@ -177,11 +177,8 @@ def _manifest_entry(root: Path, audio: Path, line: DialogueLine, language: str) 
     # sound/<level>/nl/<id>.ogg -> "<level>-<id>"; shared folders keep their sub-folder (share-borejokes-...).
     identifier = "-".join(audio.relative_to(root / "sound").with_suffix("").parts).replace(f"-{language}-", "-")
     recording = Recording.from_audio(identifier, audio)
-    segment = Segment(
-        id=identifier,
-        recording_id=identifier,
-        start=0.0,
-        duration=recording.duration,
+    segment = Segment.spanning(
+        recording,
         text=line.text,
         speaker=line.speaker,
         language=GAME_LANGUAGES[language],

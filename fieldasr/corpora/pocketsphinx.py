@@ -103,11 +103,8 @@ def import_pocketsphinx(out_dir: str | Path, root: str | Path = POCKETSPHINX_TES
 def _manifest_entry(sphinx_set: SphinxSet, key: str, audio: Path, text: str) -> tuple[Recording, Segment]:
     identifier = f"{sphinx_set.name}-{key}"
     recording = Recording.from_audio(identifier, audio)
-    segment = Segment(
-        id=identifier,
-        recording_id=identifier,
-        start=0.0,
-        duration=recording.duration,
+    segment = Segment.spanning(
+        recording,
         text=text,
         speaker=sphinx_set.name,
         language="eng",

@@ -275,11 +275,8 @@ def _manifests(
             recording = Recording(id=plan.id, path=path, sampling_rate=TARGET_SAMPLING_RATE, num_samples=num_samples)
             recordings[plan.id] = recording
             segments.append(
-                Segment(
-                    id=plan.id,
-                    recording_id=plan.id,
-                    start=0.0,
-                    duration=recording.duration,
+                Segment.spanning(
+                    recording,
                     text=plan.text,
                     speaker=plan.speaker.id,
                     language=code,

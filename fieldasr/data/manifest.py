@@ -77,6 +77,11 @@ class Segment:
         if self.phones is not None and not isinstance(self.phones, tuple):
             object.__setattr__(self, "phones", tuple(self.phones))
 
+    @classmethod
+    def spanning(cls, recording: Recording, **fields: Any) -> "Segment":
+        """One segment covering the whole of `recording`, with its id (an utterance-per-file corpus)."""
+        return cls(id=recording.id, recording_id=recording.id, start=0.0, duration=recording.duration, **fields)
+
     @property
     def end(self) -> float:
         return self.start + self.duration
