@@ -17,7 +17,7 @@ import torch
 
 from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerCTC, Wav2Vec2CTC
 from fieldasr.train import Trainer, TrainerOptions
-from fieldasr.train.batching import duration_batch_sampler, fixed_size_batches, padding_ratio
+from fieldasr.train.batching import FixedBatchSampler, duration_batch_sampler, fixed_size_batches, padding_ratio
 from fieldasr.train.pipeline import collate_ctc
 from fieldasr.train.tasks import CTCTask
 
@@ -38,20 +38,6 @@ class RandomSpeech(torch.utils.data.Dataset):
         return self.items[index]
 
 
-class ListBatches(torch.utils.data.Sampler):
-    def __init__(self, batches: list[list[int]]) -> None:
-        self.batches = batches
-
-    def set_epoch(self, epoch: int) -> None:
-        pass
-
-    def __iter__(self):
-        return iter(self.batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-
 def make_model(name: str) -> torch.nn.Module:
     torch.manual_seed(0)
     return Wav2Vec2CTC(TINY_WAV2VEC2, VOCABULARY_SIZE) if name == "wav2vec2" else ConformerCTC(TINY_CONFORMER, VOCABULARY_SIZE)
@@ -67,7 +53,7 @@ def run_fieldasr(model_name: str, dataset: RandomSpeech, batches: list[list[int]
     vocabulary = Vocabulary(("<blank>",) + tuple(f"p{i}" for i in range(1, VOCABULARY_SIZE)))
     with tempfile.TemporaryDirectory() as folder:
         options = TrainerOptions(experiment_dir=Path(folder), lr=1e-3, max_epochs=1, progress_bar=False, checkpoint_interval_minutes=0)
-        trainer = Trainer(CTCTask(make_model(model_name), vocabulary), options, dataset, collate_ctc, batch_sampler=ListBatches(batches))
+        trainer = Trainer(CTCTask(make_model(model_name), vocabulary), options, dataset, collate_ctc, batch_sampler=FixedBatchSampler(batches))
         start = time.perf_counter()
         trainer.fit()
         return time.perf_counter() - start

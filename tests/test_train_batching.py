@@ -56,3 +56,14 @@ def test_balanced_sampler_upsamples_the_small_language_and_is_reproducible():
     assert list(again) == list(sampler)
     again.set_epoch(1)
     assert list(again) != list(sampler)
+
+
+def test_fixed_batch_sampler_gives_the_same_batches_every_epoch():
+    from fieldasr.train.batching import FixedBatchSampler, fixed_size_batches
+
+    batches = fixed_size_batches(10, 4, seed=3)
+    sampler = FixedBatchSampler(batches)
+    first = list(sampler)
+    sampler.set_epoch(1)
+    assert first == list(sampler) == batches and len(sampler) == 3
+    assert sorted(index for batch in first for index in batch) == list(range(10))

@@ -11,20 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from train_toy import ToyDataset, ToyTask, collate  # noqa: E402
 
 from fieldasr.train import Trainer, TrainerOptions  # noqa: E402
-
-
-class FixedBatches(torch.utils.data.Sampler):
-    def __init__(self, batches: list[list[int]]) -> None:
-        self.batches = batches
-
-    def set_epoch(self, epoch: int) -> None:
-        pass
-
-    def __iter__(self):
-        return iter(self.batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
+from fieldasr.train.batching import FixedBatchSampler  # noqa: E402
 
 
 def main(output: Path, batches: list[list[int]]) -> None:
@@ -33,7 +20,7 @@ def main(output: Path, batches: list[list[int]]) -> None:
     task = ToyTask()
     options = TrainerOptions(experiment_dir=output.parent / f"exp-{output.stem}", optimizer="sgd", lr=1.0, clip_norm=1e6,
                              max_steps=1, checkpoint_interval_minutes=0, progress_bar=False)
-    Trainer(task, options, ToyDataset(8), collate, batch_sampler=FixedBatches(batches)).fit()
+    Trainer(task, options, ToyDataset(8), collate, batch_sampler=FixedBatchSampler(batches)).fit()
     if int(os.environ.get("RANK", "0")) == 0:
         torch.save({"state": task.state_dict(), "seen": task.seen, "world": int(os.environ.get("WORLD_SIZE", "1"))}, output)
 

@@ -59,6 +59,22 @@ def duration_batch_sampler(
     )
 
 
+class FixedBatchSampler(torch.utils.data.Sampler):
+    """The same precomputed batches (lists of example indices) every epoch, e.g. from `fixed_size_batches`."""
+
+    def __init__(self, batches: Sequence[Sequence[int]]) -> None:
+        self.batches = [list(batch) for batch in batches]
+
+    def set_epoch(self, epoch: int) -> None:  # the Trainer's sampler contract; nothing varies by epoch
+        pass
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
 def fixed_size_batches(num_examples: int, batch_size: int, seed: int = 0) -> list[list[int]]:
     """Shuffled batches of `batch_size` regardless of duration (the baseline dynamic batching is compared with)."""
     order = torch.randperm(num_examples, generator=torch.Generator().manual_seed(seed)).tolist()
