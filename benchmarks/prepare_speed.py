@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from fieldasr.audio import write_audio
-from fieldasr.data.elan import write_new_eaf
+from fieldasr.data.elan_write import write_new_eaf
 from fieldasr.data.prepare import prepare_corpus
 from fieldasr.data.source import TierSelection
 from fieldasr.data.textgrid import write_textgrid

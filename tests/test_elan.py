@@ -15,7 +15,8 @@ import pytest
 
 from conftest import speak
 from fieldasr.audio import audio_info
-from fieldasr.data.elan import read_eaf, write_new_eaf, write_tier_into_eaf
+from fieldasr.data.elan import read_eaf
+from fieldasr.data.elan_write import write_new_eaf, write_tier_into_eaf
 from fieldasr.data.source import TierSelection
 from fieldasr.errors import AnnotationError
 

@@ -1,5 +1,6 @@
 """Manifests, importers and exporters: everything between a fieldworker's files and training data."""
-from fieldasr.data.elan import read_eaf, write_new_eaf, write_tier_into_eaf
+from fieldasr.data.elan import read_eaf
+from fieldasr.data.elan_write import write_new_eaf, write_tier_into_eaf
 from fieldasr.data.export import read_json, read_srt, write_json, write_srt
 from fieldasr.data.manifest import Corpus, Recording, Segment, read_recordings, read_segments, write_manifest
 from fieldasr.data.prepare import FORMATS, PrepareResult, prepare_corpus

@@ -90,6 +90,17 @@ def _unit_report(result: ScoreResult, reference: Transcripts, resamples: int, se
     return UnitReport(result.unit, result, result_interval(result, resamples, seed=seed), breakdowns, analyse_errors(result))
 
 
+def _check_ids_overlap(reference: Transcripts, hypothesis: Transcripts) -> None:
+    """A hypothesis file sharing no utterance id with the reference is a mix-up, not a WER of 100 %."""
+    if reference.utterances and not set(reference.utterances) & set(hypothesis.utterances):
+        raise EvaluationError(
+            f"{hypothesis.source}: none of its {len(hypothesis.utterances)} utterance id(s) occurs in the reference "
+            f"{reference.source} (hypothesis ids e.g. {_listing(list(hypothesis.utterances), 3)}; reference ids e.g. "
+            f"{_listing(list(reference.utterances), 3)}). Decode the reference's own segments: "
+            "`fieldasr decode BUNDLE REFERENCE_MANIFEST --out HYP`."
+        )
+
+
 def evaluate(
     reference: str | Path,
     hypotheses: Sequence[str | Path],
@@ -122,6 +133,7 @@ def evaluate(
     progress = tqdm(total=len(paths) * len(units), desc="scoring", unit="score", disable=None)
     for name, path in zip(_system_names(paths), paths):
         hypothesis = read_transcripts(path, tiers)
+        _check_ids_overlap(reference_transcripts, hypothesis)
         # Case matters only for the units scored on the text (phones come from `phones` or their own normaliser).
         for unit in (u for u in units if u != "phone"):
             warnings += [f"{name} ({unit}): {w}" for w in normalisation_warnings(reference_transcripts.texts(), hypothesis.texts(), normalisers[unit].name)]

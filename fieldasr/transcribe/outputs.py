@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fieldasr.data.elan import write_new_eaf, write_tier_into_eaf
+from fieldasr.data.elan_write import write_new_eaf, write_tier_into_eaf
 from fieldasr.data.export import atomic_write_text, write_json, write_srt
 from fieldasr.data.textgrid import write_textgrid
 from fieldasr.transcribe.engine import Transcript, TranscriptionError
