@@ -1,4 +1,4 @@
-"""Atomic file writing: a temporary file in the target's folder, then os.replace.
+"""Atomic file and folder writing: a temporary file (or folder) beside the target, then os.replace.
 
 A crash, Ctrl-C or a full disk never leaves a half-written file where a user's file (or a finished result)
 was: readers see the old file or the complete new one. Every writer in fieldasr goes through here.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,3 +57,45 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, like: Path | None = Non
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8", *, make_parents: bool = False) -> Path:
     return atomic_write_bytes(path, text.encode(encoding), make_parents=make_parents)
+
+
+class OutputExistsError(FieldasrError):
+    """An output folder exists and the caller did not ask to replace it."""
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path, *, overwrite: bool = False, fix: str = "pass --overwrite") -> Iterator[Path]:
+    """Yield an empty staging folder beside `path`; on success it becomes `path`, on any exception it is removed.
+
+    The staging folder gets the permissions a plain mkdir would (mkdtemp's are private); files written into it
+    keep their own. An existing folder is moved aside, the new one renamed into place, then the old one deleted,
+    so an exception at any point before the rename leaves the old folder as it was.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: already exists; nothing was written. Choose another folder or {fix} to replace it.")
+    if path.exists() and not path.is_dir():
+        raise OutputExistsError(f"{path}: is a file, not a folder; nothing was written. Choose another output folder.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        os.chmod(staging, 0o777 & ~_umask())
+        yield staging
+        _swap_into_place(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_into_place(staging: Path, path: Path) -> None:
+    if not path.exists():
+        os.replace(staging, path)
+        return
+    retired = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old")) / path.name
+    os.replace(path, retired)
+    try:
+        os.replace(staging, path)
+    except BaseException:
+        os.replace(retired, path)  # put the old folder back before reporting the failure
+        raise
+    shutil.rmtree(retired.parent, ignore_errors=True)

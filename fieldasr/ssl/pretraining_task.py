@@ -9,9 +9,6 @@ normalised per masked frame as in fairseq, whatever the batch size.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -24,6 +21,7 @@ from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 
 from fieldasr.audio import TARGET_SAMPLING_RATE
 from fieldasr.errors import FieldasrError
+from fieldasr.files import atomic_directory
 from fieldasr.ssl.guard import GradientGuard
 from fieldasr.train.task import TaskOutput
 
@@ -123,26 +121,14 @@ def load_pretraining_model(source: str | Path | Wav2Vec2Config) -> Wav2Vec2ForPr
 def save_pretraining_checkpoint(model: Wav2Vec2ForPreTraining, folder: str | Path) -> Path:
     """Write `model` so that both `Wav2Vec2ForPreTraining` and `Wav2Vec2ForCTC.from_pretrained` load it.
 
-    The folder is written beside its destination and renamed into place, so a kill never leaves half a checkpoint.
+    Written through `atomic_directory`, so a kill never leaves half a checkpoint and an old one stays whole.
     A feature-extractor config travels with it (16 kHz, per-utterance normalisation, attention mask as the
     model expects), as Hugging Face's fine-tuning code reads it.
     """
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-    try:
+    with atomic_directory(folder, overwrite=True) as staging:
         model.save_pretrained(str(staging))
         feature_extractor_for(model.config).save_pretrained(str(staging))
-        if folder.exists():
-            retired = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old."))
-            os.replace(folder, retired / folder.name)
-            os.replace(staging, folder)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 
