@@ -45,3 +45,11 @@ def test_g2p_bad_usage_and_unknown_spec(tmp_path: Path) -> None:
     assert runner.invoke(cli, ["g2p", "--spec", "mi"]).exit_code != 0
     result = runner.invoke(cli, ["g2p", "--spec", "nonexistent", "text"])
     assert result.exit_code != 0 and "Available:" in str(result.exception)
+
+
+def test_word_boundaries_never_go_into_the_lexicon(tmp_path: Path) -> None:
+    lexicon = tmp_path / "lexicon.txt"
+    result = CliRunner().invoke(cli, ["g2p", "--spec", "mi", "--word-boundaries", "--lexicon", str(lexicon), "kia ora"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "k i a | o ɾ a"
+    assert lexicon.read_text(encoding="utf-8").splitlines() == ["kia\tk i a", "ora\to ɾ a"]

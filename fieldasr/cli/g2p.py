@@ -11,7 +11,7 @@ import click
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Segments JSONL(.gz) whose `phones` to fill.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the segments with phones (needs --manifest).")
 @click.option("--lexicon", "lexicon_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the decoder lexicon of all words seen.")
-@click.option("--word-boundaries", is_flag=True, help="Put the word-boundary token | between words (and at the end of lexicon entries).")
+@click.option("--word-boundaries", is_flag=True, help="Put the word-boundary token | between words (never into --lexicon entries: the decoder adds it).")
 @click.option("--strict", is_flag=True, help="Fail when a non-empty word gives no phones instead of counting it.")
 @click.argument("texts", nargs=-1)
 def g2p(
@@ -43,7 +43,7 @@ def g2p(
         from fieldasr.g2p.lexicon import Lexicon
 
         lexicon = Lexicon(g2p_of_spec.spec)
-        report = lexicon.write(lexicon_out, lexicon.words_of(all_texts), word_boundary=word_boundaries)
+        report = lexicon.write(lexicon_out, lexicon.words_of(all_texts))
         click.echo(
             f"{lexicon_out}: {report.written} words ({report.from_lexicon} from the lexicon, {report.from_g2p} from G2P); "
             f"{len(report.skipped_empty)} without phones skipped{': ' + ', '.join(report.skipped_empty[:10]) if report.skipped_empty else ''}",

@@ -1,11 +1,12 @@
 """Pronunciation lexicons: word -> phones, with G2P for words the lexicon lacks, written for the CTC decoder.
 
 File format (torchaudio/flashlight `ctc_decoder`): one pronunciation per line, `word<TAB>p1 p2 p3`, phones
-separated by spaces, optionally ending in the word-boundary token `|`. Lines starting with `;;` are comments.
+separated by spaces. Lines starting with `;;` are comments. `check_lexicon` is the one place that decides
+which lines are usable (a trailing word boundary `|` is accepted and removed; the decoder adds it itself).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,27 +17,104 @@ from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.files import atomic_write_text
 
 Phones = tuple[str, ...]
+COMMENT = ";;"
 
 
 class LexiconError(G2PError):
     """A lexicon file is malformed."""
 
 
-def read_lexicon(path: str | Path) -> dict[str, Phones]:
-    """Word -> phones of the first pronunciation of each word (a trailing `|` is not part of the phones)."""
+@dataclass(frozen=True)
+class BadLexiconLine:
+    line: int
+    content: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"line {self.line}: {self.content!r}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class LexiconCheck:
+    """A lexicon file read line by line: its usable entries and every line that is not, with the reason."""
+
+    path: Path
+    entries: tuple[tuple[str, Phones], ...]  # (word, phones) in file order, a trailing `|` removed
+    bad_lines: tuple[BadLexiconLine, ...]
+    comment_lines: int
+    trailing_boundaries: int  # entries that ended in `|`, which the decoder adds itself
+
+    def text(self) -> str:
+        """The usable entries as a decoder lexicon (`word<TAB>p1 p2 ...`)."""
+        return "".join(f"{word}\t{' '.join(phones)}\n" for word, phones in self.entries)
+
+    def problem(self, shown: int = 5) -> str:
+        first = "; ".join(bad.describe() for bad in self.bad_lines[:shown])
+        more = f" (and {len(self.bad_lines) - shown} more)" if len(self.bad_lines) > shown else ""
+        return f"{self.path}: {len(self.bad_lines)} bad lines: {first}{more}"
+
+    def summary(self, shown: int = 5) -> str:
+        lines = [f"{self.path}: {len(self.entries)} entries kept, {len(self.bad_lines)} bad lines left out"]
+        lines += [f"  {bad.describe()}" for bad in self.bad_lines[:shown]]
+        if len(self.bad_lines) > shown:
+            lines.append(f"  ... and {len(self.bad_lines) - shown} more")
+        if self.trailing_boundaries:
+            lines.append(f"  {self.trailing_boundaries} entries ended in the word boundary {WORD_BOUNDARY}; removed (the decoder adds it)")
+        return "\n".join(lines)
+
+
+def check_lexicon(path: str | Path, units: Container[str] | None = None) -> LexiconCheck:
+    """Read a lexicon line by line; `units`: the labels the model can emit (None: any label is accepted)."""
     path = Path(path)
     if not path.is_file():
-        raise LexiconError(f"{path}: lexicon not found. Check the `lexicon:` entry of the spec (relative to the spec file).")
-    entries: dict[str, Phones] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith(";;"):
+        raise LexiconError(f"{path}: lexicon not found. Check the path (or the `lexicon:` entry of the spec, relative to the spec file).")
+    entries: list[tuple[str, Phones]] = []
+    bad: list[BadLexiconLine] = []
+    comments = boundaries = 0
+    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
+        try:
+            line = raw.rstrip(b"\r").decode("utf-8")
+        except UnicodeDecodeError as error:
+            bad.append(BadLexiconLine(number, raw.decode("utf-8", "replace"), f"not UTF-8 (byte {raw[error.start]:#04x}); save the file as UTF-8"))
+            continue
+        if not line.strip():
+            continue
+        if line.startswith(COMMENT):
+            comments += 1
             continue
         word, *phones = line.split()
         if phones and phones[-1] == WORD_BOUNDARY:
             phones.pop()
-        if not phones:
-            raise LexiconError(f"{path} line {number}: {word!r} has no phones. Write `word<TAB>p1 p2 ...`.")
-        entries.setdefault(word, tuple(phones))
+            boundaries += 1
+        reason = _bad_pronunciation(line, phones, units)
+        if reason:
+            bad.append(BadLexiconLine(number, line, reason))
+        else:
+            entries.append((word, tuple(phones)))
+    return LexiconCheck(path, tuple(entries), tuple(bad), comments, boundaries)
+
+
+def _bad_pronunciation(line: str, phones: list[str], units: Container[str] | None) -> str | None:
+    if not phones and len(line.split()) == 1 and "\t" not in line.strip(" "):
+        return "one field only (a word without a pronunciation); write WORD<TAB>p1 p2 ..."
+    if not phones:
+        return "empty pronunciation; write the word's phones after it"
+    if WORD_BOUNDARY in phones:
+        return f"the word boundary {WORD_BOUNDARY} inside the pronunciation; put each word on its own line"
+    unknown = sorted({phone for phone in phones if units is not None and phone not in units})
+    if unknown:
+        return f"{' '.join(unknown)} not in the model's vocabulary; correct the pronunciation or leave the word out"
+    return None
+
+
+def read_lexicon(path: str | Path) -> dict[str, Phones]:
+    """Word -> phones of the first pronunciation of each word; a bad line is an error listing the bad lines."""
+    check = check_lexicon(path)
+    if check.bad_lines:
+        raise LexiconError(check.problem() + ". Correct these lines (format: word<TAB>p1 p2 ...).")
+    entries: dict[str, Phones] = {}
+    for word, phones in check.entries:
+        entries.setdefault(word, phones)
     return entries
 
 
@@ -70,8 +148,11 @@ class Lexicon:
         from_g2p = dict(zip(unknown, self.g2p.phonemize(unknown).phones)) if unknown else {}
         return {word: self.entries[word] if word in self.entries else from_g2p[word] for word in words}
 
-    def write(self, path: str | Path, words: Iterable[str], *, word_boundary: bool = False) -> LexiconReport:
-        """Write the decoder lexicon for `words` atomically; words without phones are skipped and reported."""
+    def write(self, path: str | Path, words: Iterable[str]) -> LexiconReport:
+        """Write the decoder lexicon for `words` atomically; words without phones are skipped and reported.
+
+        No word boundary is written: the decoder adds `|` after each word itself, and one inside an entry
+        would make the word unusable."""
         words = list(dict.fromkeys(words))
         pronunciations = self.pronounce(words)
         lines, empty = [], []
@@ -80,7 +161,7 @@ class Lexicon:
             if not phones:
                 empty.append(word)
                 continue
-            lines.append(f"{word}\t{' '.join(phones + ((WORD_BOUNDARY,) if word_boundary else ()))}\n")
+            lines.append(f"{word}\t{' '.join(phones)}\n")
         atomic_write_text(path, "".join(lines), make_parents=True)
         from_lexicon = sum(1 for word in words if word in self.entries)
         return LexiconReport(
