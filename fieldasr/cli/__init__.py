@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "import-real": "fieldasr.cli.corpora:import_real",
     "evaluate": "fieldasr.cli.evaluate:evaluate",
     "g2p": "fieldasr.cli.g2p:g2p",
+    "g2p-import-table": "fieldasr.cli.g2p:g2p_import_table",
     "inventory": "fieldasr.cli.g2p:inventory",
     "vad-chunk": "fieldasr.cli.ssl:vad_chunk",
     "pretrain": "fieldasr.cli.ssl:pretrain",

@@ -7,12 +7,13 @@ import click
 
 
 @click.command("g2p")
-@click.option("--spec", "spec_name", required=True, help="A spec in g2p/ by name (sw, mi, ain, ...) or a path to a spec YAML.")
+@click.option("--spec", "spec_name", required=True,
+              help="A spec in g2p/ by name (sw, mi, ain, ...), a path to a spec YAML, or an Elpis letter-to-sound table (.txt).")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Segments JSONL(.gz) whose `phones` to fill.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the segments with phones (needs --manifest).")
 @click.option("--lexicon", "lexicon_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the decoder lexicon of all words seen.")
 @click.option("--word-boundaries", is_flag=True, help="Put the word-boundary token | between words (never into --lexicon entries: the decoder adds it).")
-@click.option("--strict", is_flag=True, help="Fail when a non-empty word gives no phones instead of counting it.")
+@click.option("--strict", is_flag=True, help="Fail when a non-empty word gives no phones (or a table has unusable lines or non-IPA symbols).")
 @click.argument("texts", nargs=-1)
 def g2p(
     spec_name: str, manifest: Path | None, out: Path | None, lexicon_out: Path | None,
@@ -31,6 +32,7 @@ def g2p(
     if manifest and not out:
         raise click.UsageError("--manifest needs --out for the segments with phones.")
     g2p_of_spec = get_g2p(spec_name)
+    _report_table(g2p_of_spec.spec.path, strict)
     if texts:
         result = g2p_of_spec.phonemize(list(texts), word_boundaries=word_boundaries, strict=strict)
         for phones in result.phones:
@@ -49,6 +51,20 @@ def g2p(
             f"{len(report.skipped_empty)} without phones skipped{': ' + ', '.join(report.skipped_empty[:10]) if report.skipped_empty else ''}",
             err=True,
         )
+
+
+def _report_table(spec_path: Path | None, strict: bool) -> None:
+    """A letter-to-sound table used directly: say which lines and symbols it cannot use as IPA (strict: refuse)."""
+    from fieldasr.g2p.table import TableError, looks_like_table, read_table
+
+    if spec_path is None or not looks_like_table(spec_path):
+        return
+    table = read_table(spec_path)
+    if strict and table.problems:
+        raise TableError(f"{spec_path}: " + "; ".join(table.problems)
+                         + ". Correct the table, or convert it with `fieldasr g2p-import-table --xsampa`.")
+    if table.problems:
+        click.echo(table.summary(), err=True)
 
 
 def _fill_manifest(g2p_of_spec, manifest: Path, out: Path, word_boundaries: bool, strict: bool) -> list[str]:
@@ -96,3 +112,42 @@ def inventory(manifests: tuple[Path, ...], min_count: int) -> None:
     click.echo(format_inventory_table(shared_inventory(inventories, min_count=min_count)))
     if skipped:
         click.echo(f"{skipped} segments without phones were not counted; fill them with `fieldasr g2p --manifest`.", err=True)
+
+
+@click.command("g2p-import-table")
+@click.argument("table_path", metavar="TABLE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--language", required=True, help="Language code of the spec (matched against the segments' language).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Spec YAML to write (e.g. g2p/abz.yaml); the rules go beside it with the suffix .rules.")
+@click.option("--xsampa", is_flag=True, help="Read the sounds as X-SAMPA (I E O C J a: tS ...) and convert them to IPA.")
+@click.option("--strict", is_flag=True, help="Refuse a table with unusable lines or symbols that are not IPA after conversion.")
+@click.option("--overwrite", is_flag=True, help="Replace existing spec and rule files.")
+def g2p_import_table(table_path: Path, language: str, out: Path, xsampa: bool, strict: bool, overwrite: bool) -> None:
+    """Convert an Elpis letter-to-sound TABLE (`GRAPHEMES SOUND` per line, `#` comments) into a rules spec.
+
+    Each line becomes one rule; words are read as Elpis reads them (lowercased, longest graphemes first).
+    Symbols that are not IPA are listed with their lines.
+
+    \b
+    fieldasr g2p-import-table letter_to_sound.txt --language abz --out g2p/abz.yaml --xsampa
+    fieldasr g2p --spec g2p/abz.yaml "hen ayoku"
+    """
+    from fieldasr.files import atomic_write_text
+    from fieldasr.g2p.errors import SpecError
+    from fieldasr.g2p.rules import parse_rules
+    from fieldasr.g2p.table import TableError, read_table
+
+    rules_path = out.with_suffix(".rules")
+    if out.suffix not in (".yaml", ".yml"):
+        raise SpecError(f"{out}: the spec to write must end in .yaml (its rules go to {rules_path.name} beside it).")
+    existing = [str(path) for path in (out, rules_path) if path.exists()]
+    if existing and not overwrite:
+        raise SpecError(f"{', '.join(existing)}: already exists; nothing was written. Pass --overwrite to replace, or choose another --out.")
+    table = read_table(table_path, xsampa=xsampa)
+    if strict and table.problems:
+        raise TableError(f"{table_path}: " + "; ".join(table.problems) + ". Correct the table, or run without --strict.")
+    parse_rules(table.rules_text(), str(rules_path))  # the rule file must parse before anything is written
+    atomic_write_text(rules_path, table.rules_text(), make_parents=True)
+    atomic_write_text(out, table.spec_text(language, rules_path.name))
+    click.echo(table.summary(), err=True)
+    click.echo(f"wrote {out} and {rules_path}; try it: fieldasr g2p --spec {out} WORDS", err=True)

@@ -82,6 +82,10 @@ def load_rules(path: str | Path) -> RuleSet:
     path = Path(path)
     if not path.is_file():
         raise RuleFileError(f"{path}: rule file not found. Check the `rules:` entry of the spec (paths are relative to the spec).")
+    from fieldasr.g2p.table import looks_like_table, read_table
+
+    if looks_like_table(path):  # an Elpis letter-to-sound table given as the spec itself
+        return parse_rules(read_table(path).rules_text(), str(path))
     return parse_rules(path.read_text(encoding="utf-8"), str(path))
 
 

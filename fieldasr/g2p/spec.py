@@ -64,6 +64,10 @@ def load_spec(path_or_language: str | Path) -> G2PSpec:
                 f"Available: {', '.join(available_specs())}. Write a new one following g2p/README.md."
             )
         candidate = named
+    from fieldasr.g2p.table import looks_like_table
+
+    if looks_like_table(candidate):
+        return spec_from_table(candidate)
     try:
         data = yaml.safe_load(candidate.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -101,6 +105,15 @@ def spec_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> G2PS
         source=str(data["source"]) if data.get("source") else None,
         path=path,
     )
+
+
+def spec_from_table(path: Path) -> G2PSpec:
+    """An Elpis letter-to-sound table used as it is: its lines are the rules, words are lowercased (as in Elpis)."""
+    from fieldasr.g2p.table import read_table
+
+    read_table(path)  # an unreadable table is an error now, not at the first word
+    return G2PSpec(language=path.stem, name=f"{path.name} (letter-to-sound table)", backends=("rules",), rules_path=path,
+                   normalization=Normalization(lowercase=True), path=path)
 
 
 def _check_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
