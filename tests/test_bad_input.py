@@ -104,6 +104,117 @@ def evaluate_no_matching_ids(ws: Workspace) -> Call:
     return Call(["evaluate", "--ref", "ref", "--hyp", "hyp", "--unit", "word", "--out", "report"], ["hyp", "ref", "id"])
 
 
+# export / bundles / g2p
+
+def _cached(ws: Workspace, name: str, build: Callable[[Path], object]) -> Path:
+    """Build `name` once per test session in the shared cache (tiny bundles and experiments take seconds)."""
+    cached = ws.cache / name
+    if not cached.exists():
+        build(cached)
+    return cached
+
+
+def _tiny_experiment(folder: Path) -> None:
+    from test_export_cli import write_experiment
+
+    write_experiment(folder)
+
+
+def _tiny_bundle(folder: Path) -> None:
+    from fieldasr.bundle import export_experiment
+
+    export_experiment(_tiny_experiment_source(folder.parent), folder)
+
+
+def _tiny_experiment_source(cache: Path) -> Path:
+    experiment = cache / "bad-input-experiment"
+    if not experiment.exists():
+        _tiny_experiment(experiment)
+    return experiment
+
+
+def bundle_copy(ws: Workspace, relative: str = "bundle") -> Path:
+    return Path(shutil.copytree(_cached(ws, "bad-input-bundle", _tiny_bundle), ws.path(relative)))
+
+
+def experiment_copy(ws: Workspace, relative: str = "exp") -> Path:
+    _tiny_experiment_source(ws.cache)
+    return Path(shutil.copytree(ws.cache / "bad-input-experiment", ws.path(relative)))
+
+
+def transcribe_call(ws: Workspace, bundle: str, mentions: Sequence[str]) -> Call:
+    ws.wav("session.wav")
+    return Call(["transcribe", bundle, "session.wav", "--out-dir", "transcripts"], mentions)
+
+
+def transcribe_bundle_without_weights(ws: Workspace) -> Call:
+    (bundle_copy(ws) / "model.safetensors").unlink()
+    return transcribe_call(ws, "bundle", ["model.safetensors is missing", "--overwrite"])
+
+
+def transcribe_bundle_with_truncated_weights(ws: Workspace) -> Call:
+    weights = bundle_copy(ws) / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    return transcribe_call(ws, "bundle", ["model.safetensors is truncated: 1,000 of", "fieldasr export EXPERIMENT BUNDLE --overwrite"])
+
+
+def transcribe_bundle_json_not_json(ws: Workspace) -> Call:
+    (bundle_copy(ws) / "bundle.json").write_text('{"format": 2, "architecture": ', encoding="utf-8")
+    return transcribe_call(ws, "bundle", ["bundle.json", "not valid JSON", "--overwrite"])
+
+
+def transcribe_folder_that_is_not_a_bundle(ws: Workspace) -> Call:
+    ws.write("recordings/notes.txt", "not a model")
+    return transcribe_call(ws, "recordings", ["recordings", "not a model bundle", "fieldasr export"])
+
+
+def export_garbage_lexicon_strict(ws: Workspace) -> Call:
+    experiment_copy(ws)
+    ws.path("garbage.txt").write_bytes(b"kia\tk i a\n\xff\xfe binary\nora\n\tk a\nxyz\tq q q\n")
+    return Call(["export", "exp", "bundle", "--lexicon", "garbage.txt", "--strict"],
+                ["garbage.txt", "4 bad lines", "line 2", "not UTF-8", "without --strict"])
+
+
+def export_lexicon_with_word_boundaries_strict(ws: Workspace) -> Call:
+    experiment_copy(ws)
+    ws.write("phrases.txt", "kia\tk i a\nkia ora\tk i a | o ɾ a\n")
+    return Call(["export", "exp", "bundle", "--lexicon", "phrases.txt", "--strict"],
+                ["phrases.txt", "line 2", "word boundary | inside the pronunciation"])
+
+
+def export_experiment_without_checkpoints(ws: Workspace) -> Call:
+    shutil.rmtree(experiment_copy(ws) / "checkpoints")
+    return Call(["export", "exp", "bundle"], ["exp", "no checkpoints", "Train first"])
+
+
+def export_onto_existing_bundle(ws: Workspace) -> Call:
+    experiment_copy(ws)
+    bundle_copy(ws)
+    return Call(["export", "exp", "bundle"], ["bundle", "already exists", "--overwrite"])
+
+
+def export_spec_with_unknown_key(ws: Workspace) -> Call:
+    import json
+
+    model_json = experiment_copy(ws) / "model.json"
+    model_json.write_text(json.dumps({**json.loads(model_json.read_text()), "g2p_spec": "spec/mi.yaml"}), encoding="utf-8")
+    ws.write("spec/mi.rules", "a -> a\n")
+    ws.write("spec/mi.yaml", "language: mi\nbackend: rules\nrule: mi.rules\n")
+    return Call(["export", "exp", "bundle"], ["mi.yaml", "unknown key(s) ['rule']"])
+
+
+def g2p_table_with_unknown_symbols_strict(ws: Workspace) -> Call:
+    ws.write("letter_to_sound.txt", "# Abui\nng ŋ\nn n\nc ñ\na a\n")
+    return Call(["g2p", "--spec", "letter_to_sound.txt", "--strict", "canang"],
+                ["letter_to_sound.txt", "'ñ' (line 4): neither IPA nor X-SAMPA"])
+
+
+def g2p_import_table_unknown_symbols_strict(ws: Workspace) -> Call:
+    ws.write("letter_to_sound.txt", "ng ŋ\nc ñ\ne E\n")
+    return Call(["g2p-import-table", "letter_to_sound.txt", "--language", "abz", "--out", "g2p/abz.yaml", "--xsampa", "--strict"],
+                ["letter_to_sound.txt", "'ñ' (line 2): neither IPA nor X-SAMPA"])
+
+
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
     # --- transcribe / ELAN writing ---
@@ -113,6 +224,17 @@ CASES: list[BadInput] = [
     # --- train / recipes / configuration ---
 
     # --- export / bundles / g2p ---
+    BadInput("transcribe: bundle without model.safetensors", transcribe_bundle_without_weights),
+    BadInput("transcribe: truncated model.safetensors", transcribe_bundle_with_truncated_weights),
+    BadInput("transcribe: bundle.json is not JSON", transcribe_bundle_json_not_json),
+    BadInput("transcribe: folder that is not a bundle", transcribe_folder_that_is_not_a_bundle),
+    BadInput("export: garbage lexicon under --strict", export_garbage_lexicon_strict),
+    BadInput("export: word boundary inside lexicon pronunciations under --strict", export_lexicon_with_word_boundaries_strict),
+    BadInput("export: experiment folder without checkpoints", export_experiment_without_checkpoints),
+    BadInput("export: onto an existing bundle without --overwrite", export_onto_existing_bundle),
+    BadInput("export: G2P spec with an unknown key", export_spec_with_unknown_key),
+    BadInput("g2p: letter-to-sound table with unknown symbols under --strict", g2p_table_with_unknown_symbols_strict),
+    BadInput("g2p-import-table: unknown symbols under --strict", g2p_import_table_unknown_symbols_strict),
 
 ]
 

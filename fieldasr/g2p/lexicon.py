@@ -95,6 +95,8 @@ def check_lexicon(path: str | Path, units: Container[str] | None = None) -> Lexi
 
 
 def _bad_pronunciation(line: str, phones: list[str], units: Container[str] | None) -> str | None:
+    if line[0].isspace():
+        return "starts with white space, so the word is missing; write WORD<TAB>p1 p2 ..."
     if not phones and len(line.split()) == 1 and "\t" not in line.strip(" "):
         return "one field only (a word without a pronunciation); write WORD<TAB>p1 p2 ..."
     if not phones:
