@@ -42,7 +42,8 @@ READABLE_FORMATS = (1, 2)  # 1: no checksums (loaded unverified)
 DESCRIPTION_FILE = "bundle.json"
 EXPERIMENT_MODEL_FILE = "model.json"  # written by recipes into the experiment folder
 REQUIRED_KEYS = ("format", "architecture", "model_config", "label_unit", "sampling_rate", "files")
-REEXPORT = "Re-export it with `fieldasr export EXPERIMENT BUNDLE --overwrite`"
+REEXPORT_COMMAND = "`fieldasr export EXPERIMENT BUNDLE --overwrite`"
+REEXPORT = f"Re-export it with {REEXPORT_COMMAND}"
 BAD_LINES_RECORDED = 20
 logger = logging.getLogger(__name__)
 
@@ -140,15 +141,15 @@ def verify_bundle_files(description: BundleDescription) -> None:
     directory = description.directory
     for name in [name for name in description.files.values() if name] + list(description.checksums):
         if not (directory / name).is_file():
-            raise BundleError(f"{directory}: {name} is missing from the bundle. Copy the whole bundle folder again, or {REEXPORT[0].lower()}{REEXPORT[1:]}.")
+            raise BundleError(f"{directory}: {name} is missing from the bundle. Copy the whole bundle folder again, or re-export it with {REEXPORT_COMMAND}.")
     for name, expected in description.checksums.items():
         path = directory / name
         size = path.stat().st_size
         if size < expected.size:
-            raise BundleError(f"{path}: {name} is truncated: {size:,} of {expected.size:,} bytes (an interrupted copy?). "
-                              f"Copy the bundle again, or {REEXPORT[0].lower()}{REEXPORT[1:]}.")
+            raise BundleError(f"{directory}: {name} is truncated: {size:,} of {expected.size:,} bytes (an interrupted copy?). "
+                              f"Copy the bundle again, or re-export it with {REEXPORT_COMMAND}.")
         if size != expected.size or file_checksum(path).sha256 != expected.sha256:
-            raise BundleError(f"{path}: {name} has changed since export (its checksum differs). {REEXPORT}.")
+            raise BundleError(f"{directory}: {name} has changed since export (its checksum differs). {REEXPORT}.")
     if description.format == 1:
         logger.warning("%s: bundle format 1 has no checksums, so its files are not verified. %s to add them.", directory, REEXPORT)
 
