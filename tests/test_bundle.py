@@ -158,3 +158,10 @@ def test_overwrite_replaces_a_bundle_and_a_failed_export_keeps_the_old_one(maori
         export_bundle(maori_bundle, ConformerCTC(TINY_CONFORMER, len(MAORI)), MAORI, overwrite=True)
     assert (maori_bundle / "bundle.json").read_bytes() == before and load_bundle(maori_bundle).language == "mi"
     assert sorted(path.name for path in maori_bundle.parent.iterdir()) == ["bundle", "sources"]
+
+
+def test_a_letter_to_sound_table_must_be_converted_before_export(tmp_path):
+    table = Path(__file__).parent / "fixtures" / "abui_letter_to_sound.txt"
+    with pytest.raises(BundleError, match="g2p-import-table"):
+        export_bundle(tmp_path / "bundle", ConformerCTC(TINY_CONFORMER, len(VOCABULARY)), VOCABULARY, g2p_spec=table)
+    assert not (tmp_path / "bundle").exists()
