@@ -127,12 +127,13 @@ def read_bundle_description(directory: str | Path) -> BundleDescription:
         raise BundleError(f"{path}: lacks checksums; the bundle is damaged. {REEXPORT}.")
     try:
         sums = {name: FileChecksum(int(value["size"]), str(value["sha256"])) for name, value in checksums.items()}
+        sampling_rate = int(data["sampling_rate"])
     except (TypeError, KeyError, ValueError) as error:
-        raise BundleError(f"{path}: malformed checksums ({error}). {REEXPORT}.") from error
+        raise BundleError(f"{path}: malformed checksums or sampling_rate ({error}). {REEXPORT}.") from error
     return BundleDescription(
         directory=directory, format=int(data["format"]), architecture=str(data["architecture"]), model_config=data["model_config"],
         label_unit=str(data["label_unit"]), language=data.get("language"), normaliser=data.get("normaliser"),
-        sampling_rate=int(data["sampling_rate"]), files=files, checksums=sums, lexicon_check=data.get("lexicon_check"),
+        sampling_rate=sampling_rate, files=files, checksums=sums, lexicon_check=data.get("lexicon_check"),
     )
 
 
