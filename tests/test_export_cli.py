@@ -47,7 +47,7 @@ def test_export_summary_lists_files_and_bad_lexicon_lines_then_strict_refuses(tm
     result = runner.invoke(cli, ["export", str(experiment), str(tmp_path / "bundle"), "--lexicon", str(lexicon)])
     assert result.exit_code == 0, result.output
     assert "g2p.rules" in result.output and "model.safetensors" in result.output
-    assert "1 entries kept, 2 bad lines left out" in result.output and "line 3: 'kia ora" in result.output
+    assert "1 entries kept, 2 bad line(s) left out" in result.output and "line 3: 'kia ora" in result.output
     strict = runner.invoke(cli, ["export", str(experiment), str(tmp_path / "strict"), "--lexicon", str(lexicon), "--strict"])
     assert strict.exit_code != 0 and "2 bad lines" in str(strict.exception) and not (tmp_path / "strict").exists()
     shutil.rmtree(tmp_path / "spec")  # the bundle does not need the originals

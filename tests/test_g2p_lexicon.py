@@ -45,7 +45,7 @@ def test_written_lexicon_round_trips_and_loads_in_torchaudio_ctc_decoder(tmp_pat
 def test_malformed_lexicon_line_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "bad.txt"
     path.write_text("kia\tk i a\nora\n", encoding="utf-8")
-    with pytest.raises(LexiconError, match="bad.txt: 1 bad lines: line 2: 'ora': one field only"):
+    with pytest.raises(LexiconError, match="bad.txt: 1 bad line: line 2: 'ora': one field only"):
         read_lexicon(path)
 
 

@@ -52,7 +52,7 @@ def export(experiment_dir: Path, output: Path, metric: str, mode: str, lexicon: 
         click.echo(f"  {name:<20} {checksum.size:>14,} bytes")
     record = description.lexicon_check
     if record:
-        click.echo(f"lexicon {record['source']}: {record['entries']} entries kept, {record['bad_lines']} bad lines left out"
+        click.echo(f"lexicon {record['source']}: {record['entries']} entries kept, {record['bad_lines']} bad line(s) left out"
                    + (" (--strict refuses them)" if record["bad_lines"] else ""))
         for line in record["first_bad_lines"][:10]:
             click.echo(f"  {line}")

@@ -24,6 +24,10 @@ class LexiconError(G2PError):
     """A lexicon file is malformed."""
 
 
+def _bad_lines(count: int) -> str:
+    return "1 bad line" if count == 1 else f"{count} bad lines"
+
+
 @dataclass(frozen=True)
 class BadLexiconLine:
     line: int
@@ -51,10 +55,10 @@ class LexiconCheck:
     def problem(self, shown: int = 5) -> str:
         first = "; ".join(bad.describe() for bad in self.bad_lines[:shown])
         more = f" (and {len(self.bad_lines) - shown} more)" if len(self.bad_lines) > shown else ""
-        return f"{self.path}: {len(self.bad_lines)} bad lines: {first}{more}"
+        return f"{self.path}: {_bad_lines(len(self.bad_lines))}: {first}{more}"
 
     def summary(self, shown: int = 5) -> str:
-        lines = [f"{self.path}: {len(self.entries)} entries kept, {len(self.bad_lines)} bad lines left out"]
+        lines = [f"{self.path}: {len(self.entries)} entries kept, {_bad_lines(len(self.bad_lines))} left out"]
         lines += [f"  {bad.describe()}" for bad in self.bad_lines[:shown]]
         if len(self.bad_lines) > shown:
             lines.append(f"  ... and {len(self.bad_lines) - shown} more")
