@@ -253,7 +253,7 @@ def test_windows_line_endings_are_kept(session):
 def test_truncated_eaf_is_an_error_naming_the_file(tmp_path):
     broken = tmp_path / "broken.eaf"
     broken.write_bytes(FIXTURE.read_bytes()[:2000])
-    with pytest.raises(AnnotationError, match=r"broken\.eaf: the file ends in the middle.*truncated.*backup"):
+    with pytest.raises(AnnotationError, match=r"broken\.eaf: truncated: the file ends in the middle.*backup"):
         read_eaf(broken, TierSelection(names=("tx@A",)))
     with pytest.raises(AnnotationError, match=r"broken\.eaf: not well-formed XML"):
         write_tier_into_eaf(broken, "asr", [(0.1, 0.2, "x")])

@@ -300,10 +300,11 @@ def is_text_only(folder: str | Path) -> bool:
     return (Path(folder) / TEXT_ONLY_MARKER).is_file()
 
 
-def refuse_text_only(folder: str | Path) -> None:
-    """Raise ManifestError when `folder` is a text-only corpus: for the commands that need audio."""
-    if is_text_only(folder):
-        raise ManifestError(
-            f"{folder}: this corpus was prepared with --text-only, so it has no audio to train or decode on. Prepare it with "
-            "audio: run `fieldasr prepare` again without --text-only (with --media-dir DIR if the recordings are in another folder)."
-        )
+def refuse_text_only(*folders: str | Path | None) -> None:
+    """Raise ManifestError when one of `folders` (None: not given) is a text-only corpus: for commands that need audio."""
+    for folder in folders:
+        if folder and is_text_only(folder):
+            raise ManifestError(
+                f"{folder}: this corpus was prepared with --text-only, so it has no audio to train or decode on. Prepare it with "
+                "audio: run `fieldasr prepare` again without --text-only (with --media-dir DIR if the recordings are in another folder)."
+            )
