@@ -258,3 +258,18 @@ def test_truncated_eaf_is_an_error_naming_the_file(tmp_path):
     with pytest.raises(AnnotationError, match=r"broken\.eaf: not well-formed XML"):
         write_tier_into_eaf(broken, "asr", [(0.1, 0.2, "x")])
     assert broken.read_bytes() == FIXTURE.read_bytes()[:2000]
+
+
+def test_the_audio_descriptor_is_chosen_when_video_is_linked_first(tmp_path):
+    # As ELAN 2.x files of sign-language and gesture corpora do: videos first, audio later, Windows drive links.
+    descriptors = ('<MEDIA_DESCRIPTOR MEDIA_URL="file:///H:/corpus/S034_b.mpg" MIME_TYPE="video/mpeg" RELATIVE_MEDIA_URL="file:/./S034_b.mpg"/>'
+                   '<MEDIA_DESCRIPTOR MEDIA_URL="file:///H:/corpus/CNGT0697.wav" MIME_TYPE="audio/x-wav" RELATIVE_MEDIA_URL="file:/./CNGT0697.wav"/>')
+    text = FIXTURE.read_text(encoding="utf-8")
+    start = text.index("<MEDIA_DESCRIPTOR")
+    end = text.index("/>", start) + 2
+    eaf = tmp_path / "session.eaf"
+    eaf.write_text(text[:start] + descriptors + text[end:], encoding="utf-8")
+    (tmp_path / "S034_b.mpg").write_bytes(b"\x00")
+    (tmp_path / "CNGT0697.wav").write_bytes(b"RIFF")  # not opened by the reader
+    source = read_eaf(eaf, TierSelection(names=("tx@A",)))
+    assert source.media == tmp_path / "CNGT0697.wav" and source.substitution is None

@@ -86,3 +86,11 @@ def test_nothing_found_names_every_place_and_the_fixes(corpus):
         MediaSearch().find(corpus / "eaf" / "abui_4.eaf", MediaLink(absolute="file:///C:/x/1_1_4.wav"))
     with pytest.raises(AnnotationError, match=r"not-a-folder\.txt: --media-dir must be a folder"):
         MediaSearch(touch(corpus / "not-a-folder.txt"))
+
+
+def test_elan_2x_relative_link_with_file_scheme_is_the_link_itself(corpus):
+    # ELAN 2.6/2.7 on Windows wrote RELATIVE_MEDIA_URL="file:/./rec.wav" beside MEDIA_URL="file:///H:/...".
+    audio = touch(corpus / "eaf" / "CNGT0697.wav")
+    found = MediaSearch().find(corpus / "eaf" / "abui_4.eaf",
+                               MediaLink(absolute="file:///H:/Interactie/CNGT/CNGT0697.wav", relative="file:/./CNGT0697.wav"))
+    assert (found.path, found.substitution) == (audio, None)
