@@ -110,3 +110,24 @@ def test_written_files_get_the_permissions_of_a_plain_open(tmp_path, moved_corpu
     written = sorted(result.output.iterdir()) + sorted(text_only.output.iterdir())
     assert {path.name for path in written} >= {"recordings.jsonl.gz", "segments.jsonl.gz", "skipped.tsv", "media.tsv", "text_only.json"}
     assert {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in written} == {path.name: oct(0o666 & ~umask) for path in written}
+
+
+def test_real_elan_2_6_file_with_nested_symbolic_subdivisions(tmp_path, ten_seconds):
+    """turkish.eaf (ELAN 2.6, 2009): utterances, words (Symbolic_Subdivision), morphemes (a subdivision of the
+    words), glosses and translations; its relative link is written `file:/./turkish.wav`."""
+    from fieldasr.data.elan import read_eaf
+
+    eaf = Path(shutil.copy(REAL / "turkish.eaf", tmp_path / "turkish.eaf"))
+    subprocess.run(["sox", str(ten_seconds), str(tmp_path / "turkish.wav"), "pad", "0", "41"], check=True)  # 51 s
+    utterances = read_eaf(eaf, TierSelection(names=("P-Spch",)))
+    assert utterances.media == tmp_path / "turkish.wav" and utterances.substitution is None  # the link itself
+    words = read_eaf(eaf, TierSelection(names=("P-Word",)))
+    assert [a.text for a in words.annotations] == [a.text for a in utterances.annotations]  # words joined in order
+    assert [(a.start, a.end) for a in words.annotations] == [(a.start, a.end) for a in utterances.annotations]
+    morphemes = read_eaf(eaf, TierSelection(names=("P-Morph",)))
+    assert len(morphemes.annotations) == 60 and morphemes.annotations[5].text == "gel di m"  # per word, ancestor's time
+    result = prepare_corpus(tmp_path, "eaf", "turkish", out_dir=tmp_path / "out", selection=TierSelection(names=("P-Spch", "P-Trans")),
+                            progress=False)
+    assert result.counts["segments"] == 18 and result.counts["skipped"] == 0 and not result.substitutions
+    assert result.counts["overlapping_pairs"] == 9  # each translation spans its utterance exactly
+    assert result.corpus.segments[-1].end == pytest.approx(50.1)
