@@ -94,3 +94,9 @@ def test_elan_2x_relative_link_with_file_scheme_is_the_link_itself(corpus):
     found = MediaSearch().find(corpus / "eaf" / "abui_4.eaf",
                                MediaLink(absolute="file:///H:/Interactie/CNGT/CNGT0697.wav", relative="file:/./CNGT0697.wav"))
     assert (found.path, found.substitution) == (audio, None)
+
+
+def test_a_relative_media_url_is_taken_from_the_annotation_folder(corpus):
+    audio = touch(corpus / "eaf" / "audio" / "rec.wav")
+    found = MediaSearch().find(corpus / "eaf" / "abui_4.eaf", MediaLink(absolute="audio/rec.wav"))
+    assert (found.path, found.substitution) == (audio, None)

@@ -32,7 +32,7 @@ def text_only(tmp_path) -> Path:
 
 
 def test_text_only_corpus_has_segments_and_a_marker_but_no_recordings(text_only):
-    assert sorted(path.name for path in text_only.iterdir()) == ["media.tsv", "segments.jsonl.gz", "skipped.tsv", TEXT_ONLY_MARKER]
+    assert sorted(path.name for path in text_only.iterdir()) == ["segments.jsonl.gz", "skipped.tsv", TEXT_ONLY_MARKER]
     assert json.loads((text_only / TEXT_ONLY_MARKER).read_text(encoding="utf-8"))["text_only"] is True
     segments = list(read_segments(text_only / "segments.jsonl.gz"))
     assert [(s.recording_id, s.start, s.text) for s in segments][:2] == [("session", 0.2, "irankarapte"), ("session", 1.0, "hunna & ene")]

@@ -24,7 +24,7 @@ def _share_table(title: str, shares: Mapping[str, Share]) -> None:
 def print_summary(corpus: Corpus) -> None:
     if corpus.text_only:
         recordings = len({segment.recording_id for segment in corpus.segments})
-        click.echo(f"text-only corpus (prepared with --text-only; no audio): {recordings} annotated recordings, "
+        click.echo(f"text-only corpus (prepared with --text-only; no audio): {recordings} annotated recording(s), "
                    f"segments {len(corpus.segments)}, hours annotated {corpus.hours:.3f}")
     else:
         click.echo(f"recordings {len(corpus.recordings)}, segments {len(corpus.segments)}, hours {corpus.hours:.3f}")

@@ -129,7 +129,8 @@ class MediaSearch:
         """
         by_convention = link is None
         link = link or MediaLink()
-        absolute = _absolute_path(link.absolute) if link.absolute else None
+        # Some tools write MEDIA_URL relative ("rec.wav", "./rec.wav"); ELAN resolves those from the .eaf's folder.
+        absolute = (_absolute_path(link.absolute) or _relative_path(link.absolute, annotation.parent)) if link.absolute else None
         relative = _relative_path(link.relative, annotation.parent) if link.relative else None
         for candidate in (absolute, relative):
             if candidate is not None and candidate.is_file():

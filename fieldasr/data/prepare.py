@@ -291,7 +291,8 @@ def prepare_corpus(
     output = Path(out_dir) / corpus_name
     output.mkdir(parents=True, exist_ok=True)
     write_skipped(output / "skipped.tsv", builder.skipped)
-    write_media_report(output / "media.tsv", builder.substitutions)
+    if not text_only:  # no audio was looked for, so there is nothing to report
+        write_media_report(output / "media.tsv", builder.substitutions)
     corpus.save(output)
     kinds = Counter(item.kind for item in builder.skipped)
     recordings = len(builder.text_recordings) if text_only else len(corpus.recordings)
