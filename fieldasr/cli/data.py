@@ -1,6 +1,7 @@
 """`fieldasr prepare` and `fieldasr validate`: fieldwork files to manifests, and a check of existing manifests."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -87,9 +88,7 @@ def _report_audio(problems: list[AudioProblem], manifest_dir: Path) -> None:
     """Raise AudioError with counts per problem and the files, when any recording's audio is unusable."""
     if not problems:
         return
-    counts = {}
-    for problem in problems:
-        counts[problem.problem] = counts.get(problem.problem, 0) + 1
+    counts = Counter(problem.problem for problem in problems)
     summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     listed = "\n".join(f"  [{problem.problem}] {problem.message}" for problem in problems[:SHOWN])
     more = f"\n  ... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""

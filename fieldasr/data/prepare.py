@@ -20,13 +20,13 @@ from tqdm import tqdm
 
 from fieldasr.audio import AUDIO_EXTENSIONS, AudioInfo, check_audio_end
 from fieldasr.data.elan import read_eaf
-from fieldasr.data.media import AmbiguousMediaError, MediaSearch
 from fieldasr.data.manifest import DURATION_TOLERANCE, Corpus, Recording, Segment
+from fieldasr.data.media import AmbiguousMediaError, MediaSearch
 from fieldasr.data.source import MediaSubstitution, SkippedItem, SourceAnnotation, SourceFile, TierSelection, tidy_text
-from fieldasr.files import atomic_write_text
 from fieldasr.data.tabular import common_voice_table, read_audio_folder, read_common_voice, read_csv
 from fieldasr.data.textgrid import read_textgrid
 from fieldasr.errors import AnnotationError, AudioError, FieldasrError, ManifestError
+from fieldasr.files import atomic_write_text
 
 FORMATS = ("eaf", "textgrid", "cv", "csv", "folder")
 TEXT_ONLY_FORMATS = ("eaf", "textgrid", "csv")  # the others hold whole-file transcriptions, whose length is the audio's
@@ -123,7 +123,7 @@ class _CorpusBuilder:
                 if media.suffix.lower() not in AUDIO_EXTENSIONS:
                     raise AudioError(f"{media}: unsupported audio format {media.suffix!r}. Convert it to WAV or FLAC, e.g. `ffmpeg -i {media.name} -ac 1 {media.stem}.wav`.")
                 recording = Recording.from_audio(self._recording_id(media), media)
-                check_audio_end(media, recording_info(recording))
+                check_audio_end(media, _header_of(recording))
                 self.recordings[media] = recording
             except AudioError as error:
                 self.recordings[media] = error
@@ -195,7 +195,7 @@ class _CorpusBuilder:
         return Corpus(recordings={recording.id: recording for recording in recordings}, segments=tuple(segments), text_only=self.text_only)
 
 
-def recording_info(recording: Recording) -> AudioInfo:
+def _header_of(recording: Recording) -> AudioInfo:
     return AudioInfo(recording.sampling_rate, recording.num_samples, recording.channels)
 
 
