@@ -14,6 +14,15 @@ from fieldasr.errors import AudioError
 
 TARGET_SAMPLING_RATE = 16_000
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff")
+AUDIO_PROBLEMS = ("missing", "empty", "truncated", "not audio", "unreadable")
+
+
+class AudioFileError(AudioError):
+    """An audio file that cannot be used, and which of AUDIO_PROBLEMS it has (for counts in `validate`)."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -27,21 +36,76 @@ class AudioInfo:
         return self.num_samples / self.sampling_rate
 
 
+# The first bytes of each format soundfile reads; a file starting otherwise is not audio at all.
+_SIGNATURES = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"FORM")
+
+
+def _wav_shortfall(path: Path, size: int) -> int:
+    """Bytes of audio a WAV header promises beyond the end of the file (0: complete, or not a plain RIFF WAV)."""
+    with open(path, "rb") as stream:
+        head = stream.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0
+        offset = 12
+        while offset + 8 <= size:
+            stream.seek(offset)
+            chunk = stream.read(8)
+            length = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                return max(0, offset + 8 + length - size)
+            offset += 8 + length + (length & 1)
+    return 0
+
+
+def _unreadable(path: Path, error: Exception) -> AudioError:
+    with open(path, "rb") as stream:
+        head = stream.read(4)
+    if not head.startswith(_SIGNATURES) and not head[:2].startswith((b"\xff",)):
+        return AudioFileError(f"{path}: not audio (renamed?): the file does not start like any audio format; it may be "
+                          "a text or other document given an audio name. Check the file, or convert real audio to WAV.", "not audio")
+    return AudioFileError(
+        f"{path}: cannot read this audio file: it starts like audio but is truncated or corrupt ({error}). Copy it again "
+        f"from the recorder or a backup, or convert it to WAV or FLAC (e.g. `sox in.xxx -r 16000 out.wav`).", "unreadable"
+    )
+
+
 def audio_info(path: str | Path) -> AudioInfo:
-    """Header facts of an audio file, without decoding it."""
+    """Header facts of an audio file, without decoding it; raises AudioError saying "not found", "empty",
+    "truncated" or "not audio (renamed?)" when that is what is wrong."""
     path = Path(path)
     if not path.is_file():
-        raise AudioError(f"{path}: audio file not found. Check the path (relative paths are taken from the annotation file's folder).")
+        raise AudioFileError(f"{path}: audio file not found. Check the path (relative paths are taken from the annotation file's folder).", "missing")
+    size = path.stat().st_size
+    if size == 0:
+        raise AudioFileError(f"{path}: the audio file is empty (0 bytes), e.g. from an interrupted copy. Copy it again from the recorder or a backup.", "empty")
     try:
         info = soundfile.info(str(path))
     except (RuntimeError, soundfile.LibsndfileError) as error:
-        raise AudioError(
-            f"{path}: cannot read this audio file ({error}). It may be corrupt, truncated or in an "
-            f"unsupported format; convert it to WAV or FLAC (e.g. `sox in.xxx -r 16000 out.wav`)."
-        ) from error
+        raise _unreadable(path, error) from error
     if info.frames <= 0:
-        raise AudioError(f"{path}: the audio file holds no samples (empty or truncated). Re-export it from the recorder's original.")
+        raise AudioFileError(f"{path}: the audio file is empty: it holds no samples (or is truncated before the first one). "
+                             "Copy it again from the recorder or a backup.", "empty")
+    missing = _wav_shortfall(path, size)
+    if missing:
+        bytes_per_second = max(1, size - 44) / max(info.frames / info.samplerate, 1e-9)
+        raise AudioFileError(f"{path}: truncated: the WAV header promises about {missing / bytes_per_second:.1f} s more audio than the file "
+                             f"holds (it ends after {info.frames / info.samplerate:.1f} s), e.g. after an interrupted copy. "
+                             "Copy it again from the recorder or a backup.", "truncated")
     return AudioInfo(sampling_rate=int(info.samplerate), num_samples=int(info.frames), channels=int(info.channels))
+
+
+def check_audio_end(path: str | Path, info: AudioInfo) -> None:
+    """Read the last few samples: a compressed file (FLAC, Ogg) cut short still has a header promising the full length."""
+    path = Path(path)
+    try:
+        with soundfile.SoundFile(str(path)) as stream:
+            stream.seek(max(0, info.num_samples - 16))
+            read = len(stream.read(16))
+    except (RuntimeError, soundfile.LibsndfileError):
+        read = 0
+    if read == 0:
+        raise AudioFileError(f"{path}: truncated: its header promises {info.duration:.1f} s of audio but the end of it cannot be read, "
+                             "e.g. after an interrupted copy. Copy it again from the recorder or a backup.", "truncated")
 
 
 def load_audio(

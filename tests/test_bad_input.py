@@ -213,6 +213,138 @@ def g2p_import_table_unknown_symbols_strict(ws: Workspace) -> Call:
     ws.write("letter_to_sound.txt", "ng ŋ\nc ñ\ne E\n")
     return Call(["g2p-import-table", "letter_to_sound.txt", "--language", "abz", "--out", "g2p/abz.yaml", "--xsampa", "--strict"],
                 ["letter_to_sound.txt", "'ñ' (line 2): neither IPA nor X-SAMPA"])
+# prepare / validate / audio
+
+ROOT = Path(__file__).resolve().parent.parent
+ELAN_LINK = 'MEDIA_URL="file:///home/fieldworker/corpus/session.wav" MIME_TYPE="audio/x-wav" RELATIVE_MEDIA_URL="./session.wav"'
+LATIN1_TEXTGRID = """File type = "ooTextFile"
+Object class = "TextGrid"
+
+xmin = 0
+xmax = 1
+tiers? <exists>
+size = 1
+item []:
+    item [1]:
+        class = "IntervalTier"
+        name = "words"
+        xmin = 0
+        xmax = 1
+        intervals: size = 1
+        intervals [1]:
+            xmin = 0
+            xmax = 1
+            text = "café crème"
+"""
+
+
+def windows_eaf(ws: Workspace, relative: str, media_url: str = "file:///C:/Users/x/Desktop/rec%2001.wav") -> Path:
+    """The ELAN 6 fixture as if made on a Windows computer (ELAN 2.x style: MEDIA_URL only)."""
+    text = (FIXTURES / "elan6_session.eaf").read_text(encoding="utf-8")
+    return ws.write(relative, text.replace(ELAN_LINK, f'MEDIA_URL="{media_url}" MIME_TYPE="audio/x-wav"'))
+
+
+def prepared_csv_corpus(ws: Workspace) -> Path:
+    from fieldasr.data.prepare import prepare_corpus
+
+    ws.wav("audio/a.wav")
+    ws.wav("audio/b.wav", "the river bends")
+    ws.write("audio/list.csv", "path,text\na.wav,the river runs\nb.wav,the river bends\n")
+    return prepare_corpus(ws.root / "audio" / "list.csv", "csv", "river", out_dir=ws.root / "manifests", progress=False).output
+
+
+def prepare_audio_missing_everywhere(ws: Workspace) -> Call:
+    windows_eaf(ws, "sessions/session.eaf")
+    return Call(["prepare", "sessions", "--format", "eaf", "--corpus", "c", "--linguistic-type", "utterance", "--strict"],
+                ["session.eaf", "audio not found", "rec 01.wav", "--media-dir", "--text-only"])
+
+
+def prepare_media_dir_not_a_folder(ws: Workspace) -> Call:
+    windows_eaf(ws, "sessions/session.eaf")
+    ws.write("recordings.txt", "the recordings are on the other disk")
+    return Call(["prepare", "sessions", "--format", "eaf", "--corpus", "c", "--linguistic-type", "utterance", "--media-dir", "recordings.txt"],
+                ["recordings.txt", "must be a folder"])
+
+
+def prepare_two_same_name_files_under_media_dir(ws: Workspace) -> Call:
+    windows_eaf(ws, "sessions/session.eaf")
+    ws.wav("media/2019/rec 01.wav")
+    ws.wav("media/2020/rec 01.wav")
+    return Call(["prepare", "sessions", "--format", "eaf", "--corpus", "c", "--linguistic-type", "utterance", "--media-dir", "media"],
+                ["session.eaf", "media/2019/rec 01.wav", "media/2020/rec 01.wav", "Rename or move one"])
+
+
+def prepare_truncated_wav(ws: Workspace) -> Call:
+    windows_eaf(ws, "sessions/session.eaf")
+    wav = ws.wav("sessions/rec 01.wav", "irankarapte kamuy aynu hunna ene sinean")
+    wav.write_bytes(wav.read_bytes()[: wav.stat().st_size // 2])
+    return Call(["prepare", "sessions", "--format", "eaf", "--corpus", "c", "--linguistic-type", "utterance", "--strict"],
+                ["rec 01.wav", "truncated", "Copy it again"])
+
+
+def prepare_empty_wav(ws: Workspace) -> Call:
+    ws.write("audio/list.csv", "path,text\nsilence.wav,the river runs\n")
+    ws.path("audio/silence.wav").write_bytes(b"")
+    return Call(["prepare", "audio/list.csv", "--format", "csv", "--corpus", "c"], ["silence.wav", "empty (0 bytes)", "nothing was written"])
+
+
+def prepare_text_file_named_wav(ws: Workspace) -> Call:
+    ws.write("audio/list.csv", "path,text\nnotes.wav,the river runs\n")
+    ws.write("audio/notes.wav", "Recorded 3 May with the elders; audio on the other card.\n")
+    return Call(["prepare", "audio/list.csv", "--format", "csv", "--corpus", "c", "--strict"], ["notes.wav", "not audio (renamed?)"])
+
+
+def prepare_latin1_textgrid(ws: Workspace) -> Call:
+    ws.write("grids/latin1.TextGrid", LATIN1_TEXTGRID, encoding="latin-1")
+    ws.wav("grids/latin1.wav")
+    return Call(["prepare", "grids", "--format", "textgrid", "--corpus", "c", "--tier", "words", "--strict"],
+                ["latin1.TextGrid", "not UTF-8 or UTF-16", "Praat"])
+
+
+def prepare_folder_of_non_xml_eaf(ws: Workspace) -> Call:
+    ws.write("sessions/notes.eaf", "Session 4, speakers A and B, recorded on the veranda.\n")
+    return Call(["prepare", "sessions", "--format", "eaf", "--corpus", "c", "--tier", "tx@A"],
+                ["notes.eaf", "not an ELAN file", "no usable segment", "nothing was written"])
+
+
+def prepare_truncated_eaf(ws: Workspace) -> Call:
+    data = (FIXTURES / "elan6_session.eaf").read_bytes()
+    ws.path("sessions/session.eaf").write_bytes(data[:2000])
+    ws.wav("sessions/session.wav")
+    return Call(["prepare", "sessions", "--format", "eaf", "--corpus", "c", "--tier", "tx@A", "--strict"],
+                ["session.eaf", "truncated", "backup"])
+
+
+def prepare_text_only_with_media_dir(ws: Workspace) -> Call:
+    windows_eaf(ws, "sessions/session.eaf")
+    ws.path("media/x").mkdir()
+    return Call(["prepare", "sessions", "--format", "eaf", "--corpus", "c", "--tier", "tx@A", "--text-only", "--media-dir", "media"],
+                ["media", "--media-dir and --text-only exclude each other"])
+
+
+def validate_missing_audio(ws: Workspace) -> Call:
+    prepared_csv_corpus(ws)
+    (ws.root / "audio" / "b.wav").unlink()
+    return Call(["validate", "manifests/river"], ["b.wav", "1 missing", "audio file not found", "--quick"])
+
+
+def validate_truncated_audio(ws: Workspace) -> Call:
+    prepared_csv_corpus(ws)
+    wav = ws.root / "audio" / "a.wav"
+    wav.write_bytes(wav.read_bytes()[: wav.stat().st_size * 2 // 3])
+    return Call(["validate", "manifests/river"], ["a.wav", "1 truncated", "WAV header promises"])
+
+
+def train_on_text_only_corpus(ws: Workspace) -> Call:
+    from fieldasr.data.prepare import prepare_corpus
+    from fieldasr.data.source import TierSelection
+
+    windows_eaf(ws, "sessions/session.eaf")
+    prepare_corpus(ws.root / "sessions", "eaf", "text", out_dir=ws.root / "manifests", selection=TierSelection(names=("tx@A",)),
+                   text_only=True, progress=False)
+    recipe = ROOT / "recipes" / "ctc" / "hparams" / "demo_en.yaml"
+    return Call(["train", str(recipe), "--set", "data.train=manifests/text", "--set", "experiment_dir=exp/text"],
+                ["manifests/text", "prepared with --text-only", "without --text-only"])
 
 
 CASES: list[BadInput] = [
@@ -220,6 +352,19 @@ CASES: list[BadInput] = [
     # --- transcribe / ELAN writing ---
 
     # --- prepare / validate / audio ---
+    BadInput("prepare: audio missing everywhere (--strict)", prepare_audio_missing_everywhere),
+    BadInput("prepare: --media-dir is a file", prepare_media_dir_not_a_folder),
+    BadInput("prepare: two same-name files under --media-dir", prepare_two_same_name_files_under_media_dir),
+    BadInput("prepare: truncated wav (--strict)", prepare_truncated_wav),
+    BadInput("prepare: empty wav, the only file", prepare_empty_wav),
+    BadInput("prepare: text file named .wav (--strict)", prepare_text_file_named_wav),
+    BadInput("prepare: Latin-1 TextGrid (--strict)", prepare_latin1_textgrid),
+    BadInput("prepare: folder whose only .eaf is not XML", prepare_folder_of_non_xml_eaf),
+    BadInput("prepare: truncated .eaf (--strict)", prepare_truncated_eaf),
+    BadInput("prepare: --text-only with --media-dir", prepare_text_only_with_media_dir),
+    BadInput("validate: audio file missing", validate_missing_audio),
+    BadInput("validate: audio file truncated", validate_truncated_audio),
+    BadInput("train: corpus prepared with --text-only", train_on_text_only_corpus),
 
     # --- train / recipes / configuration ---
 

@@ -105,7 +105,7 @@ def test_media_url_is_used_when_the_relative_link_is_broken(tmp_path, session_au
 
 def test_missing_media_names_the_eaf_and_the_fix(tmp_path):
     eaf = Path(shutil.copy(FIXTURE, tmp_path / "session.eaf"))
-    with pytest.raises(AnnotationError, match=r"session\.eaf: the linked media file is missing.*Linked Files"):
+    with pytest.raises(AnnotationError, match=r"session\.eaf: audio not found.*--media-dir.*Linked Files.*--text-only"):
         read_eaf(eaf, TierSelection(names=("tx@A",)))
 
 
@@ -223,8 +223,10 @@ def test_new_eaf_links_media_relatively_and_round_trips(tmp_path, session_audio)
     assert descriptor.get("MEDIA_URL") == media.resolve().as_uri()
     moved = tmp_path / "moved"
     shutil.copytree(tmp_path, moved, ignore=shutil.ignore_patterns("moved"))
+    media.rename(tmp_path / "elsewhere.wav")  # a move: the absolute link (tried first, as ELAN does) now points nowhere
     # The relative link still finds the audio after the whole folder moved.
     assert read_eaf(moved / "transcripts" / "session.eaf", TierSelection(names=("asr",))).media == moved / "session.wav"
+    media = (tmp_path / "elsewhere.wav").rename(media)
     assert pympi_tier(eaf, "asr") == [(200, 1500, "irankarapte"), (1800, 3100, "kamuy ʔaynu")]
     assert spans(read_eaf(eaf, TierSelection(names=("asr-words",)))) == [(0.2, 0.9, "iranka")]
     with pytest.raises(AnnotationError, match="already exists"):
@@ -251,8 +253,23 @@ def test_windows_line_endings_are_kept(session):
 def test_truncated_eaf_is_an_error_naming_the_file(tmp_path):
     broken = tmp_path / "broken.eaf"
     broken.write_bytes(FIXTURE.read_bytes()[:2000])
-    with pytest.raises(AnnotationError, match=r"broken\.eaf: cannot read this \.eaf.*save it again"):
+    with pytest.raises(AnnotationError, match=r"broken\.eaf: truncated: the file ends in the middle.*backup"):
         read_eaf(broken, TierSelection(names=("tx@A",)))
     with pytest.raises(AnnotationError, match=r"broken\.eaf: not well-formed XML"):
         write_tier_into_eaf(broken, "asr", [(0.1, 0.2, "x")])
     assert broken.read_bytes() == FIXTURE.read_bytes()[:2000]
+
+
+def test_the_audio_descriptor_is_chosen_when_video_is_linked_first(tmp_path):
+    # As ELAN 2.x files of sign-language and gesture corpora do: videos first, audio later, Windows drive links.
+    descriptors = ('<MEDIA_DESCRIPTOR MEDIA_URL="file:///H:/corpus/S034_b.mpg" MIME_TYPE="video/mpeg" RELATIVE_MEDIA_URL="file:/./S034_b.mpg"/>'
+                   '<MEDIA_DESCRIPTOR MEDIA_URL="file:///H:/corpus/CNGT0697.wav" MIME_TYPE="audio/x-wav" RELATIVE_MEDIA_URL="file:/./CNGT0697.wav"/>')
+    text = FIXTURE.read_text(encoding="utf-8")
+    start = text.index("<MEDIA_DESCRIPTOR")
+    end = text.index("/>", start) + 2
+    eaf = tmp_path / "session.eaf"
+    eaf.write_text(text[:start] + descriptors + text[end:], encoding="utf-8")
+    (tmp_path / "S034_b.mpg").write_bytes(b"\x00")
+    (tmp_path / "CNGT0697.wav").write_bytes(b"RIFF")  # not opened by the reader
+    source = read_eaf(eaf, TierSelection(names=("tx@A",)))
+    assert source.media == tmp_path / "CNGT0697.wav" and source.substitution is None

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import speak
 from fieldasr.data.manifest import Corpus
-from fieldasr.data.prepare import count_overlapping, prepare_corpus
+from fieldasr.data.prepare import count_overlapping_pairs, prepare_corpus
 from fieldasr.data.source import TierSelection
 from fieldasr.errors import AnnotationError, AudioError, ManifestError
 
@@ -49,7 +49,7 @@ def test_every_annotation_is_a_segment_or_a_counted_skip(tmp_path, elan_folder):
     # The fixture's utterance tiers hold 5 annotations: 3 usable, 1 empty, 1 past the end of the 4 s audio.
     assert result.counts["segments"] == 3
     assert result.counts["skipped_empty-text"] == 1 and result.counts["skipped_beyond-audio"] == 1
-    assert result.counts["overlapping_segments"] == 3  # Speaker B talks over both of A's utterances
+    assert result.counts["overlapping_pairs"] == 2  # Speaker B talks over both of A's utterances
     lines = (tmp_path / "out" / "ainu" / "skipped.tsv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == "source\titem\tkind\treason" and len(lines) == 3
     assert "annotation a4" in lines[2] and "past the end of the audio" in lines[2]
@@ -61,11 +61,10 @@ def test_every_annotation_is_a_segment_or_a_counted_skip(tmp_path, elan_folder):
 def test_truncated_audio_is_skipped_with_reason_or_raises_when_strict(tmp_path, elan_folder):
     wav = elan_folder / "session.wav"
     wav.write_bytes(wav.read_bytes()[:30])  # cut inside the header
-    with pytest.raises(AnnotationError, match="no usable segment"):
-        prepare_corpus(elan_folder, "eaf", "c", out_dir=tmp_path, selection=UTTERANCES, progress=False)
-    skipped = (tmp_path / "c" / "skipped.tsv").read_text(encoding="utf-8")
-    assert "unusable-audio" in skipped and "session.wav: cannot read this audio file" in skipped
-    with pytest.raises(AudioError, match=r"session\.wav.*corrupt, truncated"):
+    with pytest.raises(AnnotationError, match=r"no usable segment.*nothing was written.*session\.wav: cannot read this audio file"):
+        prepare_corpus(elan_folder, "eaf", "c", out_dir=tmp_path / "out", selection=UTTERANCES, progress=False)
+    assert not (tmp_path / "out").exists()  # a failed run leaves no output folder or skipped.tsv behind
+    with pytest.raises(AudioError, match=r"session\.wav.*truncated or corrupt"):
         prepare_corpus(elan_folder, "eaf", "c", out_dir=tmp_path, selection=UTTERANCES, strict=True, progress=False)
 
 
@@ -79,11 +78,13 @@ def test_missing_media_and_missing_tier_are_reported_per_file(tmp_path, elan_fol
     result = prepare_corpus(elan_folder, "eaf", "c", out_dir=tmp_path, selection=UTTERANCES, progress=False)
     reasons = {Path(item.source).relative_to(elan_folder).as_posix(): item.reason for item in result.skipped if item.kind == "unusable-file"}
     assert reasons.keys() == {"session.eaf", "other/notier.eaf"}
-    assert "linked media file is missing" in reasons["session.eaf"]
+    assert "audio not found" in reasons["session.eaf"] and "--media-dir" in reasons["session.eaf"]
     assert "no tier has linguistic type 'utterance'" in reasons["other/notier.eaf"] and "'tx@A'" in reasons["other/notier.eaf"]
     assert {segment.recording_id for segment in result.corpus.segments} == {"other__session"}
-    with pytest.raises(AnnotationError, match="missing"):
+    with pytest.raises(AnnotationError, match=r"notier\.eaf: no tier has"):  # the first file in order
         prepare_corpus(elan_folder, "eaf", "c", out_dir=tmp_path, selection=UTTERANCES, strict=True, progress=False)
+    with pytest.raises(AnnotationError, match=r"elan/session\.eaf: audio not found"):
+        prepare_corpus(elan_folder / "session.eaf", "eaf", "c", out_dir=tmp_path, selection=UTTERANCES, strict=True, progress=False)
 
 
 def test_unsupported_formats(tmp_path, four_seconds):
@@ -102,17 +103,28 @@ def test_duplicate_segment_ids_are_an_error(tmp_path, four_seconds):
         prepare_corpus(tmp_path / "list.csv", "csv", "c", out_dir=tmp_path, progress=False)
 
 
-def test_count_overlapping_against_brute_force():
+def test_count_overlapping_pairs_against_brute_force():
     import itertools
     import random
 
     from fieldasr.data.manifest import Segment
 
     rng = random.Random(7)
-    segments = [Segment(f"s{i}", f"r{i % 2}", start := rng.uniform(0, 20), rng.uniform(0.1, 3)) for i in range(60)]
-    expected = {x.id for a, b in itertools.combinations(segments, 2) if a.recording_id == b.recording_id
-                and a.start < b.end and b.start < a.end for x in (a, b)}
-    assert count_overlapping(segments) == len(expected)
+    segments = [Segment(f"s{i}", f"r{i % 2}", round(rng.uniform(0, 20), 3), round(rng.uniform(0.1, 3), 3)) for i in range(60)]
+    expected = sum(1 for a, b in itertools.combinations(segments, 2)
+                   if a.recording_id == b.recording_id and a.start < b.end - 1e-9 and b.start < a.end - 1e-9)
+    assert expected > 10
+    assert count_overlapping_pairs(segments) == expected
+
+
+def test_segments_sharing_a_time_slot_do_not_overlap():
+    from fieldasr.data.manifest import Segment
+
+    first = Segment("a", "r", 84.2, round(84.618 - 84.2, 6))  # ends at the slot the next one starts at
+    assert first.end == 84.61800000000001  # start + duration: the float trap this test is about
+    following = Segment("b", "r", 84.618, 1.0)
+    speaker_b = Segment("c", "r", 84.0, 0.5)  # overlaps `first` only: one pair
+    assert count_overlapping_pairs([first, following, speaker_b]) == 1
 
 
 def test_cli_prepare_prints_summary_and_skips_and_validate_reports(tmp_path, elan_folder):

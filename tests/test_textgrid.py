@@ -145,3 +145,23 @@ def test_prepare_textgrid_folder(tmp_path, praat_folder):
     assert result.counts["skipped"] == 0
     rates = {Path(r.path).suffix: (r.sampling_rate, r.channels) for r in result.corpus.recordings.values()}
     assert rates == {".wav": (48000, 1), ".flac": (8000, 1), ".ogg": (48000, 2)}
+
+
+def test_prepare_textgrids_whose_audio_is_in_a_media_folder(tmp_path, praat_folder):
+    import shutil
+
+    (tmp_path / "grids").mkdir()
+    for path in praat_folder.iterdir():
+        if path.suffix == ".TextGrid":
+            shutil.copy(path, tmp_path / "grids" / path.name)
+        elif path.suffix in (".wav", ".flac", ".ogg"):
+            (tmp_path / "media" / "day1").mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, tmp_path / "media" / "day1" / path.name)
+    with pytest.raises(AnnotationError, match=r"long\.TextGrid: audio not found.*--media-dir"):
+        prepare_corpus(tmp_path / "grids" / "long.TextGrid", "textgrid", "praat", out_dir=tmp_path / "out",
+                       selection=TierSelection(names=("words",)), strict=True, progress=False)
+    result = prepare_corpus(tmp_path / "grids", "textgrid", "praat", out_dir=tmp_path / "out", selection=TierSelection(names=("words",)),
+                            media_dir=tmp_path / "media", progress=False)
+    assert result.counts["segments"] == 6 and result.counts["skipped"] == 0
+    assert sorted(Path(item.used).name for item in result.substitutions) == ["ascii.ogg", "long.wav", "short.flac"]
+    assert {item.how for item in result.substitutions} == {"annotation file's name under --media-dir"}

@@ -1,14 +1,18 @@
 """`fieldasr prepare` and `fieldasr validate`: fieldwork files to manifests, and a check of existing manifests."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-from fieldasr.data.manifest import Corpus
+from fieldasr.data.manifest import AudioProblem, Corpus, audio_problems
 from fieldasr.data.prepare import FORMATS, PrepareResult, Share, prepare_corpus, shares_by
 from fieldasr.data.source import TierSelection
+from fieldasr.errors import AudioError
+
+SHOWN = 20  # problems listed one by one before "... and N more"
 
 
 def _share_table(title: str, shares: Mapping[str, Share]) -> None:
@@ -19,7 +23,12 @@ def _share_table(title: str, shares: Mapping[str, Share]) -> None:
 
 
 def print_summary(corpus: Corpus) -> None:
-    click.echo(f"recordings {len(corpus.recordings)}, segments {len(corpus.segments)}, hours {corpus.hours:.3f}")
+    if corpus.text_only:
+        recordings = len({segment.recording_id for segment in corpus.segments})
+        click.echo(f"text-only corpus (prepared with --text-only; no audio): {recordings} annotated recording(s), "
+                   f"segments {len(corpus.segments)}, hours annotated {corpus.hours:.3f}")
+    else:
+        click.echo(f"recordings {len(corpus.recordings)}, segments {len(corpus.segments)}, hours {corpus.hours:.3f}")
     _share_table("language", shares_by(corpus, "language"))
     _share_table("speaker", shares_by(corpus, "speaker"))
 
@@ -27,8 +36,13 @@ def print_summary(corpus: Corpus) -> None:
 def _print_result(result: PrepareResult) -> None:
     click.echo(f"corpus {result.corpus_name!r} -> {result.output}")
     print_summary(result.corpus)
-    if result.counts["overlapping_segments"]:
-        click.echo(f"\n{result.counts['overlapping_segments']} segments overlap another segment of the same recording (kept).")
+    if result.counts["overlapping_pairs"]:
+        click.echo(f"\n{result.counts['overlapping_pairs']} pair(s) of segments of one recording overlap (kept; times compared in whole ms).")
+    if result.substitutions:
+        click.secho(f"\naudio found other than where {len(result.substitutions)} annotation file(s) link it (also in "
+                    f"{result.output / 'media.tsv'}); check that each is the right recording:", fg="yellow")
+        for item in result.substitutions:
+            click.echo(f"  {item.annotation}: links {item.linked}; used {item.used} ({item.how})")
     if result.skipped:
         click.secho(f"\nskipped {len(result.skipped)} item(s) (also in {result.output / 'skipped.tsv'}):", fg="yellow")
         for item in result.skipped:
@@ -49,20 +63,54 @@ def _print_result(result: PrepareResult) -> None:
 @click.option("--language", help="Language code for segments whose source names none.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("corpora_manifests"), show_default=True)
 @click.option("--strict", is_flag=True, help="Stop at the first unusable file instead of skipping it.")
+@click.option("--media-dir", type=click.Path(path_type=Path),
+              help="eaf / textgrid: folder (searched with its subfolders) holding recordings that are not where the "
+                   "annotation files link them; found files are listed in the summary and in media.tsv.")
+@click.option("--text-only", is_flag=True,
+              help="eaf / textgrid / csv with times: import the annotations without audio (for language models, lexicons, "
+                   "G2P checks); no audio is looked for or opened. Such a corpus cannot be used for training.")
 def prepare(source: Path, format_: str, corpus_name: str, tiers: tuple[str, ...], linguistic_type: str | None,
-            participant: str | None, language: str | None, out_dir: Path, strict: bool) -> None:
-    """Turn fieldwork files in SOURCE into manifests; print what was made and everything skipped, with reasons."""
+            participant: str | None, language: str | None, out_dir: Path, strict: bool, media_dir: Path | None,
+            text_only: bool) -> None:
+    """Turn fieldwork files in SOURCE into manifests; print what was made and everything skipped, with reasons.
+
+    The audio of an .eaf is looked for at its absolute link, its relative link, then by the linked file name beside
+    the .eaf and under --media-dir, then by the .eaf's own name (a TextGrid: by its own name, beside it or under
+    --media-dir).
+    """
     selection = TierSelection(names=tiers, linguistic_type=linguistic_type, participant=participant)
-    result = prepare_corpus(source, format_, corpus_name, out_dir=out_dir, selection=selection, language=language, strict=strict)
+    result = prepare_corpus(source, format_, corpus_name, out_dir=out_dir, selection=selection, language=language, strict=strict,
+                            media_dir=media_dir, text_only=text_only)
     _print_result(result)
+
+
+def _report_audio(problems: list[AudioProblem], manifest_dir: Path) -> None:
+    """Raise AudioError with counts per problem and the files, when any recording's audio is unusable."""
+    if not problems:
+        return
+    counts = Counter(problem.problem for problem in problems)
+    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    listed = "\n".join(f"  [{problem.problem}] {problem.message}" for problem in problems[:SHOWN])
+    more = f"\n  ... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
+    raise AudioError(f"{manifest_dir}: {len(problems)} recording(s) have unusable audio ({summary}):\n{listed}{more}\n"
+                     "Restore or copy the files again and re-run `fieldasr prepare` (or `fieldasr validate --quick` to skip this check).")
 
 
 @click.command()
 @click.argument("manifest_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--require-text", is_flag=True, help="Every segment must have a transcription (for supervised training).")
-def validate(manifest_dir: Path, require_text: bool) -> None:
-    """Check the manifests in MANIFEST_DIR: ids, times, links to recordings, durations (and text)."""
-    corpus = Corpus.load(manifest_dir)
+@click.option("--quick", is_flag=True, help="Do not open the audio files (by default every audio header is read).")
+def validate(manifest_dir: Path, require_text: bool, quick: bool) -> None:
+    """Check the manifests in MANIFEST_DIR: ids, times, links to recordings, durations (and text), and that every
+    audio file is there and readable (not missing, empty or truncated)."""
+    corpus = Corpus.load(manifest_dir, text_only_ok=True)
     corpus.validate(require_text=require_text)
+    if not quick and not corpus.text_only:
+        _report_audio(audio_problems(corpus.recordings.values()), manifest_dir)
     print_summary(corpus)
-    click.secho("\nvalid.", fg="green")
+    if corpus.text_only:
+        click.secho("\nvalid (text only: prepared with --text-only, no audio to check; not usable for training).", fg="green")
+    elif quick:
+        click.secho("\nvalid (audio files not checked: --quick).", fg="green")
+    else:
+        click.secho("\nvalid.", fg="green")

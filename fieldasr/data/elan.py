@@ -4,74 +4,79 @@ Writing lives in `fieldasr.data.elan_write`.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
-from urllib.request import url2pathname
 
 from fieldasr.audio import AUDIO_EXTENSIONS
+from fieldasr.data.media import FoundMedia, MediaLink, MediaSearch
 from fieldasr.data.source import SkippedItem, SourceAnnotation, SourceFile, TierSelection, tidy_text
 from fieldasr.errors import AnnotationError
 
 # --- reading -------------------------------------------------------------------------------------
+
+# expat's codes for "the document stopped early": no element found, unclosed token, partial character.
+_ENDED_EARLY = (3, 5, 6)
+
+
+def _check_xml(path: Path) -> None:
+    """Refuse what is not a whole ELAN document, saying which of the usual accidents it is."""
+    import xml.etree.ElementTree as ET
+
+    data = path.read_bytes()
+    if not data.strip():
+        raise AnnotationError(f"{path}: the file is empty. Restore it from a backup or save it again in ELAN.")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as error:
+        line, column = error.position
+        looks_like_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+        if looks_like_xml and error.code in _ENDED_EARLY:
+            raise AnnotationError(f"{path}: truncated: the file ends in the middle of the ELAN document (line {line}), "
+                                  "e.g. after an interrupted copy. Copy it again or restore it from a backup.") from None
+        offset = sum(len(text) + 1 for text in data.split(b"\n")[:line - 1]) + column
+        hint = (" (a character that is not in the file's declared encoding: was it edited in another program?)"
+                if looks_like_xml and offset < len(data) and data[offset] >= 0x80 else "")
+        raise AnnotationError(f"{path}: not an ELAN file: not well-formed XML at line {line}, column {column + 1}{hint}. "
+                              "Open it in ELAN or a text editor to check it, or restore it from a backup.") from None
+    if root.tag != "ANNOTATION_DOCUMENT":
+        raise AnnotationError(f"{path}: not an ELAN file (its XML starts with <{root.tag}>, not <ANNOTATION_DOCUMENT>). "
+                              "Check that this is the .eaf you meant.")
+
 
 def _open_eaf(path: Path):
     import pympi
 
     if not path.is_file():
         raise AnnotationError(f"{path}: ELAN file not found.")
+    _check_xml(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return pympi.Elan.Eaf(str(path))
     except Exception as error:  # pympi raises bare Exception/KeyError on malformed files
-        raise AnnotationError(f"{path}: cannot read this .eaf ({error!r}). Open it in ELAN and save it again.") from error
-
-
-def _media_candidates(eaf_path: Path, descriptor: Mapping[str, str]) -> list[Path]:
-    """Where ELAN would look for a linked file: relative link, absolute link, then next to the .eaf."""
-    candidates = []
-    relative = descriptor.get("RELATIVE_MEDIA_URL")
-    if relative:
-        relative = relative[len("file:"):] if relative.startswith("file:") else relative
-        candidates.append(eaf_path.parent / unquote(relative))
-    absolute = descriptor.get("MEDIA_URL", "")
-    if absolute:
-        parsed = urlparse(absolute)
-        local = url2pathname(parsed.path) if parsed.scheme == "file" else absolute
-        candidates.append(Path(local))
-    for link in (relative, absolute):
-        if link:
-            candidates.append(eaf_path.parent / Path(unquote(link).replace("\\", "/")).name)
-    return candidates
+        raise AnnotationError(f"{path}: cannot read this .eaf: a reference inside it is broken ({error}). "
+                              "Open it in ELAN and save it again.") from error
 
 
 def _is_audio(descriptor: Mapping[str, str]) -> bool:
     url = descriptor.get("RELATIVE_MEDIA_URL") or descriptor.get("MEDIA_URL", "")
-    return descriptor.get("MIME_TYPE", "").startswith("audio") or Path(url).suffix.lower() in AUDIO_EXTENSIONS
+    name = MediaLink(relative=url).name
+    return descriptor.get("MIME_TYPE", "").startswith("audio") or Path(name).suffix.lower() in AUDIO_EXTENSIONS
 
 
-def linked_audio(eaf_path: Path, media_descriptors: Sequence[Mapping[str, str]]) -> Path:
-    """The audio file an .eaf links to (RELATIVE_MEDIA_URL preferred, else MEDIA_URL)."""
-    audio = [descriptor for descriptor in media_descriptors if _is_audio(descriptor)]
-    if not audio:
-        linked = [d.get("MEDIA_URL", "?") for d in media_descriptors]
-        raise AnnotationError(
-            f"{eaf_path}: no audio file is linked (linked media: {linked or 'none'}). In ELAN, use "
-            "Edit > Linked Files to add the WAV recording (extract the audio of a video with `ffmpeg -i in.mp4 out.wav`)."
-        )
-    candidates = _media_candidates(eaf_path, audio[0])
-    for candidate in candidates:
-        if candidate.is_file():
-            return Path(os.path.normpath(candidate))
-    tried = ", ".join(dict.fromkeys(str(candidate) for candidate in candidates))
-    raise AnnotationError(
-        f"{eaf_path}: the linked media file is missing (looked for {tried}). Put the recording next to the .eaf "
-        "or fix the link in ELAN (Edit > Linked Files)."
-    )
+def media_link(media_descriptors: Sequence[Mapping[str, str]]) -> MediaLink:
+    """The first linked audio file (ELAN lists the primary medium first); an empty link when only video is linked."""
+    for descriptor in media_descriptors:
+        if _is_audio(descriptor):
+            return MediaLink(absolute=descriptor.get("MEDIA_URL", ""), relative=descriptor.get("RELATIVE_MEDIA_URL", ""))
+    return MediaLink()
+
+
+def linked_audio(eaf_path: Path, media_descriptors: Sequence[Mapping[str, str]], search: MediaSearch | None = None) -> FoundMedia:
+    """The audio file of an .eaf, looked for as `fieldasr.data.media` describes (links first, then by name)."""
+    return (search or MediaSearch()).find(eaf_path, media_link(media_descriptors))
 
 
 def _spread(chain: Sequence[str], times: dict[str, float | None]) -> None:
@@ -203,8 +208,9 @@ def _tier_annotations(eaf, path: Path, tier: str, language: str | None,
     return annotations, skipped
 
 
-def read_eaf(path: str | Path, selection: TierSelection = TierSelection(), language: str | None = None) -> SourceFile:
-    """The chosen tiers of an .eaf and its linked audio.
+def read_eaf(path: str | Path, selection: TierSelection = TierSelection(), language: str | None = None,
+             media: MediaSearch | None = MediaSearch()) -> SourceFile:
+    """The chosen tiers of an .eaf and its audio (`media` None: the audio is not looked for, for `--text-only`).
 
     Alignable tiers give one annotation each; reference tiers (Symbolic_Association, Symbolic_Subdivision) take
     their times from the aligned ancestor, and the children of one parent are joined in order into one annotation.
@@ -213,7 +219,7 @@ def read_eaf(path: str | Path, selection: TierSelection = TierSelection(), langu
     path = Path(path)
     eaf = _open_eaf(path)
     tiers = select_tiers(eaf, path, selection)
-    media = linked_audio(path, eaf.media_descriptors)
+    found = None if media is None else linked_audio(path, eaf.media_descriptors, media)
     annotations, skipped = [], []
     times, index = _slot_times(eaf), _annotation_index(eaf)
     for tier in tiers:
@@ -221,4 +227,5 @@ def read_eaf(path: str | Path, selection: TierSelection = TierSelection(), langu
         annotations.extend(tier_annotations)
         skipped.extend(tier_skipped)
     annotations.sort(key=lambda annotation: (annotation.start, annotation.end or 0.0))
-    return SourceFile(source=path, media=media, annotations=tuple(annotations), skipped=tuple(skipped))
+    return SourceFile(source=path, media=None if found is None else found.path, annotations=tuple(annotations),
+                      skipped=tuple(skipped), substitution=None if found is None else found.substitution)

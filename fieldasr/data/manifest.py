@@ -3,6 +3,14 @@
 A `Recording` is one audio file; a `Segment` is one stretch of it with its transcription. Both are frozen:
 change one with `dataclasses.replace` (or `Segment.with_`). Files are streamed line by line, so a
 manifest of a million segments never has to fit in memory.
+
+A corpus folder holds `recordings.jsonl(.gz)` and `segments.jsonl(.gz)`. A *text-only* corpus (`fieldasr prepare
+--text-only`: annotations imported for language models, lexicons or G2P checks, no audio opened) holds
+`segments.jsonl(.gz)` and `text_only.json` instead of a recordings manifest: nothing is known about its audio
+(rate, length, even whether it exists), so nothing is claimed. Its segments are ordinary segments: times come
+from the annotation files, and `recording_id` names the annotation file (or the audio a table row names).
+`Corpus.load` refuses such a folder unless the caller asks for text (`text_only_ok=True`), so a command that
+needs audio stops with an error saying how to prepare the corpus with audio.
 """
 from __future__ import annotations
 
@@ -10,14 +18,15 @@ import dataclasses
 import gzip
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fieldasr.errors import ManifestError
+from fieldasr.files import atomic_path
+
+TEXT_ONLY_MARKER = "text_only.json"
 
 # Samples may disagree with a stored duration by rounding; one 10 ms frame is the tolerance.
 DURATION_TOLERANCE = 0.01
@@ -128,21 +137,14 @@ def _to_json(item: Recording | Segment) -> dict[str, Any]:
 
 
 def write_manifest(path: str | Path, items: Iterable[Recording | Segment]) -> int:
-    """Write items as JSONL(.gz) atomically (temporary file, then rename); returns how many were written."""
+    """Write items as JSONL(.gz) atomically, with ordinary file permissions; returns how many were written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
-    os.close(handle)
     count = 0
-    try:
-        with _open_text(Path(temporary), "w") as stream:
+    with atomic_path(path, make_parents=True) as temporary:
+        with _open_text(temporary, "w") as stream:
             for item in items:
                 stream.write(json.dumps(_to_json(item), ensure_ascii=False) + "\n")
                 count += 1
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return count
 
 
@@ -199,10 +201,16 @@ class Corpus:
 
     recordings: Mapping[str, Recording]
     segments: tuple[Segment, ...]
+    text_only: bool = False  # prepared with --text-only: no recordings, times from the annotation files
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Corpus":
+    def load(cls, folder: str | Path, *, text_only_ok: bool = False) -> "Corpus":
+        """The corpus in `folder`; a text-only corpus raises ManifestError unless `text_only_ok`."""
         folder = Path(folder)
+        if is_text_only(folder):
+            if not text_only_ok:
+                refuse_text_only(folder)
+            return cls(recordings={}, segments=tuple(read_segments(_find(folder, "segments"))), text_only=True)
         recordings = {}
         for recording in read_recordings(_find(folder, "recordings")):
             if recording.id in recordings:
@@ -213,11 +221,22 @@ class Corpus:
     def save(self, folder: str | Path, compress: bool = True) -> None:
         folder = Path(folder)
         suffix = ".jsonl.gz" if compress else ".jsonl"
+        if self.text_only:
+            write_manifest(folder / f"segments{suffix}", self.segments)
+            for stale in (folder / "recordings.jsonl.gz", folder / "recordings.jsonl"):
+                stale.unlink(missing_ok=True)  # from an earlier run with audio; it would contradict the marker
+            note = {"text_only": True, "note": "prepared with `fieldasr prepare --text-only`: times come from the annotation files; "
+                    "no audio was opened, so there is no recordings manifest."}
+            with atomic_path(folder / TEXT_ONLY_MARKER, make_parents=True) as temporary:
+                temporary.write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+            return
         write_manifest(folder / f"recordings{suffix}", self.recordings.values())
         write_manifest(folder / f"segments{suffix}", self.segments)
+        (folder / TEXT_ONLY_MARKER).unlink(missing_ok=True)  # from an earlier --text-only run
 
     def validate(self, require_text: bool = False) -> None:
-        """Raise ManifestError at the first inconsistency (ids, times, text, links to recordings)."""
+        """Raise ManifestError at the first inconsistency (ids, times, text, links to recordings; a text-only
+        corpus has no recordings to link to)."""
         for recording in self.recordings.values():
             recording.validate()
         seen: set[str] = set()
@@ -225,6 +244,9 @@ class Corpus:
             if segment.id in seen:
                 raise ManifestError(f"segment id {segment.id!r} appears twice. Ids must be unique; re-run `fieldasr prepare`.")
             seen.add(segment.id)
+            if self.text_only:
+                segment.validate(require_text=require_text)
+                continue
             recording = self.recordings.get(segment.recording_id)
             if recording is None:
                 raise ManifestError(f"segment {segment.id!r} refers to unknown recording {segment.recording_id!r}.")
@@ -241,3 +263,48 @@ def _find(folder: Path, stem: str) -> Path:
         if candidate.is_file():
             return candidate
     raise ManifestError(f"{folder}: no {stem}.jsonl(.gz) here. Create the manifests with `fieldasr prepare`.")
+
+
+@dataclass(frozen=True)
+class AudioProblem:
+    recording_id: str
+    path: str
+    problem: str  # one of fieldasr.audio.AUDIO_PROBLEMS, or "changed" (the file no longer matches the manifest)
+    message: str
+
+
+def audio_problems(recordings: Iterable[Recording]) -> list[AudioProblem]:
+    """Every recording whose audio file is missing, empty, truncated, not audio, unreadable or changed since `prepare`.
+
+    Reads headers (and the last few samples, which show a cut-off FLAC or Ogg file), never whole files.
+    """
+    from fieldasr.audio import AudioFileError, audio_info, check_audio_end
+
+    problems = []
+    for recording in recordings:
+        try:
+            info = audio_info(recording.path)
+            check_audio_end(recording.path, info)
+        except AudioFileError as error:
+            problems.append(AudioProblem(recording.id, recording.path, error.problem, str(error)))
+            continue
+        if (info.sampling_rate, info.num_samples) != (recording.sampling_rate, recording.num_samples):
+            problems.append(AudioProblem(recording.id, recording.path, "changed", (
+                f"{recording.path}: the file has {info.num_samples} samples at {info.sampling_rate} Hz, the manifest says "
+                f"{recording.num_samples} at {recording.sampling_rate} Hz: it changed after `fieldasr prepare`; run prepare again.")))
+    return problems
+
+
+def is_text_only(folder: str | Path) -> bool:
+    """Whether `folder` holds a corpus prepared with `prepare --text-only` (see the module docstring)."""
+    return (Path(folder) / TEXT_ONLY_MARKER).is_file()
+
+
+def refuse_text_only(*folders: str | Path | None) -> None:
+    """Raise ManifestError when one of `folders` (None: not given) is a text-only corpus: for commands that need audio."""
+    for folder in folders:
+        if folder and is_text_only(folder):
+            raise ManifestError(
+                f"{folder}: this corpus was prepared with --text-only, so it has no audio to train or decode on. Prepare it with "
+                "audio: run `fieldasr prepare` again without --text-only (with --media-dir DIR if the recordings are in another folder)."
+            )

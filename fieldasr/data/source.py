@@ -30,9 +30,20 @@ class SourceFile:
     """An annotation file (or one table row) and the media file it describes."""
 
     source: Path
-    media: Path
+    media: Path | None  # None: not looked for (`prepare --text-only`)
     annotations: tuple[SourceAnnotation, ...]
     skipped: tuple["SkippedItem", ...] = ()  # parts the importer itself could not use
+    substitution: "MediaSubstitution | None" = None  # set when the audio was found other than where the link points
+
+
+@dataclass(frozen=True)
+class MediaSubstitution:
+    """Audio found other than where the annotation file links it (see `fieldasr.data.media`), for the report."""
+
+    annotation: str  # the annotation file
+    linked: str  # its link as written ("(no audio linked)" for a TextGrid)
+    used: str  # the audio file taken instead
+    how: str  # "linked name beside the annotation file", "annotation file's name under --media-dir", ...
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fieldasr.audio import AUDIO_EXTENSIONS
 from fieldasr.data.export import TimedText, checked_annotations
+from fieldasr.data.media import MediaSearch
 from fieldasr.data.source import SourceAnnotation, SourceFile, TierSelection, tidy_text
 from fieldasr.files import atomic_path
 from fieldasr.errors import AnnotationError
@@ -81,20 +81,10 @@ def _select(path: Path, tiers: Sequence[Mapping[str, Any]], selection: TierSelec
     return chosen
 
 
-def audio_next_to(annotation_path: Path) -> Path:
-    """The audio file with the same name as an annotation file, in the same folder (WAV preferred)."""
-    for extension in AUDIO_EXTENSIONS:
-        for candidate in (annotation_path.with_suffix(extension), annotation_path.with_suffix(extension.upper())):
-            if candidate.is_file():
-                return candidate
-    raise AnnotationError(
-        f"{annotation_path}: no audio file with the same name next to it (looked for "
-        f"{', '.join(annotation_path.with_suffix(extension).name for extension in AUDIO_EXTENSIONS)}). Put the recording there."
-    )
-
-
-def read_textgrid(path: str | Path, selection: TierSelection = TierSelection(), language: str | None = None) -> SourceFile:
-    """The labelled intervals of the chosen interval tiers, and the same-name audio file next to the TextGrid.
+def read_textgrid(path: str | Path, selection: TierSelection = TierSelection(), language: str | None = None,
+                  media: MediaSearch | None = MediaSearch()) -> SourceFile:
+    """The labelled intervals of the chosen interval tiers, and the same-name audio file next to the TextGrid (or
+    under `media`'s folder; `media` None: the audio is not looked for, for `--text-only`).
 
     Empty labels are Praat's way of saying "nothing here" and are not annotations; praatio strips labels, so
     whitespace-only labels count as empty too.
@@ -102,7 +92,7 @@ def read_textgrid(path: str | Path, selection: TierSelection = TierSelection(), 
     path = Path(path)
     parsed = parse_textgrid(path)
     tiers = _select(path, parsed["tiers"], selection)
-    media = audio_next_to(path)
+    found = None if media is None else media.find(path)
     annotations = []
     for tier in tiers:
         slug = "_".join(tier["name"].replace("/", "_").split()) or "tier"
@@ -113,7 +103,8 @@ def read_textgrid(path: str | Path, selection: TierSelection = TierSelection(), 
             annotations.append(SourceAnnotation(float(start), float(end), tidy_text(label), f"{slug}-{number:04d}", where,
                                                 None, language, {"tier": tier["name"]}))
     annotations.sort(key=lambda annotation: (annotation.start, annotation.end))
-    return SourceFile(source=path, media=media, annotations=tuple(annotations))
+    return SourceFile(source=path, media=None if found is None else found.path, annotations=tuple(annotations),
+                      substitution=None if found is None else found.substitution)
 
 
 def write_textgrid(path: str | Path, duration: float, tiers: Mapping[str, Sequence[TimedText]], *, short: bool = False) -> Path:

@@ -18,6 +18,7 @@ import yaml
 
 from fieldasr.bundle import load_bundle, write_experiment_model
 from fieldasr.data import Corpus
+from fieldasr.data.manifest import refuse_text_only
 from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerConfig, ConformerCTC, Wav2Vec2CTC
 from fieldasr.models.output_transfer import transfer_output_layer
 from fieldasr.text import Vocabulary
@@ -131,6 +132,7 @@ def make_sampler(data: Mapping[str, Any], dataset: SpeechDataset, seed: int) -> 
 
 def run_ctc_recipe(config: Mapping[str, Any], argv: Sequence[str] = ()) -> TrainingSummary:
     experiment_dir = Path(config["experiment_dir"])
+    refuse_text_only(*((config.get("data") or {}).get(key) for key in ("train", "valid")))  # before anything is written
     record_experiment(experiment_dir, config, argv)
     data, model_section, trainer_section = config["data"], config.get("model", {}), dict(config.get("trainer", {}))
     seed = int(trainer_section.get("seed", 1234))
