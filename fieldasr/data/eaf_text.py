@@ -86,8 +86,7 @@ def read_eaf_bytes(path: Path) -> bytes:
     if path.is_dir():
         raise AnnotationError(f"{path}: is a folder, not an ELAN file. Name the .eaf file itself.")
     if not path.is_file():
-        raise AnnotationError(f"{path}: ELAN file not found. Check the path, or leave out --into to write a new .eaf "
-                              "next to the recording (or in --out-dir).")
+        raise AnnotationError(f"{path}: ELAN file not found. Check the path and the file name.")
     if not os.access(path, os.R_OK):
         raise AnnotationError(f"{path}: the file cannot be read (no read permission). Make it readable (chmod u+r) and run again.")
     return path.read_bytes()

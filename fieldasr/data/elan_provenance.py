@@ -85,14 +85,31 @@ def _time_order(row: Row) -> tuple[int, int]:
     return (-1 if row[0] is None else row[0], -1 if row[1] is None else row[1])
 
 
-def tier_rows(document: EafText, tier: Element, times: dict[str, int | None]) -> list[Row]:
+def _aligned_times(document: EafText, times: dict[str, int | None]) -> dict[str, tuple[int | None, int | None]]:
+    """Annotation id → (start ms, end ms); a reference annotation takes the times of the aligned one it refers to."""
+    spans: dict[str, tuple[int | None, int | None]] = {}
+    references: dict[str, str] = {}
+    for element in document.elements:
+        identifier = element.attributes.get("ANNOTATION_ID", "")
+        if element.name == "ALIGNABLE_ANNOTATION":
+            spans[identifier] = (times.get(element.attributes.get("TIME_SLOT_REF1", "")), times.get(element.attributes.get("TIME_SLOT_REF2", "")))
+        elif element.name == "REF_ANNOTATION":
+            references[identifier] = element.attributes.get("ANNOTATION_REF", "")
+    for identifier in references:
+        target, seen = references[identifier], {identifier}
+        while target in references and target not in seen:  # a chain of references ends at an aligned annotation
+            seen.add(target)
+            target = references[target]
+        spans[identifier] = spans.get(target, (None, None))
+    return spans
+
+
+def tier_rows(document: EafText, tier: Element, spans: dict[str, tuple[int | None, int | None]]) -> list[Row]:
     rows: list[Row] = []
     for element in document.within(tier, "ALIGNABLE_ANNOTATION") + document.within(tier, "REF_ANNOTATION"):
         values = document.within(element, "ANNOTATION_VALUE")
-        value = values[0].text if values else ""
-        start = times.get(element.attributes.get("TIME_SLOT_REF1", ""))
-        end = times.get(element.attributes.get("TIME_SLOT_REF2", ""))
-        rows.append((start, end, value))
+        start, end = spans.get(element.attributes.get("ANNOTATION_ID", ""), (None, None))
+        rows.append((start, end, values[0].text if values else ""))
     return rows
 
 
@@ -136,12 +153,12 @@ def _provenance(tier: Element, rows: Sequence[Row], mark: TierMark | None, has_p
 
 
 def summarise_tiers(document: EafText) -> list[TierSummary]:
-    times, marks = document.slot_times(), tier_marks(document)
+    spans, marks = _aligned_times(document, document.slot_times()), tier_marks(document)
     tiers = document.top("TIER")
     summaries = []
     for tier in tiers:
         name = tier.attributes.get("TIER_ID", "")
-        rows = tier_rows(document, tier, times)
+        rows = tier_rows(document, tier, spans)
         timed = [time for start, end, _ in rows for time in (start, end) if time is not None]
         _, mark = marks.get(name, (None, None))
         summaries.append(TierSummary(

@@ -97,6 +97,9 @@ def _check_into(into: Path, audio_files: Sequence[Path], out_dir: Path | None) -
     if into.suffix.lower() != FORMATS["eaf"]:
         raise TranscriptionError(f"{into}: --into takes an ELAN .eaf file. For other formats write new files with "
                                  "--format FORMAT --out-dir FOLDER.")
+    if not into.exists():
+        raise TranscriptionError(f"{into}: not found. --into adds tiers to an existing .eaf; check the path, or leave out "
+                                 "--into to write a new .eaf next to the recording (or in --out-dir).")
     if out_dir is not None:
         raise TranscriptionError(f"{into}: --into writes into that file, so --out-dir {out_dir} would be ignored. Leave out one of them.")
     if len(audio_files) != 1:
