@@ -63,6 +63,14 @@ def backup_path(path: Path, number: int) -> Path:
     return path.with_name(f"{path.name}.bak" if number == 1 else f"{path.name}.bak{number}")
 
 
+def next_backup_path(path: Path) -> Path:
+    """The name the next backup of `path` would get: the first free one."""
+    number = 1
+    while backup_path(path, number).exists():
+        number += 1
+    return backup_path(path, number)
+
+
 def keep_backup(path: str | Path, data: bytes) -> Path:
     """Save `data` (the file's bytes before a change) as the first free backup name; an existing backup is never
     overwritten. The name is claimed first (O_EXCL), then filled atomically, so a backup is complete or absent."""

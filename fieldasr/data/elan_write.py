@@ -24,7 +24,7 @@ from fieldasr.data.eaf_text import EafText, Element, read_eaf_bytes, scan_eaf
 from fieldasr.data.elan_provenance import ANNOTATOR, PROPERTY_PREFIX, AudioIdentity, TierMark, TierSummary, summarise_tiers, tier_marks
 from fieldasr.data.export import TimedText, checked_annotations
 from fieldasr.errors import AnnotationError
-from fieldasr.files import atomic_write_bytes, keep_backup
+from fieldasr.files import atomic_write_bytes, keep_backup, next_backup_path
 
 EAF_SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
 LAST_USED_ANNOTATION_ID = "lastUsedAnnotationId"
@@ -156,10 +156,12 @@ def decide_tier_writes(document: EafText, names: Sequence[str], audio: AudioIden
         else:
             refused.append(summary)
     if refused:
+        verb = "holds" if len(refused) == 1 else "hold"
         raise AnnotationError(
-            f"{path}: {' and '.join(map(_whose, refused))} holds the fieldworker's own annotations, so nothing was "
-            f"written. Write to a free tier instead (--tier {suggestion}), or replace it on purpose with "
-            f"{' '.join(f'--replace-tier {summary.name}' for summary in refused)} (the file is backed up first)."
+            f"{path}: {' and '.join(map(_whose, refused))} {verb} your own annotations, so nothing was written. Write to a "
+            f"free tier instead (--tier {suggestion}), or replace on purpose with "
+            f"{' '.join(f'--replace-tier {summary.name}' for summary in refused)} (the file as it is now is kept as "
+            f"{next_backup_path(path).name})."
         )
     return EafWritePlan(path, tuple(writes))
 
@@ -181,7 +183,8 @@ def _linguistic_type_edit(document: EafText, linguistic_type: str) -> None:
         if existing.attributes.get("TIME_ALIGNABLE", "true") != "true" or existing.attributes.get("CONSTRAINTS"):
             raise AnnotationError(
                 f"{document.path}: linguistic type {linguistic_type!r} is not a plain time-alignable type "
-                f"(constraints {existing.attributes.get('CONSTRAINTS')!r}). Pass another linguistic type, e.g. 'default-lt'."
+                f"(constraints {existing.attributes.get('CONSTRAINTS')!r}), so a transcription tier cannot use it. In ELAN "
+                "(Type > Change Linguistic Type), make it time-alignable without constraints, or rename it and run again."
             )
         return
     new_type = f'<LINGUISTIC_TYPE GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID={quoteattr(linguistic_type)} TIME_ALIGNABLE="true"/>'
