@@ -336,3 +336,15 @@ def test_new_files_carry_the_same_marks(tmp_path, session_audio):
     eaf = write_new_eaf(tmp_path / "session.eaf", media, {"asr": [(0.2, 1.5, "a")], "asr-words": [(0.2, 0.9, "a")], "empty": []})
     assert provenance(eaf) == {"asr": "unedited", "asr-words": "unedited", "empty": "unedited"}
     assert ET.parse(eaf).getroot().find("HEADER/PROPERTY[@NAME='fieldasr-tier:asr']").text.count(media.name) == 1
+
+
+def test_a_stale_mark_of_a_deleted_tier_is_replaced_not_doubled(session):
+    import re
+
+    write_tier_into_eaf(session, "asr", [(0.25, 1.4, "a")])
+    text = session.read_text(encoding="utf-8")
+    session.write_text(re.sub(r'\n *<TIER ANNOTATOR="fieldasr".*?</TIER>', "", text, flags=re.S), encoding="utf-8")  # deleted in ELAN
+    assert "asr" not in provenance(session) and "fieldasr-tier:asr" in session.read_text(encoding="utf-8")
+    write_tier_into_eaf(session, "asr", [(0.5, 0.9, "b")])
+    assert session.read_text(encoding="utf-8").count("fieldasr-tier:asr") == 1
+    assert provenance(session)["asr"] == "unedited" and pympi_tier(session, "asr") == [(500, 900, "b")]

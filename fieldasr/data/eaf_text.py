@@ -81,14 +81,18 @@ def scan_eaf(data: bytes, path: Path) -> list[Element]:
     return elements
 
 
-def read_eaf_bytes(path: Path) -> bytes:
-    """The bytes of an existing .eaf; raises naming the file when it is missing, a folder or unreadable."""
+def check_readable(path: Path) -> None:
+    """Raise naming the file when it is missing, a folder or unreadable."""
     if path.is_dir():
         raise AnnotationError(f"{path}: is a folder, not an ELAN file. Name the .eaf file itself.")
     if not path.is_file():
         raise AnnotationError(f"{path}: ELAN file not found. Check the path and the file name.")
     if not os.access(path, os.R_OK):
         raise AnnotationError(f"{path}: the file cannot be read (no read permission). Make it readable (chmod u+r) and run again.")
+
+
+def read_eaf_bytes(path: Path) -> bytes:
+    check_readable(path)
     return path.read_bytes()
 
 

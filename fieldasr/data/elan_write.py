@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from fieldasr.data.eaf_text import EafText, Element, read_eaf_bytes, scan_eaf
+from fieldasr.data.eaf_text import EafText, Element, check_readable, scan_eaf
 from fieldasr.data.elan_provenance import ANNOTATOR, PROPERTY_PREFIX, AudioIdentity, TierMark, TierSummary, summarise_tiers, tier_marks
 from fieldasr.data.export import TimedText, checked_annotations
 from fieldasr.errors import AnnotationError
@@ -81,7 +81,7 @@ def _milliseconds(annotations: Sequence[TimedText], where: str) -> list[tuple[in
 
 
 def _check_writable(path: Path) -> None:
-    read_eaf_bytes(path)  # missing, a folder, unreadable: the same messages as for reading
+    check_readable(path)
     writable_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
     if not os.access(path, os.W_OK) or not path.stat().st_mode & writable_bits:
         raise AnnotationError(f"{path}: the file is read-only, so nothing was written and it is untouched. Make it writable (chmod u+w) and run again.")
@@ -234,8 +234,8 @@ def _marks_edit(document: EafText, marks: Mapping[str, TierMark]) -> None:
     existing = tier_marks(document)
     new_lines = ""
     for name, mark in marks.items():
-        if name in existing:
-            document.replace_content(existing[name][0], escape(mark.to_text()))
+        if name in existing:  # a stale mark (e.g. of a tier deleted in ELAN) is replaced whole
+            document.replace(existing[name][0], _property_xml(PROPERTY_PREFIX + name, mark.to_text()))
         else:
             new_lines += document.newline + document.indent * 2 + _property_xml(PROPERTY_PREFIX + name, mark.to_text())
     headers = document.top("HEADER")
@@ -251,6 +251,26 @@ def _marks_edit(document: EafText, marks: Mapping[str, TierMark]) -> None:
         document.replace(headers[0], f"{opening}>{new_lines}{document.newline}{document.indent}</HEADER>")
     else:
         document.replace_content(headers[0], f"{new_lines}{document.newline}{document.indent}")
+
+
+def _numbered_rows(document: EafText, timed: Mapping[str, Sequence[tuple[int, int, str]]], last_used: Sequence[Element]):
+    """Each tier's (annotation id, start slot, end slot, text) with ids above every id in use (and above the
+    lastUsedAnnotationId counter), the new (slot, ms) pairs, and the last annotation number given."""
+    slot_numbers = [_number(element.attributes.get("TIME_SLOT_ID", "")) for element in document.elements if element.name == "TIME_SLOT"]
+    annotation_numbers = [_number(element.attributes.get("ANNOTATION_ID", "")) for element in document.elements
+                          if element.name in ("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")]
+    next_slot = max(slot_numbers, default=0) + 1
+    next_annotation = max(annotation_numbers + [_number(element.text) for element in last_used], default=0) + 1
+    rows: dict[str, list[tuple[str, str, str, str]]] = {}
+    slots: list[tuple[str, int]] = []
+    for name, annotations in timed.items():
+        rows[name] = []
+        for start_ms, end_ms, text in annotations:
+            start_slot, end_slot = f"ts{next_slot}", f"ts{next_slot + 1}"
+            slots += [(start_slot, start_ms), (end_slot, end_ms)]
+            rows[name].append((f"a{next_annotation}", start_slot, end_slot, text))
+            next_slot, next_annotation = next_slot + 2, next_annotation + 1
+    return rows, slots, next_annotation - 1
 
 
 def write_tiers_into_eaf(
@@ -274,31 +294,20 @@ def write_tiers_into_eaf(
     path = Path(eaf_path)
     _check_writable(path)
     timed = {name: _milliseconds(annotations, f"{path} tier {name!r}") for name, annotations in tiers.items()}
-    original = read_eaf_bytes(path)
+    original = path.read_bytes()
     document = EafText(path, original)
     decide_tier_writes(document, list(tiers), audio, replace=replace, overwrite=True)
     existing = {tier.attributes.get("TIER_ID"): tier for tier in document.top("TIER")}
-    slot_numbers = [_number(element.attributes.get("TIME_SLOT_ID", "")) for element in document.elements if element.name == "TIME_SLOT"]
-    annotation_numbers = [_number(element.attributes.get("ANNOTATION_ID", "")) for element in document.elements
-                          if element.name in ("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")]
     last_used = [element for element in document.header_properties() if element.attributes.get("NAME") == LAST_USED_ANNOTATION_ID]
-    next_slot = max(slot_numbers, default=0) + 1
-    next_annotation = max(annotation_numbers + [_number(element.text) for element in last_used], default=0) + 1
-    slots, new_tiers, types, marks = [], "", set(), {}
-    for name, annotations in timed.items():
-        rows = []
-        for start_ms, end_ms, text in annotations:
-            start_slot, end_slot = f"ts{next_slot}", f"ts{next_slot + 1}"
-            slots += [(start_slot, start_ms), (end_slot, end_ms)]
-            rows.append((f"a{next_annotation}", start_slot, end_slot, text))
-            next_slot, next_annotation = next_slot + 2, next_annotation + 1
-        marks[name] = TierMark.of(annotations, audio)
+    rows, slots, last_annotation = _numbered_rows(document, timed, last_used)
+    new_tiers, types = "", set()
+    for name, tier_rows in rows.items():
         old = existing.get(name)
         attributes = dict(old.attributes) if old is not None else {"LINGUISTIC_TYPE_REF": linguistic_type, "TIER_ID": name}
         attributes = {**attributes, "ANNOTATOR": ANNOTATOR, **({"PARTICIPANT": participant} if participant else {})}
         attributes = dict(sorted(attributes.items()))  # ELAN writes attributes in alphabetical order
         types.add(attributes["LINGUISTIC_TYPE_REF"])
-        tier_xml = _tier_xml(attributes, rows, document.indent, document.newline)
+        tier_xml = _tier_xml(attributes, tier_rows, document.indent, document.newline)
         if old is not None:
             document.replace(old, tier_xml)
         else:
@@ -312,9 +321,9 @@ def write_tiers_into_eaf(
     old_slots = {element.attributes.get(key) for tier in replaced for element in document.within(tier, "ALIGNABLE_ANNOTATION")
                  for key in ("TIME_SLOT_REF1", "TIME_SLOT_REF2")}
     _time_order_edit(document, slots, old_slots - _slots_used_outside(document, replaced))
-    _marks_edit(document, marks)
+    _marks_edit(document, {name: TierMark.of(annotations, audio) for name, annotations in timed.items()})
     if last_used and slots:
-        document.replace_content(last_used[0], str(next_annotation - 1))
+        document.replace_content(last_used[0], str(last_annotation))
     new_data = document.result()
     scan_eaf(new_data, path)  # never replace a good file with a broken one
     if backup:

@@ -37,9 +37,13 @@ def transcript_tiers(transcript: Transcript, tier: str, word_tier: bool = True) 
     return tiers
 
 
-def output_path(audio: Path, output_format: str, out_dir: Path | None) -> Path:
+def check_format(output_format: str) -> None:
     if output_format not in FORMATS:
         raise TranscriptionError(f"unknown output format {output_format!r}; choose one of {', '.join(FORMATS)}.")
+
+
+def output_path(audio: Path, output_format: str, out_dir: Path | None) -> Path:
+    check_format(output_format)
     folder = out_dir if out_dir is not None else audio.parent
     return folder / (audio.stem + FORMATS[output_format])
 
@@ -62,6 +66,7 @@ def check_replaceable_output(path: Path) -> None:
 def write_transcript(transcript: Transcript, path: Path, output_format: str, tier: str = "fieldasr", word_tier: bool = True,
                      audio: AudioIdentity | None = None) -> Path:
     """Write `transcript` as a new file at `path`; an existing one is replaced atomically (see the module docstring)."""
+    check_format(output_format)
     tiers = transcript_tiers(transcript, tier, word_tier)
     if path.exists():
         check_replaceable_output(path)  # again: the file may have been edited while the model was running
@@ -78,7 +83,7 @@ def write_transcript(transcript: Transcript, path: Path, output_format: str, tie
         return write_json(path, tiers, media_path=transcript.audio, duration=transcript.duration, metadata=metadata)
     if output_format == "txt":
         return atomic_write_text(path, "".join(f"{segment.text}\n" for segment in transcript.segments))
-    raise TranscriptionError(f"unknown output format {output_format!r}; choose one of {', '.join(FORMATS)}.")
+    raise TranscriptionError(f"output format {output_format!r} has no writer.")  # a FORMATS entry without a branch above
 
 
 def write_into_eaf(transcript: Transcript, eaf_path: Path, tier: str, word_tier: bool = True, *,

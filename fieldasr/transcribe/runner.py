@@ -21,7 +21,7 @@ from fieldasr.data.elan_write import plan_eaf_write
 from fieldasr.data.textgrid import TEXTGRID_SUFFIXES
 from fieldasr.errors import AudioError, FieldasrError
 from fieldasr.transcribe.engine import Transcriber, TranscriptionError
-from fieldasr.transcribe.outputs import FORMATS, check_replaceable_output, output_path, tier_names, write_into_eaf, write_transcript
+from fieldasr.transcribe.outputs import FORMATS, check_format, check_replaceable_output, output_path, tier_names, write_into_eaf, write_transcript
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def plan_transcription(
     replace_tiers: Sequence[str] = (),
 ) -> TranscriptionPlan:
     """Check every input and output and decide what to do with each recording; raises before any work."""
-    output_path(Path("check"), output_format, None)  # an unknown format is refused here
+    check_format(output_format)
     if replace_tiers and into is None:
         raise TranscriptionError(f"--replace-tier {' '.join(replace_tiers)} applies only with --into (adding tiers to an "
                                  "existing .eaf). New files never replace anyone's tiers; leave it out.")
