@@ -99,3 +99,35 @@ def _swap_into_place(staging: Path, path: Path) -> None:
         os.replace(retired, path)  # put the old folder back before reporting the failure
         raise
     shutil.rmtree(retired.parent, ignore_errors=True)
+
+
+def backup_path(path: Path, number: int) -> Path:
+    """The backup scheme: `rec.eaf.bak` for the first, then `rec.eaf.bak2`, `rec.eaf.bak3`, ..."""
+    return path.with_name(f"{path.name}.bak" if number == 1 else f"{path.name}.bak{number}")
+
+
+def next_backup_path(path: Path) -> Path:
+    """The name the next backup of `path` would get: the first free one."""
+    number = 1
+    while backup_path(path, number).exists():
+        number += 1
+    return backup_path(path, number)
+
+
+def keep_backup(path: str | Path, data: bytes) -> Path:
+    """Save `data` (the file's bytes before a change) as the first free backup name; an existing backup is never
+    overwritten. The name is claimed first (O_EXCL), then filled atomically, so a backup is complete or absent."""
+    path = Path(path)
+    number = 1
+    while True:
+        candidate = backup_path(path, number)
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            break
+        except FileExistsError:
+            number += 1
+    try:
+        return atomic_write_bytes(candidate, data, like=path if path.exists() else None)
+    except BaseException:
+        candidate.unlink(missing_ok=True)
+        raise

@@ -347,9 +347,129 @@ def train_on_text_only_corpus(ws: Workspace) -> Call:
                 ["manifests/text", "prepared with --text-only", "without --text-only"])
 
 
+# transcribe / ELAN writing
+
+_TINY_BUNDLE: list[Path] = []  # built once per test session
+
+
+def tiny_bundle(ws: Workspace) -> Path:
+    """A real (random, tiny) model bundle, as in test_transcribe_bundle.py; outside the case's folder."""
+    if not _TINY_BUNDLE:
+        import torch
+
+        from fieldasr.bundle import export_bundle
+        from fieldasr.models import TINY_CONFORMER, ConformerCTC
+        from fieldasr.text import Vocabulary
+
+        torch.manual_seed(0)
+        letters = Vocabulary(tuple("<blank> <unk> | a e i o u k m n r s t".split()))
+        folder = ws.cache / "bad-input-bundle"
+        shutil.rmtree(folder, ignore_errors=True)
+        _TINY_BUNDLE.append(export_bundle(folder, ConformerCTC(TINY_CONFORMER, len(letters)).eval(), letters, label_unit="characters"))
+    return _TINY_BUNDLE[0]
+
+
+def into(ws: Workspace, *extra: str) -> list[str]:
+    """`transcribe BUNDLE rec.wav --into rec.eaf ...` with rec.wav in place."""
+    ws.wav("rec.wav")
+    return ["transcribe", str(tiny_bundle(ws)), "rec.wav", "--into", "rec.eaf", *extra]
+
+
+def into_missing_eaf(ws: Workspace) -> Call:
+    return Call(into(ws, "--tier", "asr"), ["rec.eaf: not found", "leave out --into"])
+
+
+def into_read_only_eaf(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf").chmod(0o444)
+    return Call(into(ws, "--tier", "asr"), ["rec.eaf: the file is read-only", "chmod u+w"])
+
+
+def into_non_xml_eaf(ws: Workspace) -> Call:
+    ws.write("rec.eaf", "Speaker A: irankarapte\nSpeaker B: hunna\n")
+    return Call(into(ws, "--tier", "asr"), ["rec.eaf: not an ELAN file: not well-formed XML", "backup"])
+
+
+def into_truncated_eaf(ws: Workspace) -> Call:
+    ws.path("rec.eaf").write_bytes((FIXTURES / "elan6_session.eaf").read_bytes()[:3000])
+    return Call(into(ws, "--tier", "asr"), ["rec.eaf: truncated", "backup"])
+
+
+def into_hand_tier(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf")
+    return Call(into(ws, "--tier", "tx@B"), ["rec.eaf: tier 'tx@B' (1 annotation, not written by fieldasr)",
+                                             "--tier tx@B-asr", "--replace-tier tx@B"])
+
+
+def into_hand_tier_corrected_since(ws: Workspace) -> Call:
+    from fieldasr.data.elan_write import write_tier_into_eaf
+
+    eaf = ws.fixture("elan6_session.eaf", "rec.eaf")
+    write_tier_into_eaf(eaf, "asr", [(0.2, 1.5, "iranka rapte")], backup=False)
+    eaf.write_text(eaf.read_text(encoding="utf-8").replace(">iranka rapte<", ">irankarapte<"), encoding="utf-8")
+    return Call(into(ws, "--tier", "asr", "--no-word-times"), ["rec.eaf: tier 'asr' (1 annotation, edited since fieldasr wrote it)",
+                                                               "--replace-tier asr"])
+
+
+def into_replace_tier_in_hierarchy(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf")
+    return Call(into(ws, "--tier", "tx@A", "--replace-tier", "tx@A"),
+                ["rec.eaf: tier 'tx@A' is part of a tier hierarchy", "ft@A", "--tier tx@A-asr"])
+
+
+def into_with_a_folder_of_recordings(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf")
+    ws.wav("recordings/a.wav"), ws.wav("recordings/b.wav", "we sing")
+    return Call(["transcribe", str(tiny_bundle(ws)), "recordings", "--into", "rec.eaf"],
+                ["rec.eaf: --into takes one recording, got 2", "--out-dir"])
+
+
+def into_a_textgrid(ws: Workspace) -> Call:
+    ws.wav("rec.wav")
+    ws.write("rec.TextGrid", 'File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = 1\ntiers? <absent>\n')
+    return Call(["transcribe", str(tiny_bundle(ws)), "rec.wav", "--into", "rec.TextGrid"],
+                ["rec.TextGrid: --into adds tiers to an existing ELAN .eaf", "--format textgrid --out-dir"])
+
+
+def overwrite_an_output_the_fieldworker_edited(ws: Workspace) -> Call:
+    from fieldasr.data.elan_write import write_new_eaf
+
+    audio = ws.wav("rec.wav")
+    eaf = write_new_eaf(ws.path("out/rec.eaf"), audio, {"fieldasr": [(0.1, 0.9, "ta")]})
+    eaf.write_text(eaf.read_text(encoding="utf-8").replace(">ta<", ">the river<"), encoding="utf-8")
+    return Call(["transcribe", str(tiny_bundle(ws)), "rec.wav", "--out-dir", "out", "--overwrite"],
+                ["rec.eaf: --overwrite would replace this whole file", "'fieldasr' (edited since fieldasr wrote it)", "--into"])
+
+
+def tiers_of_a_missing_file(ws: Workspace) -> Call:
+    return Call(["tiers", "session.eaf"], ["session.eaf: ELAN file not found", "Check the path"])
+
+
+def tiers_of_a_non_xml_file(ws: Workspace) -> Call:
+    ws.write("session.eaf", "\x00\x01 not ELAN at all")
+    return Call(["tiers", "session.eaf"], ["session.eaf: not an ELAN file: not well-formed XML", "backup"])
+
+
+def tiers_of_another_format(ws: Workspace) -> Call:
+    ws.write("session.srt", "1\n00:00:00,200 --> 00:00:01,500\nirankarapte\n")
+    return Call(["tiers", "session.srt"], ["session.srt: not an ELAN (.eaf) or Praat (.TextGrid) file"])
+
+
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
     # --- transcribe / ELAN writing ---
+    BadInput("transcribe --into: the .eaf does not exist", into_missing_eaf),
+    BadInput("transcribe --into: the .eaf is read-only", into_read_only_eaf),
+    BadInput("transcribe --into: the .eaf is not XML", into_non_xml_eaf),
+    BadInput("transcribe --into: the .eaf is truncated", into_truncated_eaf),
+    BadInput("transcribe --into: a hand-transcribed tier without --replace-tier", into_hand_tier),
+    BadInput("transcribe --into: fieldasr's tier corrected by hand since", into_hand_tier_corrected_since),
+    BadInput("transcribe --into: --replace-tier of a tier inside a hierarchy", into_replace_tier_in_hierarchy),
+    BadInput("transcribe --into: a folder of recordings", into_with_a_folder_of_recordings),
+    BadInput("transcribe --into: a TextGrid", into_a_textgrid),
+    BadInput("transcribe --overwrite: an .eaf output the fieldworker edited", overwrite_an_output_the_fieldworker_edited),
+    BadInput("tiers: the file does not exist", tiers_of_a_missing_file),
+    BadInput("tiers: the .eaf is not XML", tiers_of_a_non_xml_file),
+    BadInput("tiers: neither ELAN nor TextGrid", tiers_of_another_format),
 
     # --- prepare / validate / audio ---
     BadInput("prepare: audio missing everywhere (--strict)", prepare_audio_missing_everywhere),

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
+import json
 import os
 import shutil
 import stat
@@ -112,15 +114,20 @@ def test_missing_media_names_the_eaf_and_the_fix(tmp_path):
 # --- writing -----------------------------------------------------------------------------------
 
 def canonical_parts(path: Path) -> dict[str, list[str]]:
-    """C14N of each top-level element, by tag; the lastUsedAnnotationId counter is masked (it must change)."""
+    """C14N of each top-level element, by tag; the lastUsedAnnotationId counter is masked (it must change) and
+    fieldasr's own marks in the HEADER are left out (test_provenance checks them)."""
     root = ET.parse(path).getroot()
     parts: dict[str, list[str]] = {}
     for element in root:
         element = copy.deepcopy(element)
         element.tail = None
-        for prop in element.iter("PROPERTY"):
+        for prop in list(element.iter("PROPERTY")):
             if prop.get("NAME") == "lastUsedAnnotationId":
                 prop.text = "masked"
+            if prop.get("NAME", "").startswith("fieldasr-tier:"):
+                siblings = list(element)
+                siblings[siblings.index(prop) - 1].tail = prop.tail  # as if the line had never been there
+                element.remove(prop)
         parts.setdefault(element.tag, []).append(ET.canonicalize(ET.tostring(element, encoding="unicode")))
     return parts
 
@@ -165,7 +172,7 @@ def test_adding_a_tier_changes_nothing_else(session):
 
 
 def test_replacing_a_tier_keeps_the_other_tiers_and_drops_its_old_time_slots(session):
-    write_tier_into_eaf(session, "tx@B", [(0.5, 0.9, "ene")])
+    write_tier_into_eaf(session, "tx@B", [(0.5, 0.9, "ene")], replace=True)
     before, after = canonical_parts(session.with_name("session.eaf.bak")), canonical_parts(session)
     untouched = [part for part in before["TIER"] if 'TIER_ID="tx@B"' not in part]
     assert [part for part in after["TIER"] if 'TIER_ID="tx@B"' not in part] == untouched
@@ -184,9 +191,10 @@ def test_replacing_a_tier_keeps_the_other_tiers_and_drops_its_old_time_slots(ses
 @pytest.mark.parametrize("tier", ["tx@A", "ft@A"])
 def test_tiers_inside_a_hierarchy_are_not_replaced(session, tier):
     original = session.read_bytes()
-    with pytest.raises(AnnotationError, match="hierarchy"):
-        write_tier_into_eaf(session, tier, [(0.1, 0.2, "x")])
+    with pytest.raises(AnnotationError, match=rf"session\.eaf: tier '{tier}' is part of a tier hierarchy.*--tier {tier}-asr"):
+        write_tier_into_eaf(session, tier, [(0.1, 0.2, "x")], replace=True)  # even when named on purpose
     assert session.read_bytes() == original
+    assert not session.with_name("session.eaf.bak").exists()
 
 
 def test_read_only_file_is_left_untouched(session):
@@ -255,7 +263,7 @@ def test_truncated_eaf_is_an_error_naming_the_file(tmp_path):
     broken.write_bytes(FIXTURE.read_bytes()[:2000])
     with pytest.raises(AnnotationError, match=r"broken\.eaf: truncated: the file ends in the middle.*backup"):
         read_eaf(broken, TierSelection(names=("tx@A",)))
-    with pytest.raises(AnnotationError, match=r"broken\.eaf: not well-formed XML"):
+    with pytest.raises(AnnotationError, match=r"broken\.eaf: truncated: the file ends in the middle"):
         write_tier_into_eaf(broken, "asr", [(0.1, 0.2, "x")])
     assert broken.read_bytes() == FIXTURE.read_bytes()[:2000]
 
@@ -273,3 +281,87 @@ def test_the_audio_descriptor_is_chosen_when_video_is_linked_first(tmp_path):
     (tmp_path / "CNGT0697.wav").write_bytes(b"RIFF")  # not opened by the reader
     source = read_eaf(eaf, TierSelection(names=("tx@A",)))
     assert source.media == tmp_path / "CNGT0697.wav" and source.substitution is None
+
+
+# --- provenance and backups -------------------------------------------------------------------------
+
+def provenance(path: Path) -> dict[str, str]:
+    from fieldasr.data.eaf_text import EafText
+    from fieldasr.data.elan_provenance import summarise_tiers
+
+    return {summary.name: summary.provenance for summary in summarise_tiers(EafText.read(path))}
+
+
+def test_written_tiers_carry_a_mark_in_the_tier_and_the_header(session, session_audio):
+    from fieldasr.data.elan_provenance import AudioIdentity
+
+    audio = AudioIdentity.of(session_audio)
+    write_tier_into_eaf(session, "asr", [(0.25, 1.4, "iran karapte"), (1.85, 3.0, "kamuy")], audio=audio)
+    root = ET.parse(session).getroot()
+    assert root.find("TIER[@TIER_ID='asr']").get("ANNOTATOR") == "fieldasr"
+    mark = json.loads(root.find("HEADER/PROPERTY[@NAME='fieldasr-tier:asr']").text)
+    assert mark["format"] == 1 and mark["audio"] == "session.wav" and mark["audio_sha256"] == audio.sha256
+    lines = ["250\t1400\tiran karapte", "1850\t3000\tkamuy"]
+    assert mark["digest"] == hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    assert mark["annotations"].split() == [hashlib.sha256(line.encode()).hexdigest()[:12] for line in lines]
+    assert provenance(session) == {**{name: "" for name in provenance(FIXTURE)}, "asr": "unedited"}
+
+
+def test_the_mark_survives_a_re_save_that_renumbers_everything(session):
+    """pympi re-serialises the whole file (new time slot and annotation ids), as ELAN does when it saves."""
+    import pympi
+
+    write_tier_into_eaf(session, "asr", [(0.25, 1.4, "iran karapte"), (1.85, 3.0, "kamuy")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eaf = pympi.Elan.Eaf(str(session))
+        pympi.Elan.to_eaf(str(session), eaf, pretty=True)
+    assert b"fieldasr-tier:asr" in session.read_bytes()
+    assert provenance(session)["asr"] == "unedited"
+    assert eaf.remove_annotation("asr", 2000) == 1  # a person deletes an annotation (time in ms)
+    pympi.Elan.to_eaf(str(session), eaf, pretty=True)
+    assert provenance(session)["asr"] == "edited"
+
+
+def test_annotator_changed_by_hand_makes_the_tier_the_users(session):
+    write_tier_into_eaf(session, "asr", [(0.25, 1.4, "a")])
+    session.write_bytes(session.read_bytes().replace(b'ANNOTATOR="fieldasr"', b'ANNOTATOR="Ana"'))
+    assert provenance(session)["asr"] == "edited"
+    original = session.read_bytes()
+    with pytest.raises(AnnotationError, match=r"tier 'asr' \(1 annotation, edited since fieldasr wrote it\)"):
+        write_tier_into_eaf(session, "asr", [(0.25, 1.4, "b")])
+    assert session.read_bytes() == original
+
+
+def test_backups_are_numbered_byte_identical_and_never_overwritten(session):
+    states = [session.read_bytes()]
+    for text in ("one", "two", "three"):
+        write_tier_into_eaf(session, "asr", [(0.25, 1.4, text)])
+        states.append(session.read_bytes())
+    names = ["session.eaf.bak", "session.eaf.bak2", "session.eaf.bak3"]
+    assert sorted(p.name for p in session.parent.iterdir() if ".bak" in p.name) == names
+    for name, state in zip(names, states):
+        assert session.with_name(name).read_bytes() == state
+    session.with_name("session.eaf.bak2").unlink()  # a gap is filled, nothing is overwritten
+    write_tier_into_eaf(session, "asr", [(0.25, 1.4, "four")])
+    assert session.with_name("session.eaf.bak2").read_bytes() == states[3]
+    assert session.with_name("session.eaf.bak3").read_bytes() == states[2]
+
+
+def test_new_files_carry_the_same_marks(tmp_path, session_audio):
+    media = Path(shutil.copy(session_audio, tmp_path / "session.wav"))
+    eaf = write_new_eaf(tmp_path / "session.eaf", media, {"asr": [(0.2, 1.5, "a")], "asr-words": [(0.2, 0.9, "a")], "empty": []})
+    assert provenance(eaf) == {"asr": "unedited", "asr-words": "unedited", "empty": "unedited"}
+    assert ET.parse(eaf).getroot().find("HEADER/PROPERTY[@NAME='fieldasr-tier:asr']").text.count(media.name) == 1
+
+
+def test_a_stale_mark_of_a_deleted_tier_is_replaced_not_doubled(session):
+    import re
+
+    write_tier_into_eaf(session, "asr", [(0.25, 1.4, "a")])
+    text = session.read_text(encoding="utf-8")
+    session.write_text(re.sub(r'\n *<TIER ANNOTATOR="fieldasr".*?</TIER>', "", text, flags=re.S), encoding="utf-8")  # deleted in ELAN
+    assert "asr" not in provenance(session) and "fieldasr-tier:asr" in session.read_text(encoding="utf-8")
+    write_tier_into_eaf(session, "asr", [(0.5, 0.9, "b")])
+    assert session.read_text(encoding="utf-8").count("fieldasr-tier:asr") == 1
+    assert provenance(session)["asr"] == "unedited" and pympi_tier(session, "asr") == [(500, 900, "b")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,20 @@ def two_phrases(audio: Path) -> Corpus:
     return Corpus({"session": recording}, segments)
 
 
+def run_fieldasr(monkeypatch, capsys, *argv) -> tuple[int, str]:
+    """The `fieldasr` command as a user runs it (exit code 2 for a refused run), with its printed output."""
+    from fieldasr.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["fieldasr", *map(str, argv)])
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = 0 if exit_.code is None else int(exit_.code)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
 def run(*arguments: str):
     result = CliRunner().invoke(cli, list(arguments), catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -77,15 +92,15 @@ def test_transcribe_cli_beam_into_existing_eaf(bundle_and_audio, tmp_path):
     assert words <= {"kamuy", "sinot"}  # the lexicon constrains beam search to its words
 
 
-def test_read_only_eaf_is_reported_and_left_untouched(bundle_and_audio, tmp_path):
+def test_read_only_eaf_is_reported_and_left_untouched(bundle_and_audio, tmp_path, monkeypatch, capsys):
     bundle, audio = bundle_and_audio
     eaf = Path(shutil.copy(FIXTURE, tmp_path / "session.eaf"))
     shutil.copy(audio, tmp_path / "session.wav")
     eaf.chmod(0o444)
     original = eaf.read_bytes()
-    result = CliRunner().invoke(cli, ["transcribe", str(bundle), str(tmp_path / "session.wav"), "--into", str(eaf)])
-    assert result.exit_code != 0
-    assert "session.eaf" in result.output and eaf.read_bytes() == original
+    code, output = run_fieldasr(monkeypatch, capsys, "transcribe", bundle, tmp_path / "session.wav", "--into", eaf)
+    assert code == 2 and "session.eaf: the file is read-only" in output and "chmod u+w" in output
+    assert eaf.read_bytes() == original and sorted(p.name for p in tmp_path.iterdir()) == ["session.eaf", "session.wav"]
 
 
 def test_tune_on_a_dev_manifest_with_the_bundle(bundle_and_audio, tmp_path):
@@ -106,3 +121,49 @@ def test_decode_a_manifest_then_evaluate_it(bundle_and_audio, tmp_path):
     assert all(set((s.text or "").split()) <= {"kamuy", "sinot"} for s in hypotheses.segments)
     output = run("evaluate", "--ref", str(tmp_path / "test"), "--hyp", str(tmp_path / "hyp"), "--out", str(tmp_path / "report"))
     assert (tmp_path / "report" / "report.html").is_file() and "WER" in output
+
+
+def test_acceptance_a_hand_transcription_is_never_lost(bundle_and_audio, tmp_path, monkeypatch, capsys):
+    """Issue #12: `--into rec.eaf --tier <hand tier>` is refused (twice, nothing written, no model loaded); with
+    --replace-tier the hand tier survives in the backup; a rerun is skipped; --overwrite keeps the first backup."""
+    import fieldasr.bundle
+
+    bundle, audio = bundle_and_audio
+    eaf, wav = Path(shutil.copy(FIXTURE, tmp_path / "rec.eaf")), Path(shutil.copy(audio, tmp_path / "rec.wav"))
+    original, load_bundle = eaf.read_bytes(), fieldasr.bundle.load_bundle
+    command = ["transcribe", bundle, wav, "--into", eaf, "--tier", "tx@B"]
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded although there was nothing to transcribe")
+
+    monkeypatch.setattr(fieldasr.bundle, "load_bundle", no_model)
+    for _ in range(2):
+        code, output = run_fieldasr(monkeypatch, capsys, *command)
+        assert code == 2 and "Traceback" not in output
+        assert "rec.eaf: tier 'tx@B' (1 annotation, not written by fieldasr)" in output and "--replace-tier tx@B" in output
+        assert eaf.read_bytes() == original and sorted(p.name for p in tmp_path.iterdir()) == ["rec.eaf", "rec.wav"]
+
+    monkeypatch.setattr(fieldasr.bundle, "load_bundle", load_bundle)
+    code, output = run_fieldasr(monkeypatch, capsys, *command, "--replace-tier", "tx@B")
+    assert code == 0 and "1 written" in output, output
+    first_backup = tmp_path / "rec.eaf.bak"
+    assert first_backup.read_bytes() == original
+    assert pympi_tier(first_backup, "tx@B") == [(1000, 2000, "hunna & ene")]  # the hand transcription, byte for byte above
+    assert pympi_tier(eaf, "tx@B") != pympi_tier(first_backup, "tx@B")
+    before, after = canonical_parts(first_backup), canonical_parts(eaf)
+    assert [p for p in after["TIER"] if 'TIER_ID="tx@B' not in p] == [p for p in before["TIER"] if 'TIER_ID="tx@B"' not in p]
+
+    monkeypatch.setattr(fieldasr.bundle, "load_bundle", no_model)
+    written = eaf.read_bytes()
+    for extra in (["--replace-tier", "tx@B"], []):
+        code, output = run_fieldasr(monkeypatch, capsys, *command, *extra)
+        assert code == 0 and "0 written, 1 already done (skipped)" in output, output
+        assert eaf.read_bytes() == written and not (tmp_path / "rec.eaf.bak2").exists()
+
+    monkeypatch.setattr(fieldasr.bundle, "load_bundle", load_bundle)
+    code, output = run_fieldasr(monkeypatch, capsys, *command, "--overwrite")
+    assert code == 0 and "1 written" in output, output
+    assert first_backup.read_bytes() == original and (tmp_path / "rec.eaf.bak2").read_bytes() == written
+    code, output = run_fieldasr(monkeypatch, capsys, "tiers", eaf)
+    assert [line.split()[-2:] for line in output.splitlines() if line.startswith("tx@")] == [["0.200-4.800", "no"], ["yes,", "unedited"],
+                                                                                            ["yes,", "unedited"]]

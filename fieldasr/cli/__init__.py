@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "prepare": "fieldasr.cli.data:prepare",
     "validate": "fieldasr.cli.data:validate",
     "transcribe": "fieldasr.cli.transcribe:transcribe",
+    "tiers": "fieldasr.cli.tiers:tiers",
     "decode": "fieldasr.cli.transcribe:decode",
     "lm": "fieldasr.cli.decode:lm",
     "tune": "fieldasr.cli.decode:tune",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldasr.audio import AUDIO_EXTENSIONS
+from fieldasr.data.eaf_text import check_readable, malformed_eaf_error
 from fieldasr.data.media import FoundMedia, MediaLink, MediaSearch
 from fieldasr.data.source import SkippedItem, SourceAnnotation, SourceFile, TierSelection, tidy_text
 from fieldasr.errors import AnnotationError
@@ -17,29 +18,15 @@ from fieldasr.errors import AnnotationError
 # --- reading -------------------------------------------------------------------------------------
 
 # expat's codes for "the document stopped early": no element found, unclosed token, partial character.
-_ENDED_EARLY = (3, 5, 6)
-
-
 def _check_xml(path: Path) -> None:
     """Refuse what is not a whole ELAN document, saying which of the usual accidents it is."""
     import xml.etree.ElementTree as ET
 
     data = path.read_bytes()
-    if not data.strip():
-        raise AnnotationError(f"{path}: the file is empty. Restore it from a backup or save it again in ELAN.")
     try:
         root = ET.fromstring(data)
     except ET.ParseError as error:
-        line, column = error.position
-        looks_like_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-        if looks_like_xml and error.code in _ENDED_EARLY:
-            raise AnnotationError(f"{path}: truncated: the file ends in the middle of the ELAN document (line {line}), "
-                                  "e.g. after an interrupted copy. Copy it again or restore it from a backup.") from None
-        offset = sum(len(text) + 1 for text in data.split(b"\n")[:line - 1]) + column
-        hint = (" (a character that is not in the file's declared encoding: was it edited in another program?)"
-                if looks_like_xml and offset < len(data) and data[offset] >= 0x80 else "")
-        raise AnnotationError(f"{path}: not an ELAN file: not well-formed XML at line {line}, column {column + 1}{hint}. "
-                              "Open it in ELAN or a text editor to check it, or restore it from a backup.") from None
+        raise malformed_eaf_error(path, data, error.code, *error.position) from None
     if root.tag != "ANNOTATION_DOCUMENT":
         raise AnnotationError(f"{path}: not an ELAN file (its XML starts with <{root.tag}>, not <ANNOTATION_DOCUMENT>). "
                               "Check that this is the .eaf you meant.")
@@ -48,8 +35,7 @@ def _check_xml(path: Path) -> None:
 def _open_eaf(path: Path):
     import pympi
 
-    if not path.is_file():
-        raise AnnotationError(f"{path}: ELAN file not found.")
+    check_readable(path)
     _check_xml(path)
     try:
         with warnings.catch_warnings():

@@ -1,24 +1,30 @@
-"""Writing ELAN .eaf files: a tier into an existing file, or a new file.
+"""Writing ELAN .eaf files: tiers into an existing file, or a new file.
 
 Writing into an existing file edits the XML text in place (located with expat's byte offsets) instead of
-re-serialising it, so every byte outside the changed tier, the new time slots and the `lastUsedAnnotationId`
-counter stays exactly as ELAN wrote it.
+re-serialising it, so every byte outside the changed tiers, the new time slots, the fieldasr marks in the
+HEADER and the `lastUsedAnnotationId` counter stays exactly as ELAN wrote it.
+
+The fieldworker's tiers are never replaced unless named: `decide_tier_writes` is the one decision, used by the
+pre-flight check (`plan_eaf_write`, before any audio is transcribed) and again by the writer. A tier counts as
+fieldasr's only while its mark still matches it (`fieldasr.data.elan_provenance`). Before a change, the file
+is kept as a numbered backup, byte for byte: `rec.eaf.bak`, then `rec.eaf.bak2`, `rec.eaf.bak3`, ... (the
+first free name; a backup is never overwritten).
 """
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import xml.parsers.expat
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from fieldasr.data.eaf_text import EafText, Element, check_readable, scan_eaf
+from fieldasr.data.elan_provenance import ANNOTATOR, PROPERTY_PREFIX, AudioIdentity, TierMark, TierSummary, summarise_tiers, tier_marks
 from fieldasr.data.export import TimedText, checked_annotations
 from fieldasr.errors import AnnotationError
-from fieldasr.files import atomic_write_bytes
+from fieldasr.files import atomic_write_bytes, keep_backup, next_backup_path
 
 EAF_SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
 LAST_USED_ANNOTATION_ID = "lastUsedAnnotationId"
@@ -30,69 +36,6 @@ CONSTRAINTS = {
     "Symbolic_Association": "1-1 association with a parent annotation",
     "Included_In": "Time alignable annotations within the parent annotation's time interval, gaps are allowed",
 }
-
-
-@dataclass
-class _Element:
-    """Byte span of one XML element: [start, end) is the whole element, [inner_start, inner_end) its content."""
-
-    name: str
-    attributes: dict[str, str]
-    start: int
-    inner_start: int
-    depth: int
-    end: int = -1
-    inner_end: int = -1
-    text: str = ""
-
-
-def _tag_end(data: bytes, start: int) -> int:
-    """Index just past the '>' closing the tag that begins at `start` ('>' may appear inside quoted values)."""
-    quote = None
-    for index in range(start, len(data)):
-        byte = data[index:index + 1]
-        if quote is not None:
-            quote = None if byte == quote else quote
-        elif byte in (b'"', b"'"):
-            quote = byte
-        elif byte == b">":
-            return index + 1
-    raise AnnotationError("unterminated XML tag")
-
-
-def _scan(data: bytes, path: Path) -> list[_Element]:
-    parser = xml.parsers.expat.ParserCreate()
-    parser.ordered_attributes = True
-    parser.buffer_text = True
-    elements: list[_Element] = []
-    stack: list[_Element] = []
-
-    def on_start(name: str, attributes: list[str]) -> None:
-        start = parser.CurrentByteIndex
-        element = _Element(name, dict(zip(attributes[::2], attributes[1::2])), start, _tag_end(data, start), len(stack))
-        stack.append(element)
-        elements.append(element)
-
-    def on_end(name: str) -> None:
-        element = stack.pop()
-        position = parser.CurrentByteIndex
-        if data.startswith(b"</", position):
-            element.inner_end, element.end = position, _tag_end(data, position)
-        else:  # an empty-element tag <X .../>
-            element.inner_end = element.end = element.inner_start
-
-    def on_text(text: str) -> None:
-        if stack:
-            stack[-1].text += text
-
-    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = on_start, on_end, on_text
-    try:
-        parser.Parse(data, True)
-    except xml.parsers.expat.ExpatError as error:
-        raise AnnotationError(f"{path}: not well-formed XML ({error}). Open it in ELAN and save it again.") from error
-    if not elements or elements[0].name != "ANNOTATION_DOCUMENT":
-        raise AnnotationError(f"{path}: not an ELAN file (no ANNOTATION_DOCUMENT root).")
-    return elements
 
 
 def _number(identifier: str) -> int:
@@ -138,8 +81,7 @@ def _milliseconds(annotations: Sequence[TimedText], where: str) -> list[tuple[in
 
 
 def _check_writable(path: Path) -> None:
-    if not path.is_file():
-        raise AnnotationError(f"{path}: ELAN file not found. Use write_new_eaf to create a new one.")
+    check_readable(path)
     writable_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
     if not os.access(path, os.W_OK) or not path.stat().st_mode & writable_bits:
         raise AnnotationError(f"{path}: the file is read-only, so nothing was written and it is untouched. Make it writable (chmod u+w) and run again.")
@@ -147,56 +89,93 @@ def _check_writable(path: Path) -> None:
         raise AnnotationError(f"{path}: its folder is not writable, so the file cannot be replaced safely. Copy it to a writable folder.")
 
 
-class _EafText:
-    """An .eaf's bytes, the spans of its elements, and a list of pending edits applied back to front."""
+# --- what may be written: one decision for the pre-flight check and the writer -------------------
 
-    def __init__(self, path: Path, data: bytes) -> None:
-        self.path, self.data = path, data
-        self.elements = _scan(data, path)
-        self.root = self.elements[0]
-        if not self.top("TIME_ORDER"):
-            raise AnnotationError(f"{path}: no TIME_ORDER element; open the file in ELAN and save it again.")
-        self.newline = "\r\n" if b"\r\n" in data else "\n"
-        first_child = next((element for element in self.elements[1:]), None)
-        self.indent = self._indentation(first_child.start) if first_child else "    "
-        self.edits: list[tuple[int, int, bytes]] = []
-
-    def _indentation(self, position: int) -> str:
-        line_start = self.data.rfind(b"\n", 0, position) + 1
-        leading = self.data[line_start:position].decode("utf-8")
-        return leading if leading and not leading.strip() else "    "
-
-    def top(self, name: str) -> list[_Element]:
-        return [element for element in self.elements if element.name == name and element.depth == 1]
-
-    def within(self, outer: _Element, name: str) -> list[_Element]:
-        return [element for element in self.elements if element.name == name and outer.start < element.start < outer.end]
-
-    def replace(self, element: _Element, text: str) -> None:
-        self.edits.append((element.start, element.end, text.encode("utf-8")))
-
-    def insert(self, position: int, text: str) -> None:
-        self.edits.append((position, position, text.encode("utf-8")))
-
-    def remove_line(self, element: _Element) -> None:
-        """Remove an element together with the line break and indentation before it."""
-        start = element.start
-        while start > 0 and self.data[start - 1:start] in (b" ", b"\t"):
-            start -= 1
-        for ending in (b"\r\n", b"\n"):
-            if self.data[:start].endswith(ending):
-                start -= len(ending)
-                break
-        self.edits.append((start, element.end, b""))
-
-    def result(self) -> bytes:
-        data = self.data
-        for start, end, replacement in sorted(self.edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
-            data = data[:start] + replacement + data[end:]
-        return data
+@dataclass(frozen=True)
+class TierWrite:
+    name: str
+    action: str  # "add" (new tier), "replace", or "done" (fieldasr's unedited output of the same recording)
 
 
-def _linguistic_type_edit(document: _EafText, linguistic_type: str) -> None:
+@dataclass(frozen=True)
+class EafWritePlan:
+    path: Path
+    tiers: tuple[TierWrite, ...]
+
+    @property
+    def already_done(self) -> bool:
+        return all(tier.action == "done" for tier in self.tiers)
+
+
+def _free_tier_name(main: str, taken: Collection[str]) -> str:
+    """A suggestion for --tier whose tier and word tier are both free."""
+    for number in range(1, 100):
+        candidate = f"{main}-asr" if number == 1 else f"{main}-asr{number}"
+        if candidate not in taken and f"{candidate}-words" not in taken:
+            return candidate
+    return f"{main}-asr-new"
+
+
+def _whose(summary: TierSummary) -> str:
+    count = f"{summary.annotations} annotation{'s' if summary.annotations != 1 else ''}"
+    why = "edited since fieldasr wrote it" if summary.provenance == "edited" else "not written by fieldasr"
+    return f"tier {summary.name!r} ({count}, {why})"
+
+
+def _refuse_hierarchy(path: Path, summary: TierSummary, suggestion: str) -> AnnotationError:
+    return AnnotationError(
+        f"{path}: tier {summary.name!r} is part of a tier hierarchy (parent {summary.parent or 'none'}, dependent tiers "
+        f"{', '.join(summary.children) or 'none'}); replacing it would break the dependent annotations, so nothing was "
+        f"written. Write to a new tier instead, e.g. --tier {suggestion}."
+    )
+
+
+def decide_tier_writes(document: EafText, names: Sequence[str], audio: AudioIdentity | None, *,
+                       replace: Collection[str] = (), overwrite: bool = False) -> EafWritePlan:
+    """What writing tiers `names` (the first is the main tier) into `document` would do; raises, changing nothing,
+    when a tier that is not fieldasr's unedited output would be replaced without being named in `replace`."""
+    path = document.path
+    unknown = sorted(set(replace) - set(names))
+    if unknown:
+        raise AnnotationError(f"{path}: --replace-tier {', '.join(unknown)} is not a tier this run writes (it writes "
+                              f"{', '.join(names)}). Name the tier given with --tier, or its word tier.")
+    summaries = {summary.name: summary for summary in summarise_tiers(document)}
+    suggestion = _free_tier_name(names[0], summaries)
+    writes, refused = [], []
+    for name in names:
+        summary = summaries.get(name)
+        if summary is None:
+            writes.append(TierWrite(name, "add"))
+        elif summary.in_hierarchy:
+            raise _refuse_hierarchy(path, summary, suggestion)
+        elif summary.is_fieldasr_output:
+            same_audio = audio is not None and summary.mark.audio is not None and summary.mark.audio.sha256 == audio.sha256
+            writes.append(TierWrite(name, "done" if same_audio and not overwrite else "replace"))
+        elif name in replace:
+            writes.append(TierWrite(name, "replace"))
+        else:
+            refused.append(summary)
+    if refused:
+        verb = "holds" if len(refused) == 1 else "hold"
+        raise AnnotationError(
+            f"{path}: {' and '.join(map(_whose, refused))} {verb} your own annotations, so nothing was written. Write to a "
+            f"free tier instead (--tier {suggestion}), or replace on purpose with "
+            f"{' '.join(f'--replace-tier {summary.name}' for summary in refused)} (the file as it is now is kept as "
+            f"{next_backup_path(path).name})."
+        )
+    return EafWritePlan(path, tuple(writes))
+
+
+def plan_eaf_write(eaf_path: str | Path, names: Sequence[str], audio: AudioIdentity | None, *,
+                   replace: Collection[str] = (), overwrite: bool = False) -> EafWritePlan:
+    """The pre-flight check of writing tiers into an existing .eaf: raises before any work when the file is
+    missing, read-only or broken, or when a fieldworker's tier would be replaced without being named."""
+    path = Path(eaf_path)
+    _check_writable(path)
+    return decide_tier_writes(EafText.read(path), names, audio, replace=replace, overwrite=overwrite)
+
+
+def _linguistic_type_edit(document: EafText, linguistic_type: str) -> None:
     """Check that `linguistic_type` can hold time-aligned top-level annotations; add it if the file lacks it."""
     types = {element.attributes.get("LINGUISTIC_TYPE_ID"): element for element in document.top("LINGUISTIC_TYPE")}
     existing = types.get(linguistic_type)
@@ -204,7 +183,8 @@ def _linguistic_type_edit(document: _EafText, linguistic_type: str) -> None:
         if existing.attributes.get("TIME_ALIGNABLE", "true") != "true" or existing.attributes.get("CONSTRAINTS"):
             raise AnnotationError(
                 f"{document.path}: linguistic type {linguistic_type!r} is not a plain time-alignable type "
-                f"(constraints {existing.attributes.get('CONSTRAINTS')!r}). Pass another linguistic type, e.g. 'default-lt'."
+                f"(constraints {existing.attributes.get('CONSTRAINTS')!r}), so a transcription tier cannot use it. In ELAN "
+                "(Type > Change Linguistic Type), make it time-alignable without constraints, or rename it and run again."
             )
         return
     new_type = f'<LINGUISTIC_TYPE GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID={quoteattr(linguistic_type)} TIME_ALIGNABLE="true"/>'
@@ -218,7 +198,7 @@ def _linguistic_type_edit(document: _EafText, linguistic_type: str) -> None:
         document.insert(document.root.inner_end, document.indent + new_type + document.newline)
 
 
-def _time_order_edit(document: _EafText, slots: Sequence[tuple[str, int]], unused: set[str]) -> None:
+def _time_order_edit(document: EafText, slots: Sequence[tuple[str, int]], unused: set[str]) -> None:
     """Drop the replaced tier's now unused time slots and append the new ones to TIME_ORDER."""
     time_order = document.top("TIME_ORDER")[0]
     existing = document.within(time_order, "TIME_SLOT")
@@ -237,85 +217,126 @@ def _time_order_edit(document: _EafText, slots: Sequence[tuple[str, int]], unuse
         document.edits.append((time_order.inner_start, time_order.inner_end, f"{new_lines}{newline}{indent}".encode("utf-8")))
 
 
-def _existing_tier(document: _EafText, tier_name: str) -> _Element | None:
-    tiers = document.top("TIER")
-    existing = next((tier for tier in tiers if tier.attributes.get("TIER_ID") == tier_name), None)
-    if existing is None:
-        return None
-    children = [tier.attributes["TIER_ID"] for tier in tiers if tier.attributes.get("PARENT_REF") == tier_name]
-    if existing.attributes.get("PARENT_REF") or children or document.within(existing, "REF_ANNOTATION"):
-        raise AnnotationError(
-            f"{document.path}: tier {tier_name!r} is part of a tier hierarchy (parent {existing.attributes.get('PARENT_REF')!r}, "
-            f"children {children}); replacing it would break the dependent annotations. Write to a new tier name instead."
-        )
-    return existing
-
-
-def _slots_used_outside(document: _EafText, tier: _Element) -> set[str]:
+def _slots_used_outside(document: EafText, tiers: Sequence[Element]) -> set[str]:
     used = set()
     for element in document.elements:
-        if element.name == "ALIGNABLE_ANNOTATION" and not tier.start < element.start < tier.end:
+        if element.name == "ALIGNABLE_ANNOTATION" and not any(tier.start < element.start < tier.end for tier in tiers):
             used.update((element.attributes.get("TIME_SLOT_REF1"), element.attributes.get("TIME_SLOT_REF2")))
     return used
 
 
-def write_tier_into_eaf(
+def _property_xml(name: str, text: str) -> str:
+    return f"<PROPERTY NAME={quoteattr(name)}>{escape(text)}</PROPERTY>"
+
+
+def _marks_edit(document: EafText, marks: Mapping[str, TierMark]) -> None:
+    """Record each written tier's mark in a header PROPERTY (replacing a stale one of the same tier)."""
+    existing = tier_marks(document)
+    new_lines = ""
+    for name, mark in marks.items():
+        if name in existing:  # a stale mark (e.g. of a tier deleted in ELAN) is replaced whole
+            document.replace(existing[name][0], _property_xml(PROPERTY_PREFIX + name, mark.to_text()))
+        else:
+            new_lines += document.newline + document.indent * 2 + _property_xml(PROPERTY_PREFIX + name, mark.to_text())
+    headers = document.top("HEADER")
+    if not new_lines:
+        return
+    if not headers:
+        raise AnnotationError(f"{document.path}: no HEADER element; open the file in ELAN and save it again.")
+    children = [element for element in document.elements if element.depth == 2 and headers[0].start < element.start < headers[0].end]
+    if children:  # PROPERTY comes last in the HEADER (EAF 3.0 schema), so appending keeps the order valid
+        document.insert(children[-1].end, new_lines)
+    elif headers[0].inner_start == headers[0].end:  # <HEADER .../>
+        opening = document.data[headers[0].start:headers[0].end].decode("utf-8").rstrip("/>").rstrip()
+        document.replace(headers[0], f"{opening}>{new_lines}{document.newline}{document.indent}</HEADER>")
+    else:
+        document.replace_content(headers[0], f"{new_lines}{document.newline}{document.indent}")
+
+
+def _numbered_rows(document: EafText, timed: Mapping[str, Sequence[tuple[int, int, str]]], last_used: Sequence[Element]):
+    """Each tier's (annotation id, start slot, end slot, text) with ids above every id in use (and above the
+    lastUsedAnnotationId counter), the new (slot, ms) pairs, and the last annotation number given."""
+    slot_numbers = [_number(element.attributes.get("TIME_SLOT_ID", "")) for element in document.elements if element.name == "TIME_SLOT"]
+    annotation_numbers = [_number(element.attributes.get("ANNOTATION_ID", "")) for element in document.elements
+                          if element.name in ("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")]
+    next_slot = max(slot_numbers, default=0) + 1
+    next_annotation = max(annotation_numbers + [_number(element.text) for element in last_used], default=0) + 1
+    rows: dict[str, list[tuple[str, str, str, str]]] = {}
+    slots: list[tuple[str, int]] = []
+    for name, annotations in timed.items():
+        rows[name] = []
+        for start_ms, end_ms, text in annotations:
+            start_slot, end_slot = f"ts{next_slot}", f"ts{next_slot + 1}"
+            slots += [(start_slot, start_ms), (end_slot, end_ms)]
+            rows[name].append((f"a{next_annotation}", start_slot, end_slot, text))
+            next_slot, next_annotation = next_slot + 2, next_annotation + 1
+    return rows, slots, next_annotation - 1
+
+
+def write_tiers_into_eaf(
     eaf_path: str | Path,
-    tier_name: str,
-    annotations: Sequence[TimedText],
+    tiers: Mapping[str, Sequence[TimedText]],
     *,
+    audio: AudioIdentity | None = None,
+    replace: Collection[str] = (),
     linguistic_type: str = "default-lt",
     participant: str | None = None,
     backup: bool = True,
 ) -> Path:
-    """Add tier `tier_name` to an existing .eaf, or replace that tier's annotations; every other byte is kept.
+    """Add tiers to an existing .eaf, or replace them; every other byte is kept; one atomic write for all.
 
-    A replaced tier keeps its attributes (linguistic type, annotator, language), except PARTICIPANT when given.
-    Only a top-level tier without dependent tiers can be replaced. The original is copied to `<name>.eaf.bak`
-    (when `backup`) and the new file replaces it atomically; `lastUsedAnnotationId` is raised to the new ids.
+    A tier that exists is replaced only when it is fieldasr's unedited output or is named in `replace`
+    (`decide_tier_writes`), and only if it is a top-level tier without dependent tiers. A replaced tier keeps its
+    attributes (linguistic type, language) except PARTICIPANT when given; every written tier gets the fieldasr
+    mark (`fieldasr.data.elan_provenance`). The file before the change is kept as a numbered backup
+    (`rec.eaf.bak`, `rec.eaf.bak2`, ...; never overwritten) when `backup`.
     """
     path = Path(eaf_path)
     _check_writable(path)
-    timed = _milliseconds(annotations, f"{path} tier {tier_name!r}")
-    document = _EafText(path, path.read_bytes())
-    existing = _existing_tier(document, tier_name)
-    slot_numbers = [_number(element.attributes.get("TIME_SLOT_ID", "")) for element in document.elements if element.name == "TIME_SLOT"]
-    annotation_numbers = [_number(element.attributes.get("ANNOTATION_ID", "")) for element in document.elements
-                          if element.name in ("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")]
-    last_used = [element for element in document.top("HEADER") for element in document.within(element, "PROPERTY")
-                 if element.attributes.get("NAME") == LAST_USED_ANNOTATION_ID]
-    next_slot = max(slot_numbers, default=0) + 1
-    next_annotation = max(annotation_numbers + [_number(element.text) for element in last_used], default=0) + 1
-    slots, rows = [], []
-    for offset, (start_ms, end_ms, text) in enumerate(timed):
-        start_slot, end_slot = f"ts{next_slot + 2 * offset}", f"ts{next_slot + 2 * offset + 1}"
-        slots += [(start_slot, start_ms), (end_slot, end_ms)]
-        rows.append((f"a{next_annotation + offset}", start_slot, end_slot, text))
-    if existing is None:
-        attributes = {"LINGUISTIC_TYPE_REF": linguistic_type, **({"PARTICIPANT": participant} if participant else {}), "TIER_ID": tier_name}
-        _linguistic_type_edit(document, linguistic_type)
-        tiers = document.top("TIER")
-        anchor = tiers[-1] if tiers else document.top("TIME_ORDER")[0]
-        document.insert(anchor.end, document.newline + document.indent + _tier_xml(attributes, rows, document.indent, document.newline))
-        unused: set[str] = set()
-    else:
-        attributes = dict(existing.attributes)
-        if participant is not None:
-            attributes["PARTICIPANT"] = participant
-        _linguistic_type_edit(document, attributes.get("LINGUISTIC_TYPE_REF", linguistic_type))
-        document.replace(existing, _tier_xml(attributes, rows, document.indent, document.newline))
-        old_slots = {element.attributes.get(key) for element in document.within(existing, "ALIGNABLE_ANNOTATION")
-                     for key in ("TIME_SLOT_REF1", "TIME_SLOT_REF2")}
-        unused = old_slots - _slots_used_outside(document, existing)
-    _time_order_edit(document, slots, unused)
-    if last_used and rows:
-        property_element = last_used[0]
-        document.edits.append((property_element.inner_start, property_element.inner_end, str(next_annotation + len(rows) - 1).encode()))
+    timed = {name: _milliseconds(annotations, f"{path} tier {name!r}") for name, annotations in tiers.items()}
+    original = path.read_bytes()
+    document = EafText(path, original)
+    decide_tier_writes(document, list(tiers), audio, replace=replace, overwrite=True)
+    existing = {tier.attributes.get("TIER_ID"): tier for tier in document.top("TIER")}
+    last_used = [element for element in document.header_properties() if element.attributes.get("NAME") == LAST_USED_ANNOTATION_ID]
+    rows, slots, last_annotation = _numbered_rows(document, timed, last_used)
+    new_tiers, types = "", set()
+    for name, tier_rows in rows.items():
+        old = existing.get(name)
+        attributes = dict(old.attributes) if old is not None else {"LINGUISTIC_TYPE_REF": linguistic_type, "TIER_ID": name}
+        attributes = {**attributes, "ANNOTATOR": ANNOTATOR, **({"PARTICIPANT": participant} if participant else {})}
+        attributes = dict(sorted(attributes.items()))  # ELAN writes attributes in alphabetical order
+        types.add(attributes["LINGUISTIC_TYPE_REF"])
+        tier_xml = _tier_xml(attributes, tier_rows, document.indent, document.newline)
+        if old is not None:
+            document.replace(old, tier_xml)
+        else:
+            new_tiers += document.newline + document.indent + tier_xml
+    for name in sorted(types):
+        _linguistic_type_edit(document, name)
+    if new_tiers:
+        tier_elements = document.top("TIER")
+        document.insert((tier_elements[-1] if tier_elements else document.top("TIME_ORDER")[0]).end, new_tiers)
+    replaced = [existing[name] for name in timed if name in existing]
+    old_slots = {element.attributes.get(key) for tier in replaced for element in document.within(tier, "ALIGNABLE_ANNOTATION")
+                 for key in ("TIME_SLOT_REF1", "TIME_SLOT_REF2")}
+    _time_order_edit(document, slots, old_slots - _slots_used_outside(document, replaced))
+    _marks_edit(document, {name: TierMark.of(annotations, audio) for name, annotations in timed.items()})
+    if last_used and slots:
+        document.replace_content(last_used[0], str(last_annotation))
     new_data = document.result()
-    _scan(new_data, path)  # never replace a good file with a broken one
+    scan_eaf(new_data, path)  # never replace a good file with a broken one
     if backup:
-        shutil.copy2(path, path.with_name(path.name + ".bak"))
+        keep_backup(path, original)
     return atomic_write_bytes(path, new_data, like=path)
+
+
+def write_tier_into_eaf(eaf_path: str | Path, tier_name: str, annotations: Sequence[TimedText], *,
+                        replace: bool = False, audio: AudioIdentity | None = None, linguistic_type: str = "default-lt",
+                        participant: str | None = None, backup: bool = True) -> Path:
+    """One tier: `write_tiers_into_eaf`; `replace` allows replacing a tier that is not fieldasr's unedited output."""
+    return write_tiers_into_eaf(eaf_path, {tier_name: annotations}, audio=audio, replace={tier_name} if replace else (),
+                                linguistic_type=linguistic_type, participant=participant, backup=backup)
 
 
 def _mime_type(media_path: Path) -> str:
@@ -328,23 +349,28 @@ def write_new_eaf(
     tiers: Mapping[str, Sequence[TimedText]],
     *,
     overwrite: bool = False,
+    audio: AudioIdentity | None = None,
 ) -> Path:
-    """A new ELAN 6 style .eaf linking `media_path` by a relative URL (and an absolute file:// URL), one tier per entry."""
+    """A new ELAN 6 style .eaf linking `media_path` by a relative URL (and an absolute file:// URL), one tier per
+    entry, each with the fieldasr mark (`audio` is the media's identity, computed when not given)."""
     eaf_path, media_path = Path(eaf_path), Path(media_path)
     if eaf_path.exists() and not overwrite:
-        raise AnnotationError(f"{eaf_path}: already exists. Use write_tier_into_eaf to add a tier to it, or choose another name.")
+        raise AnnotationError(f"{eaf_path}: already exists, and a new file would replace it. Add a tier to it with "
+                              f"--into {eaf_path.name} instead, or choose another output folder.")
+    audio = audio if audio is not None else AudioIdentity.of(media_path)
     relative = Path(os.path.relpath(media_path.resolve(), eaf_path.resolve().parent)).as_posix()
     relative_url = relative if relative.startswith("../") else f"./{relative}"
     indent, newline = "    ", "\n"
-    slot_lines, tier_blocks, next_slot, next_annotation = [], [], 1, 1
+    slot_lines, tier_blocks, mark_lines, next_slot, next_annotation = [], [], [], 1, 1
     for tier_name, annotations in tiers.items():
-        rows = []
-        for start_ms, end_ms, text in _milliseconds(annotations, f"{eaf_path} tier {tier_name!r}"):
+        rows, timed = [], _milliseconds(annotations, f"{eaf_path} tier {tier_name!r}")
+        mark_lines.append(indent * 2 + _property_xml(PROPERTY_PREFIX + tier_name, TierMark.of(timed, audio).to_text()))
+        for start_ms, end_ms, text in timed:
             slot_lines += [f'{indent * 2}<TIME_SLOT TIME_SLOT_ID="ts{next_slot}" TIME_VALUE="{start_ms}"/>',
                            f'{indent * 2}<TIME_SLOT TIME_SLOT_ID="ts{next_slot + 1}" TIME_VALUE="{end_ms}"/>']
             rows.append((f"a{next_annotation}", f"ts{next_slot}", f"ts{next_slot + 1}", text))
             next_slot, next_annotation = next_slot + 2, next_annotation + 1
-        attributes = {"LINGUISTIC_TYPE_REF": "default-lt", "TIER_ID": tier_name}
+        attributes = {"ANNOTATOR": ANNOTATOR, "LINGUISTIC_TYPE_REF": "default-lt", "TIER_ID": tier_name}
         tier_blocks.append(indent + _tier_xml(attributes, rows, indent, newline))
     date = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
     media = {"MEDIA_URL": media_path.resolve().as_uri(), "MIME_TYPE": _mime_type(media_path), "RELATIVE_MEDIA_URL": relative_url}
@@ -355,6 +381,7 @@ def write_new_eaf(
         f'{indent}<HEADER MEDIA_FILE="" TIME_UNITS="milliseconds">',
         f"{indent * 2}<MEDIA_DESCRIPTOR {_attributes_xml(media)}/>",
         f'{indent * 2}<PROPERTY NAME="{LAST_USED_ANNOTATION_ID}">{next_annotation - 1}</PROPERTY>',
+        *mark_lines,
         f"{indent}</HEADER>",
         *([f"{indent}<TIME_ORDER>", *slot_lines, f"{indent}</TIME_ORDER>"] if slot_lines else [f"{indent}<TIME_ORDER/>"]),
         *tier_blocks,

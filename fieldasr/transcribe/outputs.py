@@ -1,37 +1,79 @@
-"""Writing transcripts where fieldworkers want them: new ELAN/TextGrid/SRT/JSON/text files, or one tier
-added to an existing .eaf. Every writer is atomic, so an interrupted run never leaves half a file."""
+"""Writing transcripts where fieldworkers want them: new ELAN/TextGrid/SRT/JSON/text files, or tiers added
+to an existing .eaf. Every writer is atomic, so an interrupted run never leaves half a file.
+
+Replacing an existing output (`--overwrite`): an .eaf is replaced only while everything in it is fieldasr's
+unedited output (`check_replaceable_output` refuses otherwise, before any work); a TextGrid, SRT, JSON or
+text file cannot carry fieldasr's mark, so the previous one is kept as a numbered backup (`rec.TextGrid.bak`,
+`rec.TextGrid.bak2`, ...) before it is replaced.
+"""
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
-from fieldasr.data.elan_write import write_new_eaf, write_tier_into_eaf
+from fieldasr.data.eaf_text import EafText
+from fieldasr.data.elan_provenance import AudioIdentity, summarise_tiers
+from fieldasr.data.elan_write import write_new_eaf, write_tiers_into_eaf
 from fieldasr.data.export import atomic_write_text, write_json, write_srt
 from fieldasr.data.textgrid import write_textgrid
+from fieldasr.errors import AnnotationError
+from fieldasr.files import keep_backup
 from fieldasr.transcribe.engine import Transcript, TranscriptionError
 
 FORMATS = {"eaf": ".eaf", "textgrid": ".TextGrid", "srt": ".srt", "json": ".json", "txt": ".txt"}
 
 
+def tier_names(tier: str, word_tier: bool = True) -> list[str]:
+    """The tiers a transcript is written to: `tier`, and `<tier>-words` for the timed words."""
+    return [tier, f"{tier}-words"] if word_tier else [tier]
+
+
 def transcript_tiers(transcript: Transcript, tier: str, word_tier: bool = True) -> dict[str, list[tuple[float, float, str]]]:
     """Tier name → (start, end, text): the segments, and each timed word on `<tier>-words`."""
-    tiers = {tier: [(segment.start, segment.end, segment.text) for segment in transcript.segments]}
+    names = tier_names(tier, word_tier)
+    tiers = {names[0]: [(segment.start, segment.end, segment.text) for segment in transcript.segments]}
     if word_tier:
-        tiers[f"{tier}-words"] = [(word.start, word.end, word.word) for segment in transcript.segments for word in segment.words]
+        tiers[names[1]] = [(word.start, word.end, word.word) for segment in transcript.segments for word in segment.words]
     return tiers
 
 
-def output_path(audio: Path, output_format: str, out_dir: Path | None) -> Path:
+def check_format(output_format: str) -> None:
     if output_format not in FORMATS:
         raise TranscriptionError(f"unknown output format {output_format!r}; choose one of {', '.join(FORMATS)}.")
+
+
+def output_path(audio: Path, output_format: str, out_dir: Path | None) -> Path:
+    check_format(output_format)
     folder = out_dir if out_dir is not None else audio.parent
     return folder / (audio.stem + FORMATS[output_format])
 
 
-def write_transcript(transcript: Transcript, path: Path, output_format: str, tier: str = "fieldasr") -> Path:
-    """Write `transcript` as a new file at `path` (replacing it atomically if it exists)."""
-    tiers = transcript_tiers(transcript, tier)
+def check_replaceable_output(path: Path) -> None:
+    """Raise when replacing the existing .eaf output `path` would lose work that is not fieldasr's unedited output."""
+    if path.suffix.lower() != FORMATS["eaf"]:
+        return  # cannot carry a mark: backed up before it is replaced
+    theirs = [summary for summary in summarise_tiers(EafText.read(path)) if not summary.is_fieldasr_output]
+    if theirs:
+        described = ", ".join(f"{s.name!r} ({'edited since fieldasr wrote it' if s.provenance else 'not written by fieldasr'})"
+                              for s in theirs)
+        raise AnnotationError(
+            f"{path}: --overwrite would replace this whole file, but it holds work that is not fieldasr's unedited output: "
+            f"tier {described}. Nothing was written. Move the file elsewhere first, or add a new tier to it instead "
+            f"with --into {path} --tier NEW-NAME."
+        )
+
+
+def write_transcript(transcript: Transcript, path: Path, output_format: str, tier: str = "fieldasr", word_tier: bool = True,
+                     audio: AudioIdentity | None = None) -> Path:
+    """Write `transcript` as a new file at `path`; an existing one is replaced atomically (see the module docstring)."""
+    check_format(output_format)
+    tiers = transcript_tiers(transcript, tier, word_tier)
+    if path.exists():
+        check_replaceable_output(path)  # again: the file may have been edited while the model was running
+        if output_format != "eaf":
+            keep_backup(path, path.read_bytes())
     if output_format == "eaf":
-        return write_new_eaf(path, transcript.audio, tiers, overwrite=True)
+        return write_new_eaf(path, transcript.audio, tiers, overwrite=True, audio=audio)
     if output_format == "textgrid":
         return write_textgrid(path, transcript.duration, tiers)
     if output_format == "srt":
@@ -41,11 +83,11 @@ def write_transcript(transcript: Transcript, path: Path, output_format: str, tie
         return write_json(path, tiers, media_path=transcript.audio, duration=transcript.duration, metadata=metadata)
     if output_format == "txt":
         return atomic_write_text(path, "".join(f"{segment.text}\n" for segment in transcript.segments))
-    raise TranscriptionError(f"unknown output format {output_format!r}; choose one of {', '.join(FORMATS)}.")
+    raise TranscriptionError(f"output format {output_format!r} has no writer.")  # a FORMATS entry without a branch above
 
 
-def write_into_eaf(transcript: Transcript, eaf_path: Path, tier: str, word_tier: bool = True) -> Path:
-    """Add or replace `tier` (and `<tier>-words`) in the user's .eaf; every other tier stays as it was."""
-    for name, annotations in transcript_tiers(transcript, tier, word_tier).items():
-        write_tier_into_eaf(eaf_path, name, annotations, backup=name == tier)
-    return eaf_path
+def write_into_eaf(transcript: Transcript, eaf_path: Path, tier: str, word_tier: bool = True, *,
+                   replace: Collection[str] = (), audio: AudioIdentity | None = None) -> Path:
+    """Add or replace `tier` (and `<tier>-words`) in the user's .eaf in one atomic write; every other tier stays
+    as it was, and a tier that is not fieldasr's unedited output is replaced only when named in `replace`."""
+    return write_tiers_into_eaf(eaf_path, transcript_tiers(transcript, tier, word_tier), audio=audio, replace=replace)

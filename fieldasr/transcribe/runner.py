@@ -1,7 +1,10 @@
 """Transcribing many recordings: progress with ETA, resumable, and nothing lost on failure or Ctrl-C.
 
-A file's output appears only when it is complete (atomic writes), so "the output exists" means "done":
-a rerun skips finished files unless `overwrite` is set, and a killed run leaves no half-written file.
+First a plan (`plan_transcription`) checks every input and output, before a model is loaded: a mistake is an
+error that costs nothing and changes nothing. A file's output appears only when it is complete (atomic
+writes), so "the output exists" means "done": a rerun skips finished files unless `overwrite` is set, and a
+killed run leaves no half-written file. With `into`, "done" means the .eaf already holds fieldasr's unedited
+tiers for this very recording (same audio digest).
 """
 from __future__ import annotations
 
@@ -13,9 +16,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fieldasr.audio import AUDIO_EXTENSIONS, audio_info
+from fieldasr.data.elan_provenance import AudioIdentity
+from fieldasr.data.elan_write import plan_eaf_write
+from fieldasr.data.textgrid import TEXTGRID_SUFFIXES
 from fieldasr.errors import AudioError, FieldasrError
 from fieldasr.transcribe.engine import Transcriber, TranscriptionError
-from fieldasr.transcribe.outputs import output_path, write_into_eaf, write_transcript
+from fieldasr.transcribe.outputs import FORMATS, check_format, check_replaceable_output, output_path, tier_names, write_into_eaf, write_transcript
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +58,114 @@ def find_audio(inputs: Iterable[str | Path]) -> list[Path]:
         elif item.is_file():
             found.append(item)
         else:
-            raise TranscriptionError(f"{item}: no such file or folder.")
+            raise TranscriptionError(f"{item}: no such file or folder. Check the path of the recording (or folder of recordings).")
     if not found:
-        raise TranscriptionError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) in {', '.join(map(str, inputs))}.")
+        raise TranscriptionError(f"{', '.join(map(str, inputs))}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) found. "
+                                 "Name recordings, or folders that hold them.")
     return found
+
+
+@dataclass(frozen=True)
+class FileJob:
+    audio: Path
+    output: Path
+    already_done: bool  # the output exists (new files) or holds fieldasr's unedited tiers of this audio (--into)
+    identity: AudioIdentity | None = None  # computed for --into only (new .eaf files compute their own)
+
+
+@dataclass(frozen=True)
+class TranscriptionPlan:
+    """Everything checked before a model is loaded or any audio is transcribed: a refused run costs nothing."""
+
+    jobs: tuple[FileJob, ...]
+    output_format: str
+    tier: str
+    word_tier: bool
+    into: Path | None = None
+    replace_tiers: tuple[str, ...] = ()
+    out_dir: Path | None = None
+
+    @property
+    def to_transcribe(self) -> list[FileJob]:
+        return [job for job in self.jobs if not job.already_done]
+
+
+def _check_into(into: Path, audio_files: Sequence[Path], out_dir: Path | None) -> None:
+    if into.suffix.lower() in TEXTGRID_SUFFIXES:
+        raise TranscriptionError(f"{into}: --into adds tiers to an existing ELAN .eaf file; a Praat TextGrid cannot be "
+                                 "extended in place. Write a new TextGrid instead: --format textgrid --out-dir FOLDER.")
+    if into.suffix.lower() != FORMATS["eaf"]:
+        raise TranscriptionError(f"{into}: --into takes an ELAN .eaf file. For other formats write new files with "
+                                 "--format FORMAT --out-dir FOLDER.")
+    if not into.exists():
+        raise TranscriptionError(f"{into}: not found. --into adds tiers to an existing .eaf; check the path, or leave out "
+                                 "--into to write a new .eaf next to the recording (or in --out-dir).")
+    if out_dir is not None:
+        raise TranscriptionError(f"{into}: --into writes into that file, so --out-dir {out_dir} would be ignored. Leave out one of them.")
+    if len(audio_files) != 1:
+        raise TranscriptionError(f"{into}: --into takes one recording, got {len(audio_files)} ({', '.join(p.name for p in audio_files[:3])}"
+                                 f"{', ...' if len(audio_files) > 3 else ''}). Transcribe a folder into new files with --out-dir instead.")
+
+
+def _new_file_jobs(audio_files: Sequence[Path], output_format: str, out_dir: Path | None, overwrite: bool) -> list[FileJob]:
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise TranscriptionError(f"{out_dir}: --out-dir names a file, not a folder. Choose a folder (it is created when missing).")
+    jobs, sources = [], {}
+    for audio in audio_files:
+        target = output_path(audio, output_format, out_dir)
+        if target in sources:
+            raise TranscriptionError(f"{target}: recordings {sources[target]} and {audio} would both be written here. "
+                                     "Rename one of them, or transcribe them into different --out-dir folders.")
+        sources[target] = audio
+        if target.exists() and overwrite:
+            check_replaceable_output(target)
+        jobs.append(FileJob(audio, target, target.exists() and not overwrite))
+    return jobs
+
+
+def plan_transcription(
+    inputs: Sequence[str | Path],
+    output_format: str = "eaf",
+    out_dir: Path | None = None,
+    overwrite: bool = False,
+    into: Path | None = None,
+    tier: str = "fieldasr",
+    word_tier: bool = True,
+    replace_tiers: Sequence[str] = (),
+) -> TranscriptionPlan:
+    """Check every input and output and decide what to do with each recording; raises before any work."""
+    check_format(output_format)
+    if replace_tiers and into is None:
+        raise TranscriptionError(f"--replace-tier {' '.join(replace_tiers)} applies only with --into (adding tiers to an "
+                                 "existing .eaf). New files never replace anyone's tiers; leave it out.")
+    audio_files = find_audio(inputs)
+    common = dict(output_format=output_format, tier=tier, word_tier=word_tier, out_dir=out_dir)
+    if into is None:
+        return TranscriptionPlan(tuple(_new_file_jobs(audio_files, output_format, out_dir, overwrite)), **common)
+    _check_into(into, audio_files, out_dir)
+    identity = AudioIdentity.of(audio_files[0])
+    plan = plan_eaf_write(into, tier_names(tier, word_tier), identity, replace=replace_tiers, overwrite=overwrite)
+    job = FileJob(audio_files[0], into, plan.already_done, identity)
+    return TranscriptionPlan((job,), into=into, replace_tiers=tuple(replace_tiers), **common)
+
+
+def run_plan(plan: TranscriptionPlan, transcriber: Transcriber | None, show_progress: bool = True) -> TranscriptionSummary:
+    """Transcribe the recordings a plan leaves to do; finished files are kept whatever happens later.
+    `transcriber` may be None when nothing is left to do (a rerun need not load the model)."""
+    todo = plan.to_transcribe
+    if todo and plan.out_dir is not None:
+        plan.out_dir.mkdir(parents=True, exist_ok=True)
+    durations = {job.audio: _duration_or_none(job.audio) for job in todo}
+    outcomes: list[FileOutcome] = []
+    with tqdm(total=sum(d for d in durations.values() if d), unit="s", desc="audio", disable=not show_progress, bar_format=_BAR) as overall:
+        for job in plan.jobs:
+            if job.already_done:
+                outcomes.append(FileOutcome(job.audio, job.output, "skipped", "already done"))
+                continue
+            start = overall.n
+            outcomes.append(_one_file(job, plan, transcriber, overall))
+            overall.update(start + (durations[job.audio] or 0) - overall.n)  # the whole file, whatever was reported
+    return TranscriptionSummary(tuple(outcomes))
 
 
 def transcribe_paths(
@@ -67,27 +177,12 @@ def transcribe_paths(
     into: Path | None = None,
     tier: str = "fieldasr",
     show_progress: bool = True,
+    replace_tiers: Sequence[str] = (),
 ) -> TranscriptionSummary:
-    """Transcribe every recording in `inputs`; `into` adds the tier to that existing .eaf (one recording only)."""
-    audio_files = find_audio(inputs)
-    if into is not None and len(audio_files) != 1:
-        raise TranscriptionError(f"--into takes one recording, got {len(audio_files)}; transcribe a folder into new files instead.")
-    if out_dir is not None and not out_dir.is_dir():
-        raise TranscriptionError(f"{out_dir}: output folder does not exist. Create it first (mkdir -p {out_dir}).")
-    durations = {path: _duration_or_none(path) for path in audio_files}
-    total = sum(d for d in durations.values() if d)
-    outcomes: list[FileOutcome] = []
-    with tqdm(total=total, unit="s", desc="audio", disable=not show_progress, bar_format=_BAR) as overall:
-        for audio in audio_files:
-            target = into if into is not None else output_path(audio, output_format, out_dir)
-            if into is None and target.exists() and not overwrite:
-                outcomes.append(FileOutcome(audio, target, "skipped"))
-                overall.update(durations[audio] or 0)
-                continue
-            start = overall.n
-            outcomes.append(_one_file(audio, target, transcriber, output_format, into, tier, overall))
-            overall.update(start + (durations[audio] or 0) - overall.n)  # the whole file, whatever was reported
-    return TranscriptionSummary(tuple(outcomes))
+    """Plan, then transcribe every recording in `inputs`; `into` adds the tiers to that existing .eaf (one recording only)."""
+    plan = plan_transcription(inputs, output_format, out_dir, overwrite, into, tier,
+                              transcriber.options.word_timestamps, replace_tiers)
+    return run_plan(plan, transcriber, show_progress)
 
 
 _BAR = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]"
@@ -100,16 +195,16 @@ def _duration_or_none(path: Path) -> float | None:
         return None
 
 
-def _one_file(audio: Path, target: Path, transcriber: Transcriber, output_format: str, into: Path | None, tier: str, overall: tqdm) -> FileOutcome:
-    overall.set_postfix_str(audio.name)
+def _one_file(job: FileJob, plan: TranscriptionPlan, transcriber: Transcriber, overall: tqdm) -> FileOutcome:
+    overall.set_postfix_str(job.audio.name)
     start = overall.n
     try:
-        transcript = transcriber.transcribe(audio, on_progress=lambda seconds: overall.update(start + seconds - overall.n))
-        if into is not None:
-            write_into_eaf(transcript, into, tier)
+        transcript = transcriber.transcribe(job.audio, on_progress=lambda seconds: overall.update(start + seconds - overall.n))
+        if plan.into is not None:
+            write_into_eaf(transcript, plan.into, plan.tier, plan.word_tier, replace=plan.replace_tiers, audio=job.identity)
         else:
-            write_transcript(transcript, target, output_format, tier)
+            write_transcript(transcript, job.output, plan.output_format, plan.tier, plan.word_tier)
     except FieldasrError as error:  # one bad file must not stop a folder of good ones
-        log.warning("%s: %s", audio, error)
-        return FileOutcome(audio, None, "failed", str(error))
-    return FileOutcome(audio, target, "written", transcript.note or "")
+        log.warning("%s: %s", job.audio, error)
+        return FileOutcome(job.audio, None, "failed", str(error))
+    return FileOutcome(job.audio, job.output, "written", transcript.note or "")
