@@ -17,10 +17,11 @@ def train(hparams: Path, overrides: tuple[str, ...]) -> None:
     this command line are written there too. For several processes use
     `torchrun --nproc_per_node N recipes/ctc/train.py HPARAMS`.
     """
-    from fieldasr.train.config import load_config
     from fieldasr.train.recipe import run_ctc_recipe
+    from fieldasr.train.recipe_config import load_ctc_recipe
 
-    summary = run_ctc_recipe(load_config(hparams, overrides), sys.argv)
+    recipe, _ = load_ctc_recipe(hparams, overrides)  # every setting and named file checked before anything is written
+    summary = run_ctc_recipe(recipe, sys.argv)
     click.echo(f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}")
 
 
