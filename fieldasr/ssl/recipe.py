@@ -19,7 +19,7 @@ from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, PretrainingSummary, continu
 from fieldasr.ssl.pretraining_task import PretrainingError
 from fieldasr.train.config import RecipeSource, read_recipe, record_experiment
 from fieldasr.train.recipe import parse_arguments, run_ctc_recipe
-from fieldasr.train.recipe_config import CTCRecipe, MANIFEST_FOLDER, check_ctc_paths, checked_ctc_recipe, require_path
+from fieldasr.train.recipe_config import CTCRecipe, MANIFEST_FOLDER, check_ctc_paths, checked_ctc_recipe, require_manifests, require_path
 from fieldasr.train.schema import SettingsReader, dotted, settings_from_signature, to_plain
 from fieldasr.train.trainer import Precision, TrainingSummary
 
@@ -76,8 +76,8 @@ def check_paths(source: RecipeSource, recipe: ContinuedPretrainingRecipe) -> Non
     reader, section = SettingsReader(source.origins), recipe.pretraining
     if isinstance(section.source, str):
         require_path(reader, ("pretraining", "source"), section.source, "a local Hugging Face checkpoint folder", folder=True)
-    require_path(reader, ("pretraining", "data"), section.data, MANIFEST_FOLDER, folder=True)
-    require_path(reader, ("pretraining", "replay"), section.replay, MANIFEST_FOLDER, folder=True)
+    require_manifests(reader, ("pretraining", "data"), section.data)
+    require_manifests(reader, ("pretraining", "replay"), section.replay)
     check_ctc_paths(source, recipe.fine_tuning, ("fine_tuning",), pretrained_later=True)
 
 

@@ -76,8 +76,14 @@ def _missing_base(path: Path, base: str, named_by: Path) -> ConfigError:
     return ConfigError(
         f"{named_by}: its `base: {base}` does not resolve: `base:` is relative to the YAML file that names it, "
         f"so it points to {path}, which does not exist. If you copied this file out of its recipe folder, copy "
-        f"{Path(base).name} next to it too, or change `base:` to a path relative to {named_by.parent}."
+        f"{Path(base).name} next to it too, or change `base:` to a path relative to {named_by.resolve().parent}."
     )
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None else problem
 
 
 def _read_yaml(path: Path, label: str, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[KeyPath, str]]:
@@ -87,8 +93,10 @@ def _read_yaml(path: Path, label: str, chain: tuple[Path, ...]) -> tuple[dict[st
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"{label}: configuration file not found.") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{label}: not valid YAML ({error}).") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{label}: not UTF-8 text (byte {error.start}); save it as UTF-8.") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{label}: not valid YAML: {_yaml_problem(error)}.") from None
     if not isinstance(content, dict):
         raise ConfigError(f"{label}: the top level must be a mapping of settings (`key: value` lines).")
     base = content.pop("base", None)

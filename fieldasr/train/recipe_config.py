@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from fieldasr.errors import ManifestError
 from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerConfig
 from fieldasr.train.config import ConfigError, KeyPath, RecipeSource, read_recipe
 from fieldasr.train.schema import SettingsReader, did_you_mean, dotted, to_plain
@@ -98,13 +99,13 @@ def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) ->
     model = dataclasses.replace(model, config=model.config or {})  # null drops a base file's settings (merging cannot)
     if model.architecture == "conformer_ctc":
         reader.choice(path + ("size",), model.size, CONFORMER_SIZES, " for conformer_ctc")
-        _refuse_unknown_model_settings(reader, model.config, dataclasses.asdict(ConformerConfig()), path, "ConformerConfig")
+        _refuse_unknown_model_settings(reader, model.config, dataclasses.asdict(ConformerConfig()), path, "Conformer")
         complete = {**dataclasses.asdict(CONFORMER_SIZES[model.size]), **model.config}
         config = dataclasses.asdict(reader.build(ConformerConfig, complete, path + ("config",)))
         return dataclasses.replace(model, config=config)
     from transformers import Wav2Vec2Config
 
-    _refuse_unknown_model_settings(reader, model.config, Wav2Vec2Config().to_dict(), path, "Wav2Vec2Config")
+    _refuse_unknown_model_settings(reader, model.config, Wav2Vec2Config().to_dict(), path, "wav2vec 2.0 (transformers' Wav2Vec2Config)")
     if model.pretrained is not None:
         return model  # the checkpoint's own config.json decides; size and config are not used
     reader.choice(path + ("size",), model.size, WAV2VEC2_SIZES, " for wav2vec2_ctc")
@@ -116,15 +117,15 @@ def _refuse_unknown_model_settings(reader: SettingsReader, config: Mapping[str, 
     for key in config:
         if key not in known:
             where = path + ("config", str(key))
-            raise reader.error(where, f"{dotted(where)} is not a setting of this architecture's model ({kind})."
-                                      f"{did_you_mean(str(key), known)}")
+            raise reader.error(where, f"{dotted(where)} is not a {kind} model setting.{did_you_mean(str(key), known)}")
 
 
 def check_ctc_paths(source: RecipeSource, recipe: CTCRecipe, path: KeyPath = (), pretrained_later: bool = False) -> None:
     """Every file and folder the settings name must exist (relative paths: from the folder the command runs in)."""
     reader, data = SettingsReader(source.origins), recipe.data
-    folders = {("data", "train"): (data.train, MANIFEST_FOLDER), ("data", "valid"): (data.valid, MANIFEST_FOLDER),
-               ("transfer", "init_from"): (recipe.transfer.init_from, "a model bundle folder (from `fieldasr export`)")}
+    require_manifests(reader, path + ("data", "train"), data.train)
+    require_manifests(reader, path + ("data", "valid"), data.valid)
+    folders = {("transfer", "init_from"): (recipe.transfer.init_from, "a model bundle folder (from `fieldasr export`)")}
     files = {("data", "subword_model"): (data.subword_model, "a sentencepiece .model file"),
              ("data", "g2p_spec"): (data.g2p_spec, "a G2P spec file (see g2p/)"),
              ("transfer", "nearest_phones"): (recipe.transfer.nearest_phones, "a YAML file of new_phone: [known_phone, distance]")}
@@ -134,6 +135,19 @@ def check_ctc_paths(source: RecipeSource, recipe: CTCRecipe, path: KeyPath = (),
         require_path(reader, path + key, value, what, folder=True)
     for key, (value, what) in files.items():
         require_path(reader, path + key, value, what, folder=False)
+
+
+def require_manifests(reader: SettingsReader, key: KeyPath, value: str | None) -> None:
+    """A manifest folder with its two files (read later, after the experiment folder exists)."""
+    from fieldasr.data.manifest import _find
+
+    require_path(reader, key, value, MANIFEST_FOLDER, folder=True)
+    if value is not None:
+        for stem in ("recordings", "segments"):
+            try:
+                _find(Path(value), stem)
+            except ManifestError as error:
+                raise reader.error(key, f"{dotted(key)}: {error}") from None
 
 
 def require_path(reader: SettingsReader, key: KeyPath, value: str | None, what: str, folder: bool) -> None:

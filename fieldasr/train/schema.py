@@ -37,6 +37,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def shown(value: Any) -> str:
+    """A value as the YAML file spells it."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
     return repr(value) if isinstance(value, str) else str(value)
 
 
@@ -93,7 +96,7 @@ class SettingsReader:
             nested = given.get(name) if name not in fixed else None
             if name in fixed:
                 values[name] = self.convert(hints[name], given[name], key)
-            elif name in raw:
+            elif name in raw and not (raw[name] is None and is_required(field)):  # `key: null` is as good as absent
                 values[name] = self.convert(hints[name], raw[name], key, nested)
             elif dataclasses.is_dataclass(hints[name]) and (is_required(field) or nested):
                 values[name] = self.build(hints[name], {}, key, nested)
