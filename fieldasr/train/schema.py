@@ -89,7 +89,7 @@ class SettingsReader:
             raise self.error(path, f"{dotted(path)}: {shown(raw)} is not {describe(cls)}.")
         fields, hints, given = fields_of(cls), typing.get_type_hints(cls), dict(given or {})
         fixed = {name for name, value in given.items() if not isinstance(value, Mapping)}
-        self._refuse_unknown(raw, path, set(fields) - fixed, fixed)
+        self._refuse_unknown(raw, path, set(fields) - fixed, {name: given[name] for name in fixed})
         values = {}
         for name, field in fields.items():
             key = path + (name,)
@@ -104,12 +104,12 @@ class SettingsReader:
                 raise self.error(key, f"{dotted(key)} is not set. {field.metadata.get('help', '')}".rstrip())
         return cls(**values)
 
-    def _refuse_unknown(self, raw: Mapping, path: KeyPath, known: set[str], fixed: set[str]) -> None:
+    def _refuse_unknown(self, raw: Mapping, path: KeyPath, known: set[str], fixed: Mapping[str, Any]) -> None:
         for key in raw:
             where = path + (str(key),)
-            if key in fixed:
-                raise self.error(where, f"{dotted(where)} is set by the recipe itself; remove it here.")
-            if key not in known:
+            if key in fixed and raw[key] is not None and raw[key] != fixed[key]:  # null or the same value: no conflict
+                raise self.error(where, f"{dotted(where)} is set by the recipe itself (to {shown(fixed[key])}); remove it here.")
+            if key not in known and key not in fixed:
                 section = f"in {dotted(path)}" if path else "at the top level"
                 raise self.error(where, f"{dotted(where)} is not a setting of this recipe.{did_you_mean(str(key), known)} "
                                         f"Settings {section}: {', '.join(sorted(known))}.")
