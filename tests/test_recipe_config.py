@@ -8,15 +8,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fieldasr.ssl import recipe as continued_pretraining
 from fieldasr.ssl.recipe import read_continued_pretraining_recipe
 from fieldasr.train.config import ConfigError, read_recipe
 from fieldasr.train.recipe import main
 from fieldasr.train.recipe_config import ctc_settings, load_ctc_recipe, read_ctc_recipe
+from fieldasr.transfer import recipe as lm_transfer
 from fieldasr.transfer.recipe import read_lm_transfer_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "recipes"
-READERS = {"continued_pretraining": read_continued_pretraining_recipe, "lm_transfer": read_lm_transfer_recipe}
+READERS = {"continued_pretraining": (read_continued_pretraining_recipe, continued_pretraining.resolved_settings),
+           "lm_transfer": (read_lm_transfer_recipe, lm_transfer.resolved_settings)}
 
 
 def recipe_files() -> list[Path]:
@@ -24,10 +27,13 @@ def recipe_files() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", recipe_files(), ids=lambda path: str(path.relative_to(RECIPES)))
-def test_every_shipped_recipe_file_loads(path):
-    recipe_kind = path.parent.parent.name
-    recipe = READERS.get(recipe_kind, read_ctc_recipe)(read_recipe(path))
+def test_every_shipped_recipe_file_loads_and_its_resolved_settings_too(path, tmp_path):
+    read, resolved = READERS.get(path.parent.parent.name, (read_ctc_recipe, ctc_settings))
+    recipe = read(read_recipe(path))
     assert recipe.experiment_dir
+    written = tmp_path / "config.yaml"  # what the experiment folder gets: it must give back the same recipe
+    written.write_text(yaml.safe_dump(resolved(recipe), allow_unicode=True))
+    assert read(read_recipe(written)) == recipe
 
 
 def test_recipe_folders_are_all_known():
@@ -102,6 +108,12 @@ def test_a_mistake_is_blamed_on_the_file_that_holds_it(recipe):
     recipe.write_text("base: base.yaml\nmodel:\n  architecture: wav2vec2_ctc\n  config: {hidden_size: 32, num_hiden_layers: 1}\n")
     with pytest.raises(ConfigError, match=r"^.*lang.yaml: model.config.num_hiden_layers is not a wav2vec 2.0 .* 'num_hidden_layers'"):
         load(recipe)
+
+
+def test_model_settings_a_pretrained_checkpoint_would_override_are_refused(recipe):
+    with pytest.raises(ConfigError, match=r"model.config is not used with model.pretrained"):
+        load(recipe, "model.architecture=wav2vec2_ctc", "model.pretrained=models/xlsr", "model.config={hidden_size: 8}")
+    assert load(recipe, "model.architecture=wav2vec2_ctc", "model.pretrained=models/xlsr", "model.config=null").model.config == {}
 
 
 def test_a_base_that_does_not_resolve_says_where_it_looked(recipe, tmp_path):

@@ -81,6 +81,11 @@ def check_paths(source: RecipeSource, recipe: ContinuedPretrainingRecipe) -> Non
     check_ctc_paths(source, recipe.fine_tuning, ("fine_tuning",), pretrained_later=True)
 
 
+def resolved_settings(recipe: ContinuedPretrainingRecipe) -> dict[str, Any]:
+    """Every setting, defaults filled in, as written to the experiment folder (it loads again as this recipe)."""
+    return to_plain(recipe, omit=recipe_given(None))
+
+
 def as_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any]) -> ContinuedPretrainingRecipe:
     if isinstance(config, ContinuedPretrainingRecipe):
         return config
@@ -93,7 +98,7 @@ def as_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any]) -> Continu
 def run_continued_pretraining_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any], argv: Sequence[str] = ()) -> RecipeSummary:
     recipe = as_recipe(config)
     experiment_dir = Path(recipe.experiment_dir)
-    record_experiment(experiment_dir, to_plain(recipe, omit=recipe_given(None)), argv)
+    record_experiment(experiment_dir, resolved_settings(recipe), argv)
     section = recipe.pretraining
     arguments = {name: getattr(section, name) for name in (f.name for f in dataclasses.fields(section)) if name not in ("source", "data")}
     pretrained = continue_pretraining(section.source, section.data, experiment_dir / PRETRAINING_FOLDER, **arguments)

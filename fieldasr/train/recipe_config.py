@@ -106,8 +106,11 @@ def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) ->
     from transformers import Wav2Vec2Config
 
     _refuse_unknown_model_settings(reader, model.config, Wav2Vec2Config().to_dict(), path, "wav2vec 2.0 (transformers' Wav2Vec2Config)")
-    if model.pretrained is not None:
-        return model  # the checkpoint's own config.json decides; size and config are not used
+    if model.pretrained is not None:  # the checkpoint's own config.json decides (size too: a base file may set it)
+        if model.config:
+            raise reader.error(path + ("config",), f"{dotted(path + ('config',))} is not used with {dotted(path + ('pretrained',))}: "
+                                                   "the checkpoint's config.json decides. Remove it (or set it to null).")
+        return model
     reader.choice(path + ("size",), model.size, WAV2VEC2_SIZES, " for wav2vec2_ctc")
     return dataclasses.replace(model, config={**WAV2VEC2_SIZES[model.size], **model.config})
 

@@ -116,6 +116,11 @@ def transferred_model(section: LMTransferSection, train_lines: list[str], kind: 
     return model, tokenizer
 
 
+def resolved_settings(recipe: LMTransferRecipe) -> dict:
+    """Every setting, defaults filled in, as written to the experiment folder (it loads again as this recipe)."""
+    return to_plain(recipe)
+
+
 def as_recipe(config: LMTransferRecipe | Mapping) -> LMTransferRecipe:
     if isinstance(config, LMTransferRecipe):
         return config
@@ -128,7 +133,7 @@ def as_recipe(config: LMTransferRecipe | Mapping) -> LMTransferRecipe:
 def run_lm_transfer_recipe(config: LMTransferRecipe | Mapping, argv: Sequence[str] = ()) -> LMPretrainingSummary:
     recipe = as_recipe(config)
     experiment_dir, model_section = Path(recipe.experiment_dir), recipe.model
-    record_experiment(experiment_dir, to_plain(recipe), argv)
+    record_experiment(experiment_dir, resolved_settings(recipe), argv)
     train_lines = read_target_text(recipe.data.train_text)
     valid_lines = read_target_text(recipe.data.valid_text) if recipe.data.valid_text else None
     if recipe.transfer.source_model:
