@@ -53,7 +53,10 @@ def describe(hint: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " or ".join(describe(argument) for argument in arguments)
     if origin in (tuple, list):
-        return f"a list of {_PLURALS.get(arguments[0], describe(arguments[0]))}"
+        item = arguments[0]
+        if typing.get_origin(item) is Literal:
+            return "a list of: " + ", ".join(shown(choice) for choice in typing.get_args(item))
+        return f"a list of {_PLURALS.get(item, describe(item))}"
     if dataclasses.is_dataclass(hint) or origin in (dict, Mapping) or hint in (dict, Mapping):
         return "a section of `key: value` settings"
     return _NOUNS.get(hint, getattr(hint, "__name__", str(hint)))
@@ -148,8 +151,13 @@ def _convert(hint: Any, value: Any) -> Any:
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
             raise _Mismatch("Write a YAML list, e.g. [a, b], or [] for none.")
-        items = tuple(_convert(arguments[0], item) for item in value)
-        return items if origin is tuple else list(items)
+        items = []
+        for number, item in enumerate(value, start=1):
+            try:
+                items.append(_convert(arguments[0], item))
+            except _Mismatch as mismatch:
+                raise _Mismatch(f"Item {number}, {shown(item)}, is not {describe(arguments[0])}. {mismatch}".rstrip()) from None
+        return tuple(items) if origin is tuple else items
     if origin in (dict, Mapping) or hint in (dict, Mapping):
         if isinstance(value, Mapping):
             return dict(value)
