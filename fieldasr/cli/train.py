@@ -13,8 +13,9 @@ import click
 def train(hparams: Path, overrides: tuple[str, ...]) -> None:
     """Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml).
 
-    Resumes from the newest checkpoint in the experiment folder. The resolved configuration and
-    this command line are written there too. For several processes use
+    Every setting, and every file or folder the settings name, is checked before anything is written.
+    Resumes from the newest checkpoint in the experiment folder. The resolved configuration (every
+    default filled in) and this command line are written there too. For several processes use
     `torchrun --nproc_per_node N recipes/ctc/train.py HPARAMS`.
     """
     from fieldasr.train.recipe import run_ctc_recipe
