@@ -172,3 +172,15 @@ def test_recipe_script_reports_a_mistake_without_a_traceback(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "demo_en.yaml, --set trainer.lr=fast: trainer.lr: 'fast' is not a number" in result.stderr
     assert not (tmp_path / "exp").exists()
+
+
+def test_continued_pretraining_and_lm_transfer_write_nothing_when_a_file_is_missing(tmp_path):
+    from fieldasr.ssl.recipe import main as pretraining_main
+    from fieldasr.transfer.recipe import main as lm_main
+
+    with pytest.raises(ConfigError, match=r"pretraining.source: the folder .*models/xlsr-53 does not exist"):
+        pretraining_main([str(RECIPES / "continued_pretraining/hparams/base.yaml"), "--set", f"experiment_dir={tmp_path / 'ssl'}",
+                          "--set", f"pretraining.source={tmp_path / 'models/xlsr-53'}"])
+    with pytest.raises(ConfigError, match=r"data.train_text: the file .*train.txt .* does not exist"):
+        lm_main([str(RECIPES / "lm_transfer/hparams/pt_from_es.yaml"), "--set", f"experiment_dir={tmp_path / 'lm'}"])
+    assert not (tmp_path / "ssl").exists() and not (tmp_path / "lm").exists()
