@@ -182,7 +182,7 @@ def run(work: Path, settings: Settings) -> list[dict]:
         "pretraining": {"source": str(multilingual.checkpoint), "data": str(work / "manifests/unlabelled"),
                         "max_steps": settings.continued_steps, "lr": 5e-4, "max_batch_seconds": 30.0, "progress_bar": False,
                         "log_interval_steps": 25, "options": vars(ssl_options(settings.continued_steps))},
-        "fine_tuning": with_seed(base, first_seed),
+        "fine_tuning": {key: value for key, value in with_seed(base, first_seed).items() if key != "experiment_dir"},  # b/ctc
     })
     rows.append({"model": "(b)", "seed": first_seed, "continued_steps": recipe.pretraining.steps,
                  "ssl_loss": (recipe.pretraining.first_loss, recipe.pretraining.final_loss),

@@ -454,6 +454,89 @@ def tiers_of_another_format(ws: Workspace) -> Call:
     return Call(["tiers", "session.srt"], ["session.srt: not an ELAN (.eaf) or Praat (.TextGrid) file"])
 
 
+# train / recipes / configuration
+
+RECIPE = """experiment_dir: exp/run
+data:
+  train: corpus
+  speed_factors: []
+model:
+  architecture: conformer_ctc
+  size: tiny
+trainer:
+  lr: 0.001
+  max_steps: 2
+"""
+
+
+def recipe(ws: Workspace, text: str = RECIPE, manifests: bool = True) -> str:
+    """A CTC recipe in the case's folder; `corpus/` holds (empty) manifests, which are only opened after the checks."""
+    if manifests:
+        ws.write("corpus/recordings.jsonl", "")
+        ws.write("corpus/segments.jsonl", "")
+    ws.write("recipe.yaml", text)
+    return "recipe.yaml"
+
+
+def train_typo_in_data_key(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws, RECIPE.replace("  speed_factors", "  sped_factors"))], ["recipe.yaml", "data.sped_factors", "speed_factors"])
+
+
+def train_typo_in_model_key(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws, RECIPE.replace("  architecture", "  architecure"))], ["recipe.yaml", "model.architecure", "architecture"])
+
+
+def train_typo_in_top_level_key(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws, RECIPE.replace("trainer:", "trainr:"))], ["recipe.yaml", "trainr", "trainer"])
+
+
+def train_set_unknown_key(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "model.szie=3"], ["recipe.yaml", "--set model.szie=3", "model.szie", "'size'"])
+
+
+def train_set_wrong_type(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "trainer.lr=fast"], ["recipe.yaml", "trainer.lr", "'fast' is not a number"])
+
+
+def train_set_without_equals(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "trainer.lr"], ["recipe.yaml", "trainer.lr", "key.subkey=value"])
+
+
+def train_wrong_type_in_yaml(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws, RECIPE.replace("max_steps: 2", "max_steps: ten"))], ["recipe.yaml", "trainer.max_steps", "'ten'", "whole number"])
+
+
+def train_yaml_syntax_error(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws, RECIPE.replace("speed_factors: []", "speed_factors: [0.9, 1.0"))], ["recipe.yaml", "not valid YAML", "line"])
+
+
+def train_copied_recipe_base_gone(ws: Workspace) -> Call:
+    ws.write("mine.yaml", (Path(__file__).parent.parent / "recipes/transfer/hparams/example_language.yaml").read_text())
+    return Call(["train", "mine.yaml"], ["mine.yaml", "base: base.yaml", "relative to the YAML file that names it", str(ws.root / "base.yaml")])
+
+
+def train_data_folder_missing(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws, manifests=False)], ["recipe.yaml", "data.train", "corpus", "does not exist"])
+
+
+def train_data_folder_without_manifests(ws: Workspace) -> Call:
+    ws.path("corpus/notes.txt").write_text("not a manifest")
+    return Call(["train", recipe(ws, manifests=False)], ["recipe.yaml", "data.train", "recordings.jsonl", "fieldasr prepare"])
+
+
+def train_unknown_architecture(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws, RECIPE.replace("conformer_ctc", "conformer"))], ["recipe.yaml", "model.architecture", "'conformer_ctc'"])
+
+
+def train_unknown_model_config_key(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "model.config.num_layer=3"], ["recipe.yaml", "model.config.num_layer", "'num_layers'"])
+
+
+def train_missing_transfer_bundle(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "transfer.init_from=bundles/multilingual"],
+                ["recipe.yaml", "transfer.init_from", "bundles/multilingual", "fieldasr export"])
+
+
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
     # --- transcribe / ELAN writing ---
@@ -487,6 +570,20 @@ CASES: list[BadInput] = [
     BadInput("train: corpus prepared with --text-only", train_on_text_only_corpus),
 
     # --- train / recipes / configuration ---
+    BadInput("train: typo in a data key", train_typo_in_data_key),
+    BadInput("train: typo in a model key", train_typo_in_model_key),
+    BadInput("train: typo in a top-level key", train_typo_in_top_level_key),
+    BadInput("train: --set of an unknown key", train_set_unknown_key),
+    BadInput("train: --set with a value of the wrong type", train_set_wrong_type),
+    BadInput("train: --set without =", train_set_without_equals),
+    BadInput("train: wrong type in the YAML", train_wrong_type_in_yaml),
+    BadInput("train: YAML syntax error", train_yaml_syntax_error),
+    BadInput("train: copied recipe whose base: no longer resolves", train_copied_recipe_base_gone),
+    BadInput("train: data.train folder missing", train_data_folder_missing),
+    BadInput("train: data.train folder without manifests", train_data_folder_without_manifests),
+    BadInput("train: unknown architecture", train_unknown_architecture),
+    BadInput("train: unknown model.config key", train_unknown_model_config_key),
+    BadInput("train: transfer.init_from bundle missing", train_missing_transfer_bundle),
 
     # --- export / bundles / g2p ---
     BadInput("transcribe: bundle without model.safetensors", transcribe_bundle_without_weights),

@@ -45,6 +45,9 @@ def test_monolingual_recipe_then_export_and_load(english_corpus, tmp_path):
     assert result.exit_code == 0 and "done: 2 steps" in result.output, result.output
     recorded = yaml.safe_load((experiment / "config.yaml").read_text())
     assert recorded["model"]["size"] == "tiny" and recorded["trainer"]["max_steps"] == 2
+    # Every effective setting is recorded, defaults included (here, none of them is in the YAML files).
+    assert recorded["trainer"]["optimizer"] == "adamw" and recorded["data"]["num_buckets"] == 10
+    assert recorded["model"]["config"]["hidden_size"] == 48  # the tiny wav2vec 2.0's
     assert (experiment / "command.txt").is_file()
     result = CliRunner().invoke(cli, ["export", str(experiment), str(tmp_path / "bundle")], catch_exceptions=False)
     assert result.exit_code == 0, result.output

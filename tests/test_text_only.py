@@ -60,8 +60,9 @@ def test_g2p_fills_phones_of_a_text_only_manifest_in_place(text_only):
 
 def test_training_refuses_it_before_writing_anything(text_only, tmp_path):
     from fieldasr.train.recipe import run_ctc_recipe
+    from fieldasr.train.config import ConfigError
 
-    with pytest.raises(ManifestError, match=r"prepared with --text-only.*fieldasr prepare"):
+    with pytest.raises(ConfigError, match=r"data.train: .*prepared with --text-only.*fieldasr prepare"):
         run_ctc_recipe({"experiment_dir": str(tmp_path / "exp"), "data": {"train": str(text_only)}})
     assert not (tmp_path / "exp").exists()
 

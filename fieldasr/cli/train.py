@@ -13,14 +13,16 @@ import click
 def train(hparams: Path, overrides: tuple[str, ...]) -> None:
     """Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml).
 
-    Resumes from the newest checkpoint in the experiment folder. The resolved configuration and
-    this command line are written there too. For several processes use
+    Every setting, and every file or folder the settings name, is checked before anything is written.
+    Resumes from the newest checkpoint in the experiment folder. The resolved configuration (every
+    default filled in) and this command line are written there too. For several processes use
     `torchrun --nproc_per_node N recipes/ctc/train.py HPARAMS`.
     """
-    from fieldasr.train.config import load_config
     from fieldasr.train.recipe import run_ctc_recipe
+    from fieldasr.train.recipe_config import load_ctc_recipe
 
-    summary = run_ctc_recipe(load_config(hparams, overrides), sys.argv)
+    recipe, _ = load_ctc_recipe(hparams, overrides)  # every setting and named file checked before anything is written
+    summary = run_ctc_recipe(recipe, sys.argv)
     click.echo(f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}")
 
 

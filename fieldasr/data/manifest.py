@@ -210,13 +210,13 @@ class Corpus:
         if is_text_only(folder):
             if not text_only_ok:
                 refuse_text_only(folder)
-            return cls(recordings={}, segments=tuple(read_segments(_find(folder, "segments"))), text_only=True)
+            return cls(recordings={}, segments=tuple(read_segments(manifest_file(folder, "segments"))), text_only=True)
         recordings = {}
-        for recording in read_recordings(_find(folder, "recordings")):
+        for recording in read_recordings(manifest_file(folder, "recordings")):
             if recording.id in recordings:
                 raise ManifestError(f"{folder}: recording id {recording.id!r} appears twice. Ids must be unique.")
             recordings[recording.id] = recording
-        return cls(recordings=recordings, segments=tuple(read_segments(_find(folder, "segments"))))
+        return cls(recordings=recordings, segments=tuple(read_segments(manifest_file(folder, "segments"))))
 
     def save(self, folder: str | Path, compress: bool = True) -> None:
         folder = Path(folder)
@@ -257,7 +257,8 @@ class Corpus:
         return sum(segment.duration for segment in self.segments) / 3600
 
 
-def _find(folder: Path, stem: str) -> Path:
+def manifest_file(folder: Path, stem: str) -> Path:
+    """`stem`.jsonl.gz or `stem`.jsonl in a manifest folder; raises naming the folder when neither is there."""
     for suffix in (".jsonl.gz", ".jsonl"):
         candidate = folder / f"{stem}{suffix}"
         if candidate.is_file():

@@ -7,23 +7,44 @@ live in sub-folders of the experiment folder (pretraining/, ctc/) and resume aft
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fieldasr.ssl.pretrain import PretrainingSummary, continue_pretraining
-from fieldasr.ssl.pretraining_task import PretrainingOptions
-from fieldasr.train.config import ConfigError, load_config, merge, record_experiment
+from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, PretrainingSummary, continue_pretraining
+from fieldasr.ssl.pretraining_task import PretrainingError
+from fieldasr.train.config import RecipeSource, read_recipe, record_experiment
 from fieldasr.train.recipe import parse_arguments, run_ctc_recipe
-from fieldasr.train.trainer import TrainingSummary
+from fieldasr.train.recipe_config import CTCRecipe, MANIFEST_FOLDER, check_ctc_paths, checked_ctc_recipe, require_manifests, require_path
+from fieldasr.train.schema import SettingsReader, dotted, settings_from_signature, to_plain
+from fieldasr.train.trainer import Precision, TrainingSummary
 
 PRETRAINING_FOLDER = "pretraining"
 FINE_TUNING_FOLDER = "ctc"
-# Settings of the pretraining section that are not keyword arguments of continue_pretraining.
-SECTION_ONLY = {"source", "data", "replay", "options"}
+
+# The `pretraining:` section: continue_pretraining's keyword arguments, their defaults taken from its signature.
+PretrainingSection = settings_from_signature(
+    continue_pretraining, "PretrainingSection",
+    ["source"] + [name for name, parameter in inspect.signature(continue_pretraining).parameters.items()
+                  if parameter.kind is inspect.Parameter.KEYWORD_ONLY],
+    narrowed={"source": str | Mapping[str, Any], "replay": str | None, "precision": Precision},
+    extra={"data": str},
+    helps={"source": "Set it to a local Hugging Face checkpoint folder (e.g. models/xlsr-53), or a mapping of "
+                     "wav2vec 2.0 config settings to pretrain from scratch.",
+           "data": f"Set it to the untranscribed audio's manifests: {MANIFEST_FOLDER}, e.g. from `fieldasr vad-chunk`.",
+           "max_steps": "Set it to the number of optimizer updates, e.g. 10000."},
+)
+
+
+@dataclass(frozen=True)
+class ContinuedPretrainingRecipe:
+    experiment_dir: str = field(metadata={"help": "Set it to the folder for both stages, e.g. exp/continued_pretraining/LANGUAGE."})
+    pretraining: PretrainingSection  # type: ignore[valid-type]
+    fine_tuning: CTCRecipe  # its experiment_dir and model.pretrained are set by this recipe (see `recipe_given`)
 
 
 @dataclass(frozen=True)
@@ -32,54 +53,72 @@ class RecipeSummary:
     fine_tuning: TrainingSummary
 
 
-def pretraining_arguments(section: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for `continue_pretraining` from the YAML section; unknown keys are refused, by name."""
-    allowed = {name for name, parameter in inspect.signature(continue_pretraining).parameters.items()
-               if parameter.kind is inspect.Parameter.KEYWORD_ONLY} - {"options"}
-    unknown = sorted(set(section) - allowed - SECTION_ONLY)
-    if unknown:
-        raise ConfigError(f"unknown pretraining setting(s) {unknown}; known: {sorted(allowed | SECTION_ONLY)}.")
-    option_names = {field.name for field in fields(PretrainingOptions)}
-    options = dict(section.get("options") or {})
-    unknown_options = sorted(set(options) - option_names)
-    if unknown_options:
-        raise ConfigError(f"unknown pretraining.options {unknown_options}; known: {sorted(option_names)}.")
-    for required in ("source", "data", "max_steps"):
-        if section.get(required) is None:
-            raise ConfigError(f"pretraining.{required} is not set; see recipes/continued_pretraining/hparams/base.yaml.")
-    arguments = {key: value for key, value in section.items() if key in allowed}
-    return {**arguments, "replay": section.get("replay"), "options": PretrainingOptions(**options)}
+def recipe_given(experiment_dir: Any) -> dict[str, Any]:
+    """The fine-tuning stage trains in ctc/ from the checkpoint the pretraining stage writes."""
+    fine_tuning_dir = str(Path(str(experiment_dir)) / FINE_TUNING_FOLDER)
+    checkpoint = str(Path(str(experiment_dir)) / PRETRAINING_FOLDER / CHECKPOINT_FOLDER)
+    return {"fine_tuning": {"experiment_dir": fine_tuning_dir, "trainer": {"experiment_dir": fine_tuning_dir},
+                            "model": {"architecture": "wav2vec2_ctc", "pretrained": checkpoint}}}
 
 
-def fine_tuning_config(config: Mapping[str, Any], checkpoint: Path, experiment_dir: Path) -> dict[str, Any]:
-    section = config.get("fine_tuning")
-    if not isinstance(section, Mapping) or "data" not in section:
-        raise ConfigError("the fine_tuning section (a CTC recipe configuration with data.train) is missing.")
-    return merge(section, {
-        "experiment_dir": str(experiment_dir / FINE_TUNING_FOLDER),
-        "model": {"architecture": "wav2vec2_ctc", "pretrained": str(checkpoint)},
-    })
+def read_continued_pretraining_recipe(source: RecipeSource) -> ContinuedPretrainingRecipe:
+    """The checked settings (keys, types, choices); no file is looked at."""
+    reader = SettingsReader(source.origins)
+    recipe = reader.build(ContinuedPretrainingRecipe, source.settings, (), recipe_given(source.settings.get("experiment_dir")))
+    try:
+        recipe.pretraining.options.validate()
+    except PretrainingError as error:
+        raise reader.error(("pretraining", "options"), f"pretraining.options: {error}") from None
+    return dataclasses.replace(recipe, fine_tuning=checked_ctc_recipe(reader, recipe.fine_tuning, ("fine_tuning",)))
 
 
-def run_continued_pretraining_recipe(config: Mapping[str, Any], argv: Sequence[str] = ()) -> RecipeSummary:
-    experiment_dir = Path(config["experiment_dir"])
-    record_experiment(experiment_dir, config, argv)
-    section = config.get("pretraining") or {}
-    arguments = pretraining_arguments(section)
-    pretrained = continue_pretraining(section["source"], section["data"], experiment_dir / PRETRAINING_FOLDER, **arguments)
+def check_paths(source: RecipeSource, recipe: ContinuedPretrainingRecipe) -> None:
+    reader, section = SettingsReader(source.origins), recipe.pretraining
+    if isinstance(section.source, str):
+        require_path(reader, ("pretraining", "source"), section.source, "a local Hugging Face checkpoint folder", folder=True)
+    require_manifests(reader, ("pretraining", "data"), section.data)
+    require_manifests(reader, ("pretraining", "replay"), section.replay)
+    check_ctc_paths(source, recipe.fine_tuning, ("fine_tuning",), pretrained_later=True)
+
+
+def resolved_settings(recipe: ContinuedPretrainingRecipe) -> dict[str, Any]:
+    """Every setting, defaults filled in, as written to the experiment folder (it loads again as this recipe)."""
+    return to_plain(recipe, omit=recipe_given(None))
+
+
+def as_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any]) -> ContinuedPretrainingRecipe:
+    if isinstance(config, ContinuedPretrainingRecipe):
+        return config
+    source = RecipeSource.from_mapping(config)
+    recipe = read_continued_pretraining_recipe(source)
+    check_paths(source, recipe)
+    return recipe
+
+
+def run_continued_pretraining_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any], argv: Sequence[str] = ()) -> RecipeSummary:
+    recipe = as_recipe(config)
+    experiment_dir = Path(recipe.experiment_dir)
+    record_experiment(experiment_dir, resolved_settings(recipe), argv)
+    section = recipe.pretraining
+    arguments = {name: getattr(section, name) for name in (f.name for f in dataclasses.fields(section)) if name not in ("source", "data")}
+    pretrained = continue_pretraining(section.source, section.data, experiment_dir / PRETRAINING_FOLDER, **arguments)
     print(f"pretraining: {pretrained.steps} steps, loss {pretrained.first_loss:.3f} -> {pretrained.final_loss:.3f}; "
           f"checkpoint {pretrained.checkpoint}")
     for warning in pretrained.warnings:
         print(f"guard: {warning.message}")
-    fine_tuned = run_ctc_recipe(fine_tuning_config(config, pretrained.checkpoint, experiment_dir), argv)
+    fine_tuning = recipe.fine_tuning
+    model = dataclasses.replace(fine_tuning.model, pretrained=str(pretrained.checkpoint))
+    fine_tuned = run_ctc_recipe(dataclasses.replace(fine_tuning, model=model), argv)
     return RecipeSummary(pretraining=pretrained, fine_tuning=fine_tuned)
 
 
 def main(argv: Sequence[str] | None = None) -> RecipeSummary:
     argv = list(sys.argv[1:] if argv is None else argv)
     arguments = parse_arguments(argv)
-    config = load_config(arguments.hparams, arguments.overrides)
-    summary = run_continued_pretraining_recipe(config, [sys.argv[0], *argv])
+    source = read_recipe(arguments.hparams, arguments.overrides)
+    recipe = read_continued_pretraining_recipe(source)
+    check_paths(source, recipe)
+    summary = run_continued_pretraining_recipe(recipe, [sys.argv[0], *argv])
     print(f"done: {summary.pretraining.steps} pretraining steps, {summary.fine_tuning.optimizer_steps} CTC steps; "
           f"CTC checkpoints in {summary.fine_tuning.checkpoint_dir}")
     return summary

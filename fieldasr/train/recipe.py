@@ -6,10 +6,9 @@ multilingual phone CTC and crosslingual transfer lives in their YAML files.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +17,22 @@ import yaml
 
 from fieldasr.bundle import load_bundle, write_experiment_model
 from fieldasr.data import Corpus
-from fieldasr.data.manifest import refuse_text_only
-from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerConfig, ConformerCTC, Wav2Vec2CTC
+from fieldasr.errors import FieldasrError
+from fieldasr.models import ConformerConfig, ConformerCTC, Wav2Vec2CTC
 from fieldasr.models.output_transfer import transfer_output_layer
 from fieldasr.text import Vocabulary
 from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.train.batching import LanguageBalancedBatchSampler, batching_report, duration_batch_sampler
-from fieldasr.train.config import ConfigError, load_config, record_experiment
+from fieldasr.train.config import ConfigError, record_experiment
 from fieldasr.train.pipeline import (
     SpeechDataset, SpeechExample, collate_ctc, filter_ctc_feasible, prepare_ctc_examples, segment_tokens,
 )
 from fieldasr.train.tasks import CTCTask
-from fieldasr.train.trainer import Trainer, TrainerOptions, TrainingSummary
-
-WAV2VEC2_SIZES: dict[str, dict[str, Any]] = {"tiny": TINY_WAV2VEC2, "base": {}}  # base: transformers' defaults (95 M)
-CONFORMER_SIZES: dict[str, ConformerConfig] = {"tiny": TINY_CONFORMER, "small": ConformerConfig()}
+from fieldasr.train.recipe_config import (
+    CTCRecipe, DataSection, ModelSection, TransferSection, as_ctc_recipe, ctc_settings,
+    load_ctc_recipe,
+)
+from fieldasr.train.trainer import Trainer, TrainingSummary
 
 
 def load_corpus(folder: str | Path, languages: Sequence[str] | None, label_unit: str) -> Corpus:
@@ -58,29 +58,21 @@ def load_subword_model(path: str | None) -> Any:
     return sentencepiece.SentencePieceProcessor(model_file=str(path))
 
 
-def build_model(section: Mapping[str, Any], vocabulary: Vocabulary, train_languages: Sequence[str]) -> torch.nn.Module:
-    architecture = section.get("architecture", "conformer_ctc")
-    size = section.get("size", "tiny")
-    if architecture == "conformer_ctc":
-        if size not in CONFORMER_SIZES:
-            raise ConfigError(f"model.size {size!r} is not one of {sorted(CONFORMER_SIZES)} for conformer_ctc.")
-        config = dataclasses.replace(CONFORMER_SIZES[size], **section.get("config", {}))
-        return ConformerCTC(config, len(vocabulary))
-    if architecture != "wav2vec2_ctc":
-        raise ConfigError(f"model.architecture {architecture!r} is not conformer_ctc or wav2vec2_ctc.")
-    adapters = section.get("adapter_languages") or []
+def build_model(section: ModelSection, vocabulary: Vocabulary, train_languages: Sequence[str]) -> torch.nn.Module:
+    """The model of a checked `model:` section (its `config` already complete: see `checked_model`)."""
+    if section.architecture == "conformer_ctc":
+        return ConformerCTC(ConformerConfig(**section.config), len(vocabulary))
+    adapters = section.adapter_languages
     options = {
-        "freeze_feature_encoder": section.get("freeze_feature_encoder", True),
-        "freeze_encoder_steps": section.get("freeze_encoder_steps", 0),
-        "adapter_languages": sorted(set(train_languages)) if adapters == "auto" else adapters,
+        "freeze_feature_encoder": section.freeze_feature_encoder,
+        "freeze_encoder_steps": section.freeze_encoder_steps,
+        "adapter_languages": sorted(set(train_languages)) if adapters == "auto" else list(adapters),
     }
-    if section.get("pretrained"):
-        model = Wav2Vec2CTC.from_pretrained(section["pretrained"], len(vocabulary), **options)
+    if section.pretrained:
+        model = Wav2Vec2CTC.from_pretrained(section.pretrained, len(vocabulary), **options)
     else:
-        if size not in WAV2VEC2_SIZES:
-            raise ConfigError(f"model.size {size!r} is not one of {sorted(WAV2VEC2_SIZES)} for wav2vec2_ctc.")
-        model = Wav2Vec2CTC({**WAV2VEC2_SIZES[size], **section.get("config", {})}, len(vocabulary), **options)
-    if section.get("train_only_adapters"):
+        model = Wav2Vec2CTC(dict(section.config), len(vocabulary), **options)
+    if section.train_only_adapters:
         model.train_only_adapters_and_head()
     return model
 
@@ -95,11 +87,13 @@ def nearest_known_phones(source: Vocabulary, target: Vocabulary) -> dict[str, An
     return {phone: match for phone, match in map_to_inventory(unseen, known).items() if match.phone is not None}
 
 
-def transfer_model(section: Mapping[str, Any], vocabulary: Vocabulary, experiment_dir: Path) -> torch.nn.Module:
+def transfer_model(section: TransferSection | Mapping[str, Any], vocabulary: Vocabulary, experiment_dir: Path) -> torch.nn.Module:
     """Start from a bundle; its output layer is mapped onto the new vocabulary (report in the experiment folder)."""
-    bundle = load_bundle(section["init_from"])
-    if section.get("nearest_phones"):
-        nearest = yaml.safe_load(Path(section["nearest_phones"]).read_text(encoding="utf-8")) or {}
+    if isinstance(section, Mapping):
+        section = TransferSection(**section)
+    bundle = load_bundle(section.init_from)
+    if section.nearest_phones:
+        nearest = read_nearest_phones(Path(section.nearest_phones))
     else:
         nearest = nearest_known_phones(bundle.vocabulary, vocabulary)
     head, report = transfer_output_layer(bundle.model.head, bundle.vocabulary, vocabulary, nearest)
@@ -107,6 +101,16 @@ def transfer_model(section: Mapping[str, Any], vocabulary: Vocabulary, experimen
     (experiment_dir / "output_transfer.json").write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     print(report.summary())
     return bundle.model.train()
+
+
+def read_nearest_phones(path: Path) -> dict[str, Any]:
+    try:
+        nearest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} (transfer.nearest_phones): not valid YAML ({error}).") from None
+    if not isinstance(nearest, dict):
+        raise ConfigError(f"{path} (transfer.nearest_phones): expected lines `new_phone: [known_phone, distance]`.")
+    return nearest
 
 
 def feasible_dataset(examples: list[SpeechExample], model: torch.nn.Module, speed_factors: Sequence[float], name: str, seed: int) -> SpeechDataset:
@@ -117,54 +121,44 @@ def feasible_dataset(examples: list[SpeechExample], model: torch.nn.Module, spee
     return SpeechDataset(kept, speed_factors, seed=seed)
 
 
-def make_sampler(data: Mapping[str, Any], dataset: SpeechDataset, seed: int) -> Any:
-    max_duration = float(data.get("max_batch_duration", 60.0))
-    if data.get("language_balance_alpha") is not None:
-        sampler = LanguageBalancedBatchSampler(dataset.durations, dataset.languages, max_duration, float(data["language_balance_alpha"]), seed=seed)
+def make_sampler(data: DataSection, dataset: SpeechDataset, seed: int) -> Any:
+    max_duration = data.max_batch_duration
+    if data.language_balance_alpha is not None:
+        sampler = LanguageBalancedBatchSampler(dataset.durations, dataset.languages, max_duration, data.language_balance_alpha, seed=seed)
         batches = sampler.batches
     else:
-        sampler = duration_batch_sampler(dataset.durations, max_duration, int(data.get("num_buckets", 10)), seed=seed)
+        sampler = duration_batch_sampler(dataset.durations, max_duration, data.num_buckets, seed=seed)
         batches = list(sampler._batches)
     report = batching_report(batches, dataset.durations, max_duration)
     print(f"batches: {report.num_batches}, padding {report.padding_ratio:.1%}, {report.mean_batch_duration:.1f} s of audio per batch")
     return sampler
 
 
-def run_ctc_recipe(config: Mapping[str, Any], argv: Sequence[str] = ()) -> TrainingSummary:
-    experiment_dir = Path(config["experiment_dir"])
-    refuse_text_only(*((config.get("data") or {}).get(key) for key in ("train", "valid")))  # before anything is written
-    record_experiment(experiment_dir, config, argv)
-    data, model_section, trainer_section = config["data"], config.get("model", {}), dict(config.get("trainer", {}))
-    seed = int(trainer_section.get("seed", 1234))
-    unit = data.get("label_unit", "phones")
-    train_corpus = load_corpus(data["train"], data.get("languages"), unit)
-    subwords = load_subword_model(data.get("subword_model"))
-    vocabulary = build_vocabulary(train_corpus, unit, subwords)
+def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = ()) -> TrainingSummary:
+    """Train as `config` says. A plain mapping is checked first; nothing is written before the checks pass."""
+    recipe = as_ctc_recipe(config)
+    experiment_dir, data, seed = Path(recipe.experiment_dir), recipe.data, recipe.trainer.seed
+    record_experiment(experiment_dir, ctc_settings(recipe), argv)
+    train_corpus = load_corpus(data.train, data.languages, data.label_unit)
+    subwords = load_subword_model(data.subword_model)
+    vocabulary = build_vocabulary(train_corpus, data.label_unit, subwords)
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
-    transfer = config.get("transfer") or {}
-    if transfer.get("init_from"):
-        model = transfer_model(transfer, vocabulary, experiment_dir)
+    if recipe.transfer.init_from:
+        model = transfer_model(recipe.transfer, vocabulary, experiment_dir)
     else:
-        model = build_model(model_section, vocabulary, languages)
-    speed_factors = data.get("speed_factors") or []
-    train_set = feasible_dataset(prepare_ctc_examples(train_corpus, vocabulary, unit, subwords), model, speed_factors, "train", seed)
+        model = build_model(recipe.model, vocabulary, languages)
+    examples = prepare_ctc_examples(train_corpus, vocabulary, data.label_unit, subwords)
+    train_set = feasible_dataset(examples, model, data.speed_factors, "train", seed)
     valid_set = None
-    if data.get("valid"):
-        valid_corpus = load_corpus(data["valid"], data.get("languages"), unit)
-        valid_set = feasible_dataset(prepare_ctc_examples(valid_corpus, vocabulary, unit, subwords), model, (), "valid", seed)
+    if data.valid:
+        valid_corpus = load_corpus(data.valid, data.languages, data.label_unit)
+        valid_set = feasible_dataset(prepare_ctc_examples(valid_corpus, vocabulary, data.label_unit, subwords), model, (), "valid", seed)
     write_experiment_model(experiment_dir, model, vocabulary, {
-        "label_unit": unit, "language": data.get("language"), "normaliser": data.get("normaliser"), "g2p_spec": data.get("g2p_spec"),
-        "subword_model": data.get("subword_model"),
+        "label_unit": data.label_unit, "language": data.language, "normaliser": data.normaliser, "g2p_spec": data.g2p_spec,
+        "subword_model": data.subword_model,
     })
-    known = {field.name for field in dataclasses.fields(TrainerOptions)} - {"experiment_dir"}
-    unknown = sorted(set(trainer_section) - known)
-    if unknown:
-        raise ConfigError(f"unknown trainer setting(s) {unknown}; known: {sorted(known)}.")
-    if "log_formats" in trainer_section:
-        trainer_section["log_formats"] = tuple(trainer_section["log_formats"])
-    options = TrainerOptions(experiment_dir=experiment_dir, **trainer_section)
     pass_languages = bool(getattr(model, "adapters", None))
-    trainer = Trainer(CTCTask(model, vocabulary, pass_languages=pass_languages), options, train_set, collate_ctc,
+    trainer = Trainer(CTCTask(model, vocabulary, pass_languages=pass_languages), recipe.trainer, train_set, collate_ctc,
                       batch_sampler=make_sampler(data, train_set, seed), valid_set=valid_set)
     return trainer.fit()
 
@@ -177,10 +171,19 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def exit_on_user_error(run: Callable[[], Any]) -> Any:
+    """For `recipes/*/train.py`: a mistake in the recipe ends with its message and exit code 2, not a traceback."""
+    try:
+        return run()
+    except FieldasrError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: Sequence[str] | None = None) -> TrainingSummary:
     argv = list(sys.argv[1:] if argv is None else argv)
     arguments = parse_arguments(argv)
-    config = load_config(arguments.hparams, arguments.overrides)
-    summary = run_ctc_recipe(config, [sys.argv[0], *argv])
+    recipe, _ = load_ctc_recipe(arguments.hparams, arguments.overrides)
+    summary = run_ctc_recipe(recipe, [sys.argv[0], *argv])
     print(f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}")
     return summary

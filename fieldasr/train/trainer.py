@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+import typing
+from typing import Any, Literal
 
 import speechbrain as sb
 import torch
@@ -31,7 +32,8 @@ from fieldasr.train.schedule import warmup_decay_schedule
 from fieldasr.train.task import TaskOutput, move_to_device
 
 logger = logging.getLogger(__name__)
-PRECISIONS = ("fp32", "bf16", "fp16")
+Precision = Literal["fp32", "bf16", "fp16"]
+PRECISIONS = typing.get_args(Precision)
 ValidMetric = Callable[[torch.nn.Module, Any], Mapping[str, float]]
 
 
@@ -43,22 +45,22 @@ class TrainingError(FieldasrError):
 class TrainerOptions:
     experiment_dir: Path
     lr: float = 1e-3
-    optimizer: str = "adamw"  # "adamw" or "sgd"
+    optimizer: Literal["adamw", "sgd"] = "adamw"
     weight_decay: float = 0.0
     warmup_steps: int = 0  # linear warm-up of the learning rate, in optimizer steps
-    lr_decay: str = "none"  # "none": constant after warm-up; "linear": to zero at max_steps
+    lr_decay: Literal["none", "linear"] = "none"  # "none": constant after warm-up; "linear": to zero at max_steps
     max_epochs: int = 1
     max_steps: int | None = None  # optimizer steps; stops mid-epoch when reached
     grad_accumulation: int = 1
     clip_norm: float = 5.0
-    precision: str = "fp32"  # "fp32" | "bf16" | "fp16" (fp16 only on CUDA)
+    precision: Precision = "fp32"  # fp16 only on CUDA
     device: str = "cpu"
     checkpoint_interval_minutes: float = 15.0
     checkpoint_interval_steps: int = 0  # when > 0, used instead of minutes (handy on tiny data)
     keep_best: int = 1
     valid_metric: str = "loss"  # a key of the task's stats or validation metrics
-    valid_metric_mode: str = "min"  # "min" or "max"
-    log_formats: tuple[str, ...] = ("csv",)  # "csv", "tensorboard"
+    valid_metric_mode: Literal["min", "max"] = "min"
+    log_formats: tuple[Literal["csv", "tensorboard"], ...] = ("csv",)
     log_interval_steps: int = 10
     seed: int = 1234
     progress_bar: bool = True

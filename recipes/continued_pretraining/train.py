@@ -3,6 +3,7 @@
 from the resulting checkpoint; the steps live in `fieldasr.ssl.recipe`.
 """
 from fieldasr.ssl.recipe import main
+from fieldasr.train.recipe import exit_on_user_error
 
 if __name__ == "__main__":
-    main()
+    exit_on_user_error(main)  # a mistake in the YAML: its message and exit code 2, no traceback

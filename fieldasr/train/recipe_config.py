@@ -1,0 +1,196 @@
+"""The settings of the CTC recipes (recipes/ctc, multilingual, transfer, demo): sections, defaults, checks.
+
+Every default of these recipes lives in the dataclasses below. `read_ctc_recipe` checks the merged YAML
+against them (keys, types, choices that depend on another setting, the model's own settings);
+`check_ctc_paths` checks that the files and folders the settings name exist. Both run before anything
+is written or loaded, so a mistake costs nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fieldasr.errors import ManifestError
+from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerConfig
+from fieldasr.train.config import ConfigError, KeyPath, RecipeSource, read_recipe
+from fieldasr.train.schema import SettingsReader, did_you_mean, dotted, to_plain
+from fieldasr.train.trainer import TrainerOptions, TrainingError
+
+WAV2VEC2_SIZES: dict[str, dict[str, Any]] = {"tiny": TINY_WAV2VEC2, "base": {}}  # base: transformers' defaults (95 M)
+CONFORMER_SIZES: dict[str, ConformerConfig] = {"tiny": TINY_CONFORMER, "small": ConformerConfig()}
+MANIFEST_FOLDER = "a folder holding recordings.jsonl.gz and segments.jsonl.gz (from `fieldasr prepare`)"
+
+
+@dataclass(frozen=True)
+class DataSection:
+    train: str = field(metadata={"help": f"Set data.train to {MANIFEST_FOLDER}, e.g. --set data.train=corpora_manifests/LANGUAGE/train."})
+    valid: str | None = None  # manifest folder for validation; none: no validation
+    languages: tuple[str, ...] | None = None  # keep only these languages of the manifests; null: all
+    label_unit: Literal["phones", "characters", "subwords"] = "phones"
+    subword_model: str | None = None  # sentencepiece .model file, needed for label_unit: subwords
+    language: str | None = None  # written into the bundle
+    g2p_spec: str | None = None  # G2P spec file, copied into the bundle
+    normaliser: str | Mapping[str, Any] | None = None  # name or settings of the text normaliser, recorded in the bundle
+    speed_factors: tuple[float, ...] = ()  # speed perturbation; [] for none
+    max_batch_duration: float = 60.0  # seconds of audio per batch, padding included
+    num_buckets: int = 10  # duration buckets of the batch sampler
+    language_balance_alpha: float | None = None  # p(language) ∝ hours^alpha; null: natural proportions, no balancing
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    architecture: Literal["conformer_ctc", "wav2vec2_ctc"] = "conformer_ctc"
+    size: str = "tiny"  # conformer_ctc: tiny | small; wav2vec2_ctc without `pretrained`: tiny | base
+    pretrained: str | None = None  # wav2vec2_ctc: a local Hugging Face checkpoint folder
+    config: Mapping[str, Any] | None = field(default_factory=dict)  # over the size's (ConformerConfig / Wav2Vec2Config); null: none
+    freeze_feature_encoder: bool = True  # wav2vec2_ctc
+    freeze_encoder_steps: int = 0  # wav2vec2_ctc: train only the output layer for these many steps
+    adapter_languages: Literal["auto"] | tuple[str, ...] = ()  # wav2vec2_ctc; auto: one adapter per training language
+    train_only_adapters: bool = False
+
+
+@dataclass(frozen=True)
+class TransferSection:
+    init_from: str | None = None  # a bundle folder (`fieldasr export`); its output layer is mapped onto the new vocabulary
+    nearest_phones: str | None = None  # YAML file `new_phone: [known_phone, distance]`; null: feature-nearest phones
+
+
+@dataclass(frozen=True)
+class CTCRecipe:
+    experiment_dir: str = field(metadata={"help": "Set experiment_dir to the folder for checkpoints and logs, e.g. exp/ctc/LANGUAGE."})
+    data: DataSection
+    model: ModelSection
+    trainer: TrainerOptions  # its experiment_dir is the recipe's (see `recipe_given`)
+    transfer: TransferSection
+
+
+def recipe_given(experiment_dir: Any) -> dict[str, Any]:
+    """What the recipe sets itself: the trainer writes into the recipe's experiment folder."""
+    return {"trainer": {"experiment_dir": experiment_dir}}
+
+
+def read_ctc_recipe(source: RecipeSource) -> CTCRecipe:
+    """The checked settings of a CTC recipe (keys, types, choices, model settings); no file is looked at."""
+    reader = SettingsReader(source.origins)
+    # experiment_dir is the first field, so a missing or malformed one is reported before the trainer uses it.
+    recipe = reader.build(CTCRecipe, source.settings, (), recipe_given(source.settings.get("experiment_dir")))
+    return checked_ctc_recipe(reader, recipe)
+
+
+def checked_ctc_recipe(reader: SettingsReader, recipe: CTCRecipe, path: KeyPath = ()) -> CTCRecipe:
+    """The checks that involve more than one setting; `path` places the recipe inside a larger one."""
+    model = checked_model(reader, recipe.model, path + ("model",))
+    if recipe.data.label_unit == "subwords" and not recipe.data.subword_model:
+        raise reader.error(path + ("data",), f"{dotted(path + ('data', 'label_unit'))} is subwords: set "
+                                             f"{dotted(path + ('data', 'subword_model'))} to a sentencepiece .model file.")
+    try:
+        recipe.trainer.validate()
+    except TrainingError as error:
+        raise reader.error(path + ("trainer",), f"{dotted(path + ('trainer',))}: {error}") from None
+    return dataclasses.replace(recipe, model=model)
+
+
+def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) -> ModelSection:
+    """Size and `config` checked against the architecture; `config` returned complete (the size's settings
+    with the recipe's over them), so the recorded configuration shows every effective model setting."""
+    model = dataclasses.replace(model, config=model.config or {})  # null drops a base file's settings (merging cannot)
+    if model.architecture == "conformer_ctc":
+        reader.choice(path + ("size",), model.size, CONFORMER_SIZES, " for conformer_ctc")
+        _refuse_unknown_model_settings(reader, model.config, dataclasses.asdict(ConformerConfig()), path, "Conformer")
+        complete = {**dataclasses.asdict(CONFORMER_SIZES[model.size]), **model.config}
+        config = dataclasses.asdict(reader.build(ConformerConfig, complete, path + ("config",)))
+        return dataclasses.replace(model, config=config)
+    from transformers import Wav2Vec2Config
+
+    _refuse_unknown_model_settings(reader, model.config, Wav2Vec2Config().to_dict(), path, "wav2vec 2.0 (transformers' Wav2Vec2Config)")
+    if model.pretrained is not None:  # the checkpoint's own config.json decides (size too: a base file may set it)
+        if model.config:
+            raise reader.error(path + ("config",), f"{dotted(path + ('config',))} is not used with {dotted(path + ('pretrained',))}: "
+                                                   "the checkpoint's config.json decides. Remove it (or set it to null).")
+        return model
+    reader.choice(path + ("size",), model.size, WAV2VEC2_SIZES, " for wav2vec2_ctc")
+    return dataclasses.replace(model, config={**WAV2VEC2_SIZES[model.size], **model.config})
+
+
+def _refuse_unknown_model_settings(reader: SettingsReader, config: Mapping[str, Any], known: Mapping[str, Any],
+                                   path: KeyPath, kind: str) -> None:
+    for key in config:
+        if key not in known:
+            where = path + ("config", str(key))
+            raise reader.error(where, f"{dotted(where)} is not a {kind} model setting.{did_you_mean(str(key), known)}")
+
+
+def check_ctc_paths(source: RecipeSource, recipe: CTCRecipe, path: KeyPath = (), pretrained_later: bool = False) -> None:
+    """Every file and folder the settings name must exist (relative paths: from the folder the command runs in)."""
+    reader, data = SettingsReader(source.origins), recipe.data
+    require_manifests(reader, path + ("data", "train"), data.train)
+    require_manifests(reader, path + ("data", "valid"), data.valid)
+    folders = {("transfer", "init_from"): (recipe.transfer.init_from, "a model bundle folder (from `fieldasr export`)")}
+    files = {("data", "subword_model"): (data.subword_model, "a sentencepiece .model file"),
+             ("data", "g2p_spec"): (data.g2p_spec, "a G2P spec file (see g2p/)"),
+             ("transfer", "nearest_phones"): (recipe.transfer.nearest_phones, "a YAML file of new_phone: [known_phone, distance]")}
+    if recipe.transfer.init_from is None and recipe.model.architecture == "wav2vec2_ctc" and not pretrained_later:
+        folders[("model", "pretrained")] = (recipe.model.pretrained, "a local Hugging Face checkpoint folder (config.json + weights)")
+    for key, (value, what) in folders.items():
+        require_path(reader, path + key, value, what, folder=True)
+    for key, (value, what) in files.items():
+        require_path(reader, path + key, value, what, folder=False)
+
+
+def require_manifests(reader: SettingsReader, key: KeyPath, value: str | None) -> None:
+    """A manifest folder with its two files (read later, after the experiment folder exists)."""
+    from fieldasr.data.manifest import manifest_file, refuse_text_only
+
+    require_path(reader, key, value, MANIFEST_FOLDER, folder=True)
+    if value is not None:
+        try:
+            refuse_text_only(value)
+        except ManifestError as error:
+            raise reader.error(key, f"{dotted(key)}: {error}") from None
+        for stem in ("recordings", "segments"):
+            try:
+                manifest_file(Path(value), stem)
+            except ManifestError as error:
+                raise reader.error(key, f"{dotted(key)}: {error}") from None
+
+
+def require_path(reader: SettingsReader, key: KeyPath, value: str | None, what: str, folder: bool) -> None:
+    if value is None:
+        return
+    location = Path(value)
+    exists = location.is_dir() if folder else location.is_file()
+    if not exists:
+        kind = "folder" if folder else "file"
+        relative = f" (relative to {Path.cwd()})" if not location.is_absolute() else ""
+        problem = "is a file, not a folder" if folder and location.exists() else ("is a folder, not a file" if location.exists() else "does not exist")
+        raise reader.error(key, f"{dotted(key)}: the {kind} {value}{relative} {problem}. Set {dotted(key)} to {what}.")
+
+
+def load_ctc_recipe(path: str | Path, overrides: Sequence[str] = ()) -> tuple[CTCRecipe, dict[str, Any]]:
+    """A recipe file with its overrides, checked, and its resolved settings (defaults filled in) for the record."""
+    source = read_recipe(path, overrides)
+    recipe = read_ctc_recipe(source)
+    check_ctc_paths(source, recipe)
+    return recipe, ctc_settings(recipe)
+
+
+def as_ctc_recipe(config: CTCRecipe | Mapping[str, Any]) -> CTCRecipe:
+    """A recipe given as a plain mapping (by code, e.g. the demo) gets the same checks as a file."""
+    if isinstance(config, CTCRecipe):
+        return config
+    source = RecipeSource.from_mapping(config)
+    recipe = read_ctc_recipe(source)
+    check_ctc_paths(source, recipe)
+    return recipe
+
+
+def ctc_settings(recipe: CTCRecipe) -> dict[str, Any]:
+    """The resolved settings, every default filled in, as written to the experiment folder's config.yaml."""
+    return to_plain(recipe, omit=recipe_given(None))
+
+
+__all__ = ["CONFORMER_SIZES", "WAV2VEC2_SIZES", "CTCRecipe", "ConfigError", "DataSection", "ModelSection", "TransferSection",
+           "as_ctc_recipe", "check_ctc_paths", "ctc_settings", "load_ctc_recipe", "read_ctc_recipe"]
