@@ -355,6 +355,19 @@ def test_new_files_carry_the_same_marks(tmp_path, session_audio):
     assert ET.parse(eaf).getroot().find("HEADER/PROPERTY[@NAME='fieldasr-tier:asr']").text.count(media.name) == 1
 
 
+def test_a_file_without_a_header_gets_one_first_and_keeps_every_other_byte(session):
+    # Files written by scripts (e.g. elan2LaTeX exports) have no HEADER; the mark needs one, placed where the schema wants it.
+    import re
+
+    text = re.sub(r"\n *<HEADER.*?</HEADER>", "", session.read_text(encoding="utf-8"), flags=re.S)
+    session.write_text(text, encoding="utf-8")
+    write_tier_into_eaf(session, "asr", [(0.25, 1.4, "a")])
+    root = ET.parse(session).getroot()
+    assert [child.tag for child in root][:2] == ["HEADER", "TIME_ORDER"]
+    assert provenance(session)["asr"] == "unedited" and pympi_tier(session, "asr") == [(250, 1400, "a")]
+    assert session.with_name("session.eaf.bak").read_text(encoding="utf-8") == text
+
+
 def test_a_stale_mark_of_a_deleted_tier_is_replaced_not_doubled(session):
     import re
 

@@ -241,8 +241,10 @@ def _marks_edit(document: EafText, marks: Mapping[str, TierMark]) -> None:
     headers = document.top("HEADER")
     if not new_lines:
         return
-    if not headers:
-        raise AnnotationError(f"{document.path}: no HEADER element; open the file in ELAN and save it again.")
+    if not headers:  # files written by other tools may lack it; the schema wants it first, before TIME_ORDER
+        header = f'<HEADER MEDIA_FILE="" TIME_UNITS="milliseconds">{new_lines}{document.newline}{document.indent}</HEADER>'
+        document.insert(document.top("TIME_ORDER")[0].start, header + document.newline + document.indent)
+        return
     children = [element for element in document.elements if element.depth == 2 and headers[0].start < element.start < headers[0].end]
     if children:  # PROPERTY comes last in the HEADER (EAF 3.0 schema), so appending keeps the order valid
         document.insert(children[-1].end, new_lines)
