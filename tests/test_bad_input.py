@@ -335,6 +335,16 @@ def validate_truncated_audio(ws: Workspace) -> Call:
     return Call(["validate", "manifests/river"], ["a.wav", "1 truncated", "WAV header promises"])
 
 
+def train_phones_on_a_corpus_without_phones(ws: Workspace) -> Call:
+    from fieldasr.data import Corpus, Recording, Segment
+
+    recording = Recording.from_audio("a", ws.wav("audio/a.wav"))
+    Corpus({"a": recording}, (Segment("a-1", "a", 0.0, 0.8, "the river runs"),)).save(ws.root / "manifests" / "river")
+    recipe = ROOT / "recipes" / "ctc" / "hparams" / "demo_en.yaml"
+    return Call(["train", str(recipe), "--set", "data.train=manifests/river", "--set", "experiment_dir=exp/river"],
+                ["manifests/river", "1 of 1 segments have no phones", "fieldasr g2p", "label_unit=characters"])
+
+
 def train_on_text_only_corpus(ws: Workspace) -> Call:
     from fieldasr.data.prepare import prepare_corpus
     from fieldasr.data.source import TierSelection
@@ -568,6 +578,7 @@ CASES: list[BadInput] = [
     BadInput("validate: audio file missing", validate_missing_audio),
     BadInput("validate: audio file truncated", validate_truncated_audio),
     BadInput("train: corpus prepared with --text-only", train_on_text_only_corpus),
+    BadInput("train: a phone recipe on a corpus without phones", train_phones_on_a_corpus_without_phones),
 
     # --- train / recipes / configuration ---
     BadInput("train: typo in a data key", train_typo_in_data_key),

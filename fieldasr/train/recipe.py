@@ -17,7 +17,7 @@ import yaml
 
 from fieldasr.bundle import load_bundle, write_experiment_model
 from fieldasr.data import Corpus
-from fieldasr.errors import FieldasrError
+from fieldasr.errors import FieldasrError, ManifestError
 from fieldasr.models import ConformerConfig, ConformerCTC, Wav2Vec2CTC
 from fieldasr.models.output_transfer import transfer_output_layer
 from fieldasr.text import Vocabulary
@@ -38,6 +38,14 @@ from fieldasr.train.trainer import Trainer, TrainingSummary
 def load_corpus(folder: str | Path, languages: Sequence[str] | None, label_unit: str) -> Corpus:
     corpus = Corpus.load(folder)
     corpus.validate(require_text=label_unit == "characters")
+    without_phones = [segment.id for segment in corpus.segments if label_unit == "phones" and not segment.phones]
+    if without_phones:
+        raise ManifestError(
+            f"{folder}: {len(without_phones)} of {len(corpus.segments)} segments have no phones (e.g. {without_phones[0]!r}), "
+            f"but this recipe trains on phones. Add them with `fieldasr g2p --spec LANGUAGE --word-boundaries --manifest SEGMENTS --out SEGMENTS` "
+            "(SEGMENTS: the folder's segments.jsonl.gz), "
+            "or train on characters (--set data.label_unit=characters)."
+        )
     if languages:
         corpus = Corpus(corpus.recordings, tuple(s for s in corpus.segments if s.language in set(languages)))
     return corpus
@@ -138,10 +146,12 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     """Train as `config` says. A plain mapping is checked first; nothing is written before the checks pass."""
     recipe = as_ctc_recipe(config)
     experiment_dir, data, seed = Path(recipe.experiment_dir), recipe.data, recipe.trainer.seed
-    record_experiment(experiment_dir, ctc_settings(recipe), argv)
+    # The data is read and checked before the experiment folder exists: a corpus mistake leaves nothing behind.
     train_corpus = load_corpus(data.train, data.languages, data.label_unit)
+    valid_corpus = load_corpus(data.valid, data.languages, data.label_unit) if data.valid else None
     subwords = load_subword_model(data.subword_model)
     vocabulary = build_vocabulary(train_corpus, data.label_unit, subwords)
+    record_experiment(experiment_dir, ctc_settings(recipe), argv)
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
     if recipe.transfer.init_from:
         model = transfer_model(recipe.transfer, vocabulary, experiment_dir)
@@ -150,8 +160,7 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     examples = prepare_ctc_examples(train_corpus, vocabulary, data.label_unit, subwords)
     train_set = feasible_dataset(examples, model, data.speed_factors, "train", seed)
     valid_set = None
-    if data.valid:
-        valid_corpus = load_corpus(data.valid, data.languages, data.label_unit)
+    if valid_corpus is not None:
         valid_set = feasible_dataset(prepare_ctc_examples(valid_corpus, vocabulary, data.label_unit, subwords), model, (), "valid", seed)
     write_experiment_model(experiment_dir, model, vocabulary, {
         "label_unit": data.label_unit, "language": data.language, "normaliser": data.normaliser, "g2p_spec": data.g2p_spec,
