@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: setup
-	$(BIN)/python -m fieldasr.demo
+	$(BIN)/python -m fieldasr_examples.demo
 
 test: setup
 	$(BIN)/python -m pytest -q

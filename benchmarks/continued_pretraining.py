@@ -30,7 +30,6 @@ import torch
 
 from fieldasr.audio import load_audio
 from fieldasr.bundle import export_experiment, load_bundle
-from fieldasr.corpora import build_synthetic_corpus
 from fieldasr.data import Corpus, Segment
 from fieldasr.data.export import atomic_write_text
 from fieldasr.decode.greedy import greedy_decode
@@ -41,6 +40,7 @@ from fieldasr.ssl.recipe import run_continued_pretraining_recipe
 from fieldasr.ssl.vad_chunking import ChunkingOptions, group_into_chunks
 from fieldasr.train.config import load_config
 from fieldasr.train.recipe import run_ctc_recipe
+from fieldasr_examples.corpora import build_synthetic_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 PRETRAINING_LANGUAGES = ("eng", "nld", "deu", "fra", "spa", "ita")

@@ -47,11 +47,12 @@ from benchmarks.crosslingual_protocol import (  # noqa: E402
     new_conformer, score_phone_model, score_subword_model, split_by_text, subset, to_16k_wav, train_ctc,
     train_sentencepiece, transferred, self_supervised, wav2vec2_for_ctc,
 )
-from fieldasr.corpora import build_synthetic_corpus, import_fillets  # noqa: E402
-from fieldasr.corpora.text_sources import language  # noqa: E402
 from fieldasr.data import Corpus  # noqa: E402
 from fieldasr.data.export import atomic_write_text  # noqa: E402
 from fieldasr.models import ConformerConfig  # noqa: E402
+from fieldasr_examples.corpora import build_synthetic_corpus, import_fillets  # noqa: E402
+from fieldasr_examples.corpora.debian import FILLETS_ROOT  # noqa: E402
+from fieldasr_examples.corpora.text_sources import language  # noqa: E402
 
 BENCH_CONFORMER = ConformerConfig(num_mel_bins=80, hidden_size=96, num_layers=3, num_heads=4, ffn_size=256,
                                   conv_kernel_size=15, dropout=0.1, subsampling_channels=32)
@@ -130,7 +131,7 @@ def synthetic_languages(codes: Sequence[str], folder: Path, utterances: int, see
 
 
 def dutch_target(arguments: argparse.Namespace, folder: Path) -> TargetLanguage:
-    imported = import_fillets(folder / "manifests")
+    imported = import_fillets(folder / "manifests", FILLETS_ROOT)
     labelled = label_words(Corpus.load(imported.corpus_dir), "nld")
     target = split_by_text(labelled, "nld", "Dutch (Fillets, real)", arguments.test_texts * 4, arguments.small_minutes,
                            arguments.dutch_large_minutes, arguments.seed)

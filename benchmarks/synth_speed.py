@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import tempfile
 
-from fieldasr.corpora import DEFAULT_LANGUAGES, build_synthetic_corpus
-from fieldasr.corpora.phones import no_phonemizer
+from fieldasr_examples.corpora import DEFAULT_LANGUAGES, build_synthetic_corpus
+from fieldasr_examples.corpora.phones import no_phonemizer
 
 
 def main() -> None:

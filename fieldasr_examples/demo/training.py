@@ -19,7 +19,7 @@ from fieldasr.errors import FieldasrError
 from fieldasr.files import atomic_write_text
 from fieldasr.train.config import load_config, merge
 from fieldasr.train.recipe import build_vocabulary, load_corpus, nearest_known_phones, run_ctc_recipe, transfer_model
-from fieldasr.demo.settings import DemoSettings
+from fieldasr_examples.demo.settings import DemoSettings
 
 RECIPE_FOLDER = Path(__file__).resolve().parents[2] / "recipes" / "demo" / "hparams"
 
@@ -101,7 +101,7 @@ def train_transfer(multilingual: Path, train: Path, nearest_phones: Path, experi
 def _train_unless_exported(config: Mapping[str, Any], bundle: Path) -> int | None:
     if bundle.exists():
         return None
-    summary = run_ctc_recipe(config, ["fieldasr.demo"])
+    summary = run_ctc_recipe(config, ["fieldasr_examples.demo"])
     return summary.optimizer_steps
 
 
