@@ -8,19 +8,21 @@ import click
 
 
 @click.command(context_settings={"show_default": True})
-@click.argument("hparams", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("hparams")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. --set trainer.lr=0.001 (repeatable).")
-def train(hparams: Path, overrides: tuple[str, ...]) -> None:
-    """Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml).
+def train(hparams: str, overrides: tuple[str, ...]) -> None:
+    """Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml), or a recipe
+    shipped with fieldasr by name (RECIPE/FILE, e.g. ctc/demo_en for recipes/ctc/hparams/demo_en.yaml).
 
     Resumes from the newest checkpoint in the experiment folder. The resolved configuration and
     this command line are written there too. For several processes use
     `torchrun --nproc_per_node N recipes/ctc/train.py HPARAMS`.
     """
+    from fieldasr.resources import find_recipe
     from fieldasr.train.config import load_config
     from fieldasr.train.recipe import run_ctc_recipe
 
-    summary = run_ctc_recipe(load_config(hparams, overrides), sys.argv)
+    summary = run_ctc_recipe(load_config(find_recipe(hparams), overrides), sys.argv)
     click.echo(f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}")
 
 
