@@ -11,14 +11,14 @@ setup: system $(STAMP)
 system:
 	@bash tools/install_system_packages.sh
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
 demo: setup
-	$(BIN)/python -m fieldasr.demo
+	$(BIN)/python -m fieldasr_examples.demo
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -6,6 +6,7 @@ generation date, so a rerun never leaves prose under numbers it did not see.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shlex
@@ -61,3 +62,15 @@ def write_benchmark_doc(path: str | Path, title: str, tables: Sequence[Table], *
         lines += ["", f"Analysis (hand-written, names the run it read): [{analysis.name}]({analysis.name})"]
     lines += [""] + [table.markdown() + "\n" for table in tables]
     return atomic_write_text(path, "\n".join(lines), make_parents=True)
+
+
+def add_report_option(parser: argparse.ArgumentParser, name: str) -> None:
+    """`--output`: where the script writes its report (docs/benchmarks/NAME.md from the repository root)."""
+    parser.add_argument("--output", default=f"docs/benchmarks/{name}.md", help="report to write ('-': print the tables only)")
+
+
+def publish(output: str | Path, title: str, tables: Sequence[Table], *, command: str | None = None) -> None:
+    """Print the tables and, unless `output` is '-', write them as the report."""
+    print("\n\n".join(table.markdown() for table in tables))
+    if str(output) != "-":
+        print(f"\nwritten: {write_benchmark_doc(output, title, tables, command=command)}")

@@ -8,7 +8,8 @@
    (b) the same model first continues pretraining on the unlabelled target audio (the continued_pretraining
    recipe), then is fine-tuned identically. Both are scored by greedy phone error rate on the test set.
 
-Nothing is tuned on the test set: all settings are fixed in this file. Writes docs/benchmarks/continued_pretraining.md.
+Nothing is tuned on the test set: all settings are fixed in this file. Writes docs/benchmarks/continued_pretraining.md
+(the analysis beside it, continued_pretraining.analysis.md, is hand-written).
 
     PYTHONPATH=. python benchmarks/continued_pretraining.py [--quick] [--work DIR]
 """
@@ -16,11 +17,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
-import platform
 import resource
 import shlex
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,40 +26,35 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.benchmark_doc import Table, add_report_option, publish
 from fieldasr.audio import load_audio
 from fieldasr.bundle import export_experiment, load_bundle
-from fieldasr.corpora import build_synthetic_corpus
 from fieldasr.data import Corpus, Segment
-from fieldasr.data.export import atomic_write_text
 from fieldasr.decode.greedy import greedy_decode
 from fieldasr.eval import score
+from fieldasr.resources import find_recipe
 from fieldasr.ssl.pretrain import SMALL_PRETRAINING_ENCODER, continue_pretraining
 from fieldasr.ssl.pretraining_task import PretrainingOptions, gumbel_decay_reaching_minimum
 from fieldasr.ssl.recipe import run_continued_pretraining_recipe
 from fieldasr.ssl.vad_chunking import ChunkingOptions, group_into_chunks
 from fieldasr.train.config import load_config
 from fieldasr.train.recipe import run_ctc_recipe
+from fieldasr_examples.corpora import build_synthetic_corpus
 
-ROOT = Path(__file__).resolve().parent.parent
 PRETRAINING_LANGUAGES = ("eng", "nld", "deu", "fra", "spa", "ita")
 TARGET_LANGUAGE = "ind"
 MAX_CHUNK_SECONDS = 8.0  # unlabelled audio is cut into chunks no longer than this
 
 
-NOTES = """\
-Settings are fixed in this script and were not tuned on the test set. Self-supervised stages: span masks of 5
-frames with p = 0.5, 50 distractors, Gumbel temperature 2 → 0.5 over each stage, warm-up over a tenth of the
-steps then linear decay; peak lr 1e-3 from scratch, 5e-4 when continuing; batches of at most 30 s. CTC stage (the
-recipes/ctc base configuration): lr 2e-3 after 50 warm-up steps, convolutional feature encoder frozen throughout,
-transformer frozen for the first 300 steps (only the output layer learns), batches of at most 30 s, no speed
-perturbation, no validation set; the final checkpoint is scored by greedy decoding without a language model.
-For scale: guessing among the positive and 50 distractors gives a contrastive loss of ln 51 = 3.93 per masked
-frame (the loss shown adds 0.1 x the diversity loss), so a tiny model pretrained for minutes has only begun to
-learn; real continued pretraining runs for thousands of updates on hours of audio. Calibration before this run
-also found tiny CTC models from scratch stuck on all-blank output for minutes, hence the frozen feature encoder,
-the head-only start and the high CTC learning rate (same for both rows).
-Each row is one run; the spread between CTC seeds shows how much of a difference is noise.
-"""
+SETTINGS = (  # fixed here, not tuned on the test set
+    ("self-supervised stages", "span masks of 5 frames with p = 0.5, 50 distractors, Gumbel temperature 2 → 0.5 over each stage, "
+                               "warm-up over a tenth of the steps then linear decay; peak lr 1e-3 from scratch, 5e-4 when continuing; "
+                               "batches of at most 30 s"),
+    ("CTC stage (recipes/ctc base)", "lr 2e-3 after 50 warm-up steps, convolutional feature encoder frozen throughout, transformer "
+                                     "frozen for the first 300 steps (only the output layer learns), batches of at most 30 s, no speed "
+                                     "perturbation, no validation set"),
+    ("scoring", "the final checkpoint, greedy decoding without a language model; each row is one run"),
+)
 
 
 @dataclass(frozen=True)
@@ -132,7 +125,7 @@ def fine_tuning_config(work: Path, settings: Settings) -> dict:
         f"trainer.max_steps={settings.fine_tuning_steps}", "trainer.progress_bar=false", "trainer.keep_best=1",
         "trainer.valid_metric=loss", "trainer.checkpoint_interval_minutes=60", "trainer.log_interval_steps=50",
     ]
-    return load_config(ROOT / "recipes/ctc/hparams/base.yaml", overrides)
+    return load_config(find_recipe("ctc/base"), overrides)
 
 
 @torch.no_grad()
@@ -198,49 +191,43 @@ def run(work: Path, settings: Settings) -> list[dict]:
     return rows
 
 
-def machine_facts() -> list[str]:
-    model = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                  if line.startswith("Model name")), platform.processor() or "unknown")
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return [f"CPU: {model}, nproc {nproc}, torch {torch.__version__} with 1 thread, Python {platform.python_version()}",
-            f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"]
-
-
 def audio_minutes(work: Path) -> str:
     minutes = {name: sum(s.duration for s in Corpus.load(work / "manifests" / name).segments) / 60
                for name in ("multilingual", "unlabelled", "labelled", "test")}
     return ", ".join(f"{name} {value:.1f}" for name, value in minutes.items())
 
 
-def report(rows: list[dict], settings: Settings, command: str, wall_minutes: float, cpu_minutes: float, test: int,
-           minutes: str) -> str:
+def report_tables(rows: list[dict], settings: Settings, wall_minutes: float, cpu_minutes: float, test: int, minutes: str) -> list[Table]:
     ssl, results = rows[0], rows[1:]
-    lines = ["# Continued pretraining on unlabelled target audio before CTC fine-tuning", "",
-             f"Command: `{command}`", "", *[f"- {fact}" for fact in machine_facts()],
-             f"- whole run: {wall_minutes:.1f} min wall clock, {cpu_minutes:.1f} min CPU (machine shared with other jobs)", "",
-             f"Multilingual pretraining ({', '.join(PRETRAINING_LANGUAGES)}; {settings.utterances_per_language} synthetic utterances each): "
-             f"{ssl['steps']} steps, loss per masked frame {ssl['ssl_loss'][0]:.3f} → {ssl['ssl_loss'][1]:.3f}, {ssl['minutes']:.1f} min.",
-             f"Target {TARGET_LANGUAGE}: {settings.labelled_utterances} labelled utterances, "
-             f"{settings.target_utterances - settings.test_utterances - settings.labelled_utterances} unlabelled, "
-             f"{test} held-out test utterances (disjoint UDHR texts); CTC: {settings.fine_tuning_steps} steps each, same settings.",
-             f"Minutes of audio: {minutes}.", "",
-             "(a) the multilingual model fine-tuned with CTC; (b) the same model after continued pretraining on the "
-             "unlabelled target audio, fine-tuned identically. Minutes: continued pretraining (b, first seed) + CTC.", "",
-             "| model | CTC seed | continued SSL steps | SSL loss first → last | minutes | test PER | empty hypotheses |",
-             "| --- | ---: | ---: | --- | ---: | ---: | ---: |"]
-    for row in results:
-        loss = "" if row["ssl_loss"] is None else f"{row['ssl_loss'][0]:.3f} → {row['ssl_loss'][1]:.3f}"
-        lines.append(f"| {row['model']} | {row['seed']} | {row['continued_steps']} | {loss} | {row['minutes']:.1f} | "
-                     f"{row['per']:.3f} | {row['empty']}/{test} |")
+    run = [
+        ("multilingual pretraining", f"{', '.join(PRETRAINING_LANGUAGES)}; {settings.utterances_per_language} synthetic utterances each; "
+                                     f"{ssl['steps']} steps, loss per masked frame {ssl['ssl_loss'][0]:.3f} → {ssl['ssl_loss'][1]:.3f}, "
+                                     f"{ssl['minutes']:.1f} min"),
+        (f"target {TARGET_LANGUAGE}", f"{settings.labelled_utterances} labelled utterances, "
+                                      f"{settings.target_utterances - settings.test_utterances - settings.labelled_utterances} unlabelled, "
+                                      f"{test} held-out test utterances (disjoint UDHR texts); CTC: {settings.fine_tuning_steps} steps each"),
+        ("minutes of audio", minutes),
+        ("whole run", f"{wall_minutes:.1f} min wall clock, {cpu_minutes:.1f} min CPU, torch with 1 thread"),
+        *SETTINGS,
+    ]
+    result_rows = [(row["model"], row["seed"], row["continued_steps"],
+                    "" if row["ssl_loss"] is None else f"{row['ssl_loss'][0]:.3f} → {row['ssl_loss'][1]:.3f}",
+                    f"{row['minutes']:.1f}", f"{row['per']:.3f}", f"{row['empty']}/{test}") for row in results]
     means = {name: [row["per"] for row in results if row["model"] == name] for name in ("(a)", "(b)")}
-    lines += ["", "Mean test PER over CTC seeds: " + ", ".join(f"{name} {sum(p) / len(p):.3f}" for name, p in means.items()) + "."]
-    return "\n".join([*lines, "", NOTES])
+    columns = ("model", "CTC seed", "continued SSL steps", "SSL loss first → last", "minutes", "test PER", "empty hypotheses")
+    return [Table("The run", ("what", "how"), run),
+            Table("Test phone error rate", columns, result_rows,
+                  "(a) the multilingual model fine-tuned with CTC; (b) the same model after continued pretraining on the unlabelled "
+                  "target audio, fine-tuned identically. Minutes: continued pretraining (b, first seed) + CTC."),
+            Table("Mean test PER over CTC seeds", ("model", "mean test PER", "runs"),
+                  [(name, f"{sum(p) / len(p):.3f}", len(p)) for name, p in means.items()])]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few steps on a few utterances: checks that it runs")
+    parser.add_argument("--quick", action="store_true", help="a few steps on a few utterances: checks that it runs (writes no report)")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
+    add_report_option(parser, "continued_pretraining")
     arguments = parser.parse_args()
     torch.set_num_threads(1)
     settings = QUICK if arguments.quick else FULL
@@ -254,11 +241,9 @@ def main() -> None:
         minutes = audio_minutes(work)
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu_minutes = sum(u.ru_utime + u.ru_stime for u in usage) / 60
-    text = report(rows, settings, command, (time.perf_counter() - started) / 60, cpu_minutes, test, minutes)
-    print(text)
-    if not arguments.quick:
-        (ROOT / "docs/benchmarks").mkdir(parents=True, exist_ok=True)
-        atomic_write_text(ROOT / "docs/benchmarks/continued_pretraining.md", text)
+    tables = report_tables(rows, settings, (time.perf_counter() - started) / 60, cpu_minutes, test, minutes)
+    publish("-" if arguments.quick else arguments.output, "Continued pretraining on unlabelled target audio before CTC fine-tuning",
+            tables, command=command)
 
 
 if __name__ == "__main__":

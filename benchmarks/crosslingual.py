@@ -17,7 +17,8 @@ scaled down, see --small-minutes/--large-minutes) these conditions are trained w
 PER is greedy phone error rate (word boundaries excluded); WER of phone models comes from lexicon + word
 trigram beam search (lexicon and LM from the training texts only), WER of subword models from greedy
 pieces. A tiny wav2vec 2.0 sub-study (--ssl) compares fine-tuning with and without continued
-self-supervised pretraining on unlabelled target audio. Writes the table to docs/benchmarks.md.
+self-supervised pretraining on unlabelled target audio. Writes docs/benchmarks/crosslingual.md (the analysis
+beside it, crosslingual.analysis.md, is hand-written).
 
     PYTHONPATH=. python benchmarks/crosslingual.py            # the full run (20-35 min on 2 shared cores)
     PYTHONPATH=. python benchmarks/crosslingual.py --quick    # a smoke-sized run of the same protocol
@@ -26,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
-import platform
+import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,16 +41,17 @@ import torch
 if __package__ in (None, ""):  # run as a script: make `benchmarks.*` and `fieldasr` importable from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.benchmark_doc import Table, add_report_option, write_benchmark_doc  # noqa: E402
 from benchmarks.crosslingual_protocol import (  # noqa: E402
     SSL_CONFIG, Scores, TargetLanguage, TrainedModel, TrainingSettings, build_vocabulary, label_words, minutes,
     new_conformer, score_phone_model, score_subword_model, split_by_text, subset, to_16k_wav, train_ctc,
     train_sentencepiece, transferred, self_supervised, wav2vec2_for_ctc,
 )
-from fieldasr.corpora import build_synthetic_corpus, import_fillets  # noqa: E402
-from fieldasr.corpora.text_sources import language  # noqa: E402
 from fieldasr.data import Corpus  # noqa: E402
-from fieldasr.data.export import atomic_write_text  # noqa: E402
 from fieldasr.models import ConformerConfig  # noqa: E402
+from fieldasr_examples.corpora import build_synthetic_corpus, import_fillets  # noqa: E402
+from fieldasr_examples.corpora.debian import FILLETS_ROOT  # noqa: E402
+from fieldasr_examples.corpora.text_sources import language  # noqa: E402
 
 BENCH_CONFORMER = ConformerConfig(num_mel_bins=80, hidden_size=96, num_layers=3, num_heads=4, ffn_size=256,
                                   conv_kernel_size=15, dropout=0.1, subsampling_channels=32)
@@ -99,7 +99,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--ssl-finetune-steps", type=int, default=80)
     parser.add_argument("--ssl-batch-seconds", type=float, default=20.0, help="audio per wav2vec 2.0 batch")
     parser.add_argument("--work-dir", type=Path, help="keep corpora and models here (default: a temporary folder)")
-    parser.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"), help="markdown report ('-': none)")
+    add_report_option(parser, "crosslingual")
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args(argv)
     if arguments.quick:  # smoke sizes become the defaults; options given explicitly still win
@@ -114,7 +114,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 QUICK = {"seen": "spa", "unseen": "pol", "seen_utterances": 6, "unseen_utterances": 14, "test_texts": 3, "conditions": ",".join(CONDITIONS),
          "small_minutes": 0.4, "large_minutes": 0.9, "pretrain_steps": 6, "finetune_steps": 3, "dutch": False,
          "seen_subwords": 60, "ssl_steps": 3, "ssl_continue_steps": 2, "ssl_finetune_steps": 3,
-         "output": Path("-")}
+         "output": "-"}
 
 
 def synthetic_languages(codes: Sequence[str], folder: Path, utterances: int, seed: int) -> dict[str, Corpus]:
@@ -130,7 +130,7 @@ def synthetic_languages(codes: Sequence[str], folder: Path, utterances: int, see
 
 
 def dutch_target(arguments: argparse.Namespace, folder: Path) -> TargetLanguage:
-    imported = import_fillets(folder / "manifests")
+    imported = import_fillets(folder / "manifests", FILLETS_ROOT)
     labelled = label_words(Corpus.load(imported.corpus_dir), "nld")
     target = split_by_text(labelled, "nld", "Dutch (Fillets, real)", arguments.test_texts * 4, arguments.small_minutes,
                            arguments.dutch_large_minutes, arguments.seed)
@@ -184,13 +184,22 @@ def rate(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
 
+def row_cells(row: Row) -> tuple[str, ...]:
+    return (row.target, f"{row.label_minutes:.1f}", row.condition, rate(row.scores.per), rate(row.scores.wer),
+            rate(row.scores.oov_rate), str(row.steps), f"{row.seconds:.0f}", f"{row.final_loss:.2f}")
+
+
 def format_row(row: Row) -> str:
-    return (f"| {row.target} | {row.label_minutes:.1f} | {row.condition} | {rate(row.scores.per)} | {rate(row.scores.wer)} | "
-            f"{rate(row.scores.oov_rate)} | {row.steps} | {row.seconds:.0f} | {row.final_loss:.2f} |")
+    return "| " + " | ".join(row_cells(row)) + " |"
 
 
-TABLE_HEADER = ("| target | labelled min | condition | PER % | WER % | test OOV % | steps | train s | final loss |\n"
-                "|---|---|---|---|---|---|---|---|---|")
+COLUMNS = ("target", "labelled min", "condition", "PER %", "WER %", "test OOV %", "steps", "train s", "final loss")
+TABLE_HEADER = "| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|"
+SSL_COLUMNS = ("target", "condition", "SSL steps", "PER %", "WER %", "total s")
+
+
+def ssl_cells(row: "SelfSupervisedRow") -> tuple[str, ...]:
+    return (row.target, row.condition, str(row.ssl_steps), rate(row.scores.per), rate(row.scores.wer), f"{row.seconds:.0f}")
 
 
 @dataclass(frozen=True)
@@ -227,39 +236,18 @@ def ssl_study(seen: Corpus, target: TargetLanguage, arguments: argparse.Namespac
         trained = train_ctc(model, vocabulary, train, "phones", settings, folder / condition.replace(" ", "_"))
         scores = score_phone_model(trained, target, train, folder, arguments.lm_weight, arguments.word_score)
         row = SelfSupervisedRow(target.name, condition, ssl_steps, scores, trained.seconds + (ssl_run.seconds if ssl_run else 0))
-        print(f"| {row.target} | {row.condition} | {row.ssl_steps} | {rate(scores.per)} | {rate(scores.wer)} | {row.seconds:.0f} |", flush=True)
+        print("| " + " | ".join(ssl_cells(row)) + " |", flush=True)
         rows.append(row)
     return rows
 
 
-def machine_facts() -> dict[str, str]:
-    def command(*words: str) -> str:
-        try:
-            return subprocess.run(words, capture_output=True, text=True, check=False).stdout.strip()
-        except OSError:
-            return "unknown"
-
-    cpu = next((line.split(":", 1)[1].strip() for line in command("lscpu").splitlines() if line.startswith("Model name")), platform.processor())
-    return {"date (UTC)": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"), "nproc": command("nproc"),
-            "CPU": cpu, "torch": torch.__version__, "torch threads": str(torch.get_num_threads()), "Python": platform.python_version()}
-
-
-def report(rows: list[Row], ssl_rows: list[SelfSupervisedRow], arguments: argparse.Namespace, argv: Sequence[str],
-           seconds: float, data_notes: list[str]) -> str:
-    lines = ["# Crosslingual benchmark (CV-Lang10 in miniature)", "",
-             "Written by `benchmarks/crosslingual.py`; rerun it to regenerate this file.", "",
-             "## Command", "", "```", " ".join(["PYTHONPATH=. python benchmarks/crosslingual.py", *argv]), "```", "",
-             f"Wall-clock: {seconds / 60:.1f} min.", "", "## Machine", ""]
-    lines += [f"- {name}: {value}" for name, value in machine_facts().items()]
-    lines += ["", "## Data", ""] + [f"- {note}" for note in data_notes]
-    lines += ["", "## Results: conformer CTC, same step budget in every condition", "", TABLE_HEADER]
-    lines += [format_row(row) for row in rows]
+def report_tables(rows: list[Row], ssl_rows: list[SelfSupervisedRow], seconds: float, data_notes: list[tuple[str, str]]) -> list[Table]:
+    tables = [Table("Data", ("set", "what"), data_notes, f"Whole run: {seconds / 60:.1f} min wall clock, torch with {torch.get_num_threads()} thread(s)."),
+              Table("Results: conformer CTC, same step budget in every condition", COLUMNS, [row_cells(row) for row in rows])]
     if ssl_rows:
-        lines += ["", "## wav2vec 2.0 sub-study: continued self-supervised pretraining on unlabelled target audio", "",
-                  "| target | condition | SSL steps | PER % | WER % | total s |", "|---|---|---|---|---|---|"]
-        lines += [f"| {r.target} | {r.condition} | {r.ssl_steps} | {rate(r.scores.per)} | {rate(r.scores.wer)} | {r.seconds:.0f} |"
-                  for r in ssl_rows]
-    return "\n".join(lines) + "\n"
+        tables.append(Table("wav2vec 2.0 sub-study: continued self-supervised pretraining on unlabelled target audio", SSL_COLUMNS,
+                            [ssl_cells(row) for row in ssl_rows]))
+    return tables
 
 
 def main(argv: Sequence[str] | None = None) -> tuple[list[Row], list[SelfSupervisedRow]]:
@@ -281,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> tuple[list[Row], list[SelfSupervi
         if arguments.dutch:
             targets.append(dutch_target(arguments, work / "fillets"))
         data_notes = describe_data(seen_codes, seen, targets)
-        print("\n".join(data_notes), flush=True)
+        print("\n".join(f"{name}: {what}" for name, what in data_notes), flush=True)
         texts = [segment.text or "" for segment in seen.segments]
         pieces = train_sentencepiece(texts, work / "seen-subwords", vocab_size=arguments.seen_subwords)
         pretrained = {"phones": pretrain(seen, "phones", arguments, config, work),
@@ -299,12 +287,13 @@ def main(argv: Sequence[str] | None = None) -> tuple[list[Row], list[SelfSupervi
 
 
 def write_report(rows: list[Row], ssl_rows: list[SelfSupervisedRow], arguments: argparse.Namespace, argv: Sequence[str],
-                 seconds: float, data_notes: list[str]) -> None:
+                 seconds: float, data_notes: list[tuple[str, str]]) -> None:
     if str(arguments.output) == "-":
         return
-    text = report(rows, ssl_rows, arguments, argv, seconds, data_notes)
-    atomic_write_text(arguments.output, text + kept_analysis(arguments.output))
-    print(f"wrote {arguments.output}", flush=True)
+    command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/crosslingual.py", *argv])
+    path = write_benchmark_doc(arguments.output, "Crosslingual benchmark (CV-Lang10 in miniature)",
+                               report_tables(rows, ssl_rows, seconds, data_notes), command=command)
+    print(f"wrote {path}", flush=True)
 
 
 def merge(corpora: Sequence[Corpus]) -> Corpus:
@@ -312,27 +301,15 @@ def merge(corpora: Sequence[Corpus]) -> Corpus:
                   tuple(segment for corpus in corpora for segment in corpus.segments))
 
 
-def describe_data(seen_codes: Sequence[str], seen: Corpus, targets: Sequence[TargetLanguage]) -> list[str]:
-    notes = [f"seen languages ({len(seen_codes)}): {', '.join(seen_codes)}; {minutes(seen):.1f} min, {len(seen.segments)} utterances"]
+def describe_data(seen_codes: Sequence[str], seen: Corpus, targets: Sequence[TargetLanguage]) -> list[tuple[str, str]]:
+    notes = [(f"seen languages ({len(seen_codes)})", f"{', '.join(seen_codes)}; {minutes(seen):.1f} min, {len(seen.segments)} utterances")]
     for target in targets:
         distinct = len({segment.text for segment in target.large.segments})
-        notes.append(f"{target.name}: \"10 min\" = {minutes(target.small):.1f} min ({len(target.small.segments)} utt.), "
+        notes.append((target.name, f"\"10 min\" = {minutes(target.small):.1f} min ({len(target.small.segments)} utt.), "
                      f"\"1 h\" = {minutes(target.large):.1f} min ({len(target.large.segments)} utt., {distinct} distinct texts), "
                      f"test {minutes(target.test):.1f} min ({len(target.test.segments)} utt. of held-out texts); "
-                     f"{target.words_without_phones} word tokens without G2P phones")
+                     f"{target.words_without_phones} word tokens without G2P phones"))
     return notes
-
-
-ANALYSIS_MARKER = "<!-- everything below this line is kept when the benchmark rewrites the file -->"
-
-
-def kept_analysis(path: Path) -> str:
-    """The hand-written analysis under ANALYSIS_MARKER of the existing report, so that a rerun keeps it."""
-    if path.is_file():
-        existing = path.read_text(encoding="utf-8")
-        if ANALYSIS_MARKER in existing:
-            return "\n" + ANALYSIS_MARKER + existing.split(ANALYSIS_MARKER, 1)[1]
-    return f"\n{ANALYSIS_MARKER}\n\n## Analysis\n\n(not written yet)\n"
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Steps of the crosslingual benchmark (`benchmarks/crosslingual.py`): data, labels, training, scoring.
 
-Data: seen and unseen languages are synthesised with `fieldasr.corpora.build_synthetic_corpus`, real Dutch
-comes from `fieldasr.corpora.import_fillets`. Each unseen language is split by *text*: the test
+Data: seen and unseen languages are synthesised with `fieldasr_examples.corpora.build_synthetic_corpus`, real Dutch
+comes from `fieldasr_examples.corpora.import_fillets`. Each unseen language is split by *text*: the test
 utterances' texts never occur in its training data. The "10 min" and "1 h" label sets are nested
 (the small one is the first minutes of the large one).
 
@@ -22,7 +22,6 @@ from typing import Any
 import torch
 
 from fieldasr.audio import load_audio, write_audio
-from fieldasr.corpora.phones import spec_names
 from fieldasr.data import Corpus, Recording, Segment
 from fieldasr.decode import BeamDecoder, NgramModel, greedy_decode
 from fieldasr.errors import FieldasrError
@@ -40,6 +39,7 @@ from fieldasr.train.pipeline import SpeechDataset, collate_ctc, filter_ctc_feasi
 from fieldasr.train.recipe import nearest_known_phones
 from fieldasr.train.tasks import CTCTask
 from fieldasr.train.trainer import Trainer, TrainerOptions
+from fieldasr_examples.corpora.phones import spec_names
 
 WORDS = normaliser_from_spec("default")
 

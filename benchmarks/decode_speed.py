@@ -1,7 +1,7 @@
 """Decoding speed: greedy vs. lexicon beam search vs. lexicon + 3-gram beam search, in frames per second.
 
 Emissions are synthetic (noisy peaks on the letters of random sentences, 20 ms frames), so the numbers
-measure the search, not a model. Run from the repository root:
+measure the search, not a model. Writes docs/benchmarks/decode_speed.md. Run from the repository root:
 
     PYTHONPATH=. python benchmarks/decode_speed.py --minutes 10
 """
@@ -19,6 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from decode_synthetic import LETTER_VOCABULARY, letters, synthetic_emission  # noqa: E402
 
+from benchmarks.benchmark_doc import Table, add_report_option, publish  # noqa: E402
 from fieldasr.decode import BeamDecoder, arpa_words, build_arpa, greedy_decode, spelling_lexicon  # noqa: E402
 from fieldasr.decode.tune import pad_emissions  # noqa: E402
 
@@ -45,13 +46,12 @@ def make_emissions(minutes: float) -> list[torch.Tensor]:
     return emissions
 
 
-def timed(label: str, decode, batches, frames: int) -> str:
+def timed(label: str, decode, batches, frames: int) -> tuple[str, str, str, str]:
     start = time.perf_counter()
     for padded, lengths in batches:
         decode(padded, lengths)
     seconds = time.perf_counter() - start
-    audio_seconds = frames * FRAME_SECONDS
-    return f"{label:<28}{seconds:>9.2f}{frames / seconds:>14,.0f}{audio_seconds / seconds:>12.0f}x"
+    return label, f"{seconds:.2f}", f"{frames / seconds:,.0f}", f"{frames * FRAME_SECONDS / seconds:,.0f}"
 
 
 def main() -> None:
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0, help="minutes of emissions to decode")
     parser.add_argument("--beam-size", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=16)
+    add_report_option(parser, "decode_speed")
     arguments = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -73,12 +74,12 @@ def main() -> None:
         lexicon = spelling_lexicon(arpa_words(arpa), LETTER_VOCABULARY)
         lexicon_only = BeamDecoder(LETTER_VOCABULARY, lexicon, beam_size=arguments.beam_size)
         with_lm = BeamDecoder(LETTER_VOCABULARY, lexicon, arpa, lm_weight=1.0, beam_size=arguments.beam_size)
-        print(f"{len(emissions)} utterances, {frames:,} frames ({frames * FRAME_SECONDS / 60:.1f} min), "
-              f"beam {arguments.beam_size}, batch {arguments.batch_size}, 1 thread")
-        print(f"{'decoder':<28}{'seconds':>9}{'frames/s':>14}{'real time':>13}")
-        print(timed("greedy", lambda e, n: greedy_decode(e, LETTER_VOCABULARY, n), batches, frames))
-        print(timed("beam, lexicon", lexicon_only.decode, batches, frames))
-        print(timed("beam, lexicon + 3-gram LM", with_lm.decode, batches, frames))
+        rows = [timed("greedy", lambda e, n: greedy_decode(e, LETTER_VOCABULARY, n), batches, frames),
+                timed("beam, lexicon", lexicon_only.decode, batches, frames),
+                timed("beam, lexicon + 3-gram LM", with_lm.decode, batches, frames)]
+    note = (f"{len(emissions)} utterances, {frames:,} frames ({frames * FRAME_SECONDS / 60:.1f} min) of synthetic peaky "
+            f"emissions (they measure the search, not a model); beam {arguments.beam_size}, batch {arguments.batch_size}, 1 thread.")
+    publish(arguments.output, "Decoding speed", [Table("Frames per second", ("decoder", "seconds", "frames/s", "x real time"), rows, note)])
 
 
 if __name__ == "__main__":

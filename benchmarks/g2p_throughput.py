@@ -4,7 +4,7 @@
 
 Sentences are made of pseudo-words over the letters Swahili and Māori share (Zipf-distributed, 8 words each),
 so every backend reads the same text. Each backend starts with an empty word cache ("cold"); the second run
-over the same sentences shows the cached speed ("warm").
+over the same sentences shows the cached speed ("warm"). Writes docs/benchmarks/g2p_throughput.md.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import itertools
 import random
 import time
 
+from benchmarks.benchmark_doc import Table, add_report_option, publish
 from fieldasr.g2p import G2P, load_spec
 from fieldasr.g2p.spec import spec_from_mapping
 
@@ -41,23 +42,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, default=10_000)
     parser.add_argument("--vocabulary", type=int, default=20_000)
+    add_report_option(parser, "g2p_throughput")
     arguments = parser.parse_args()
     sentences = make_sentences(arguments.sentences, arguments.vocabulary)
-    specs = {
-        "espeak (sw)": load_spec("sw"),
-        "epitran (swa-Latn)": load_spec("sw-epitran"),
-        "rules (mi)": load_spec("mi"),
-    }
-    print(f"{len(sentences)} sentences, {sum(len(s.split()) for s in sentences)} words")
-    print(f"{'backend':<20} {'distinct words':>14} {'cold s':>8} {'cold utt/s':>11} {'warm utt/s':>11}")
+    specs = {"espeak (sw)": load_spec("sw"), "epitran (swa-Latn)": load_spec("sw-epitran"), "rules (mi)": load_spec("mi")}
+    rows = []
     for name, spec in specs.items():
         cold, warm, distinct = measure(G2P(spec), sentences)
-        print(f"{name:<20} {distinct:>14} {cold:>8.2f} {len(sentences) / cold:>11.0f} {len(sentences) / warm:>11.0f}")
-    uncached = spec_from_mapping({"language": "sw", "backend": "espeak", "voice": "sw"})
-    g2p = G2P(uncached)
+        rows.append((name, distinct, f"{cold:.2f}", f"{len(sentences) / cold:,.0f}", f"{len(sentences) / warm:,.0f}"))
+    g2p = G2P(spec_from_mapping({"language": "sw", "backend": "espeak", "voice": "sw"}))
     start = time.perf_counter()
     g2p.phonemize([f"{sentence} {index}" for index, sentence in enumerate(sentences[:1000])])
-    print(f"{'espeak, 1k sentences each with a new word':<44} {1000 / (time.perf_counter() - start):>8.0f} utt/s")
+    words = sum(len(sentence.split()) for sentence in sentences)
+    tables = [
+        Table("Utterances per second", ("backend", "distinct words", "cold s", "cold utt/s", "warm utt/s"), rows,
+              f"{len(sentences):,} sentences of 8 pseudo-words ({words:,} words); cold = empty word cache, warm = the same sentences again."),
+        Table("A new word in every sentence", ("backend", "sentences", "utt/s"),
+              [("espeak (sw)", 1000, f"{1000 / (time.perf_counter() - start):,.0f}")], "The first 1,000 sentences, each with a number appended."),
+    ]
+    publish(arguments.output, "G2P throughput", tables)
 
 
 if __name__ == "__main__":

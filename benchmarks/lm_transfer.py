@@ -9,24 +9,22 @@ gives it the Portuguese vocabulary; continued pretraining runs through `continue
 Trainer, resumed between the evaluation points). Test bits per character (comparable across tokenizers) are
 reported at each step count, mean ± std over seeds, against the same-size model trained from scratch.
 Then the best transferred LM and the scratch LM rescore n-best lists of a tiny character CTC model trained on
-espeak-ng Portuguese speech (weight tuned on dev, WER on test). Writes docs/benchmarks/lm_transfer.md.
+espeak-ng Portuguese speech (weight tuned on dev, WER on test). Writes docs/benchmarks/lm_transfer.md (the analysis
+beside it, lm_transfer.analysis.md, is hand-written).
 
     PYTHONPATH=. python benchmarks/lm_transfer.py            # the full run (about 15 CPU minutes)
-    PYTHONPATH=. python benchmarks/lm_transfer.py --seeds 1 --steps 0 20 --source-steps 50 --ctc-steps 50 --no-write
+    PYTHONPATH=. python benchmarks/lm_transfer.py --seeds 1 --steps 0 20 --source-steps 50 --ctc-steps 50 --output -
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import math
-import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +34,8 @@ from transformers import GPT2Config
 sys.path.insert(0, str(Path(__file__).parent))
 from lm_transfer_asr import asr_rescoring, build_speech  # noqa: E402
 
-from fieldasr.files import atomic_write_text  # noqa: E402
+from benchmarks.benchmark_doc import Table, add_report_option, publish  # noqa: E402
+
 from fieldasr.transfer.apply import transfer_model_embeddings  # noqa: E402
 from fieldasr.transfer.lm_task import LanguageModelTask, TextLineDataset, causal_start_id, load_language_model  # noqa: E402
 from fieldasr.transfer.lm_task import LanguageModelCollator  # noqa: E402
@@ -46,7 +45,6 @@ from fieldasr.transfer.tokenizer import train_target_tokenizer  # noqa: E402
 
 FORTUNES = Path("/usr/share/games/fortunes")  # where Debian's fortunes-* packages put their files
 EVAL_MAX_TOKENS = 128
-REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "lm_transfer.md"
 WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -183,85 +181,59 @@ def _mean_std(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
 
 
-def lm_table(runs: dict[str, list[dict]], steps: list[int], vocabulary: int) -> list[str]:
-    header = "| method | copied | combined | random fallback | mean fallback | " + " | ".join(f"bpc @{s}" for s in steps) + " | CPU s / run |"
-    lines = [header, "|" + " --- |" * (6 + len(steps))]
+def lm_table(runs: dict[str, list[dict]], steps: list[int], vocabulary: int, seeds: int) -> Table:
+    columns = ("method", "copied", "combined", "random fallback", "mean fallback", *(f"bpc @{s}" for s in steps), "CPU s / run")
+    rows = []
     for method, outcomes in runs.items():
         counts = outcomes[0]["counts"]
         shares = [f"{counts[key] / vocabulary:.1%}" if counts else "–" for key in ("copied", "combined", "random", "mean")]
         bpcs = [_mean_std([outcome["bpc"][step] for outcome in outcomes]) for step in steps]
-        cpu = np.mean([outcome["cpu_seconds"] for outcome in outcomes])
-        lines.append(f"| {method} | " + " | ".join(shares + bpcs) + f" | {cpu:.0f} |")
-    return lines
+        rows.append((method, *shares, *bpcs, f"{np.mean([outcome['cpu_seconds'] for outcome in outcomes]):.0f}"))
+    return Table(f"Test bits per character (mean ± std over {seeds} seeds; lower is better)", columns, rows,
+                 "random/mean fallback = target tokens the method could not initialise from source information; `random` copies "
+                 "the overlapping tokens and samples the rest from the source embeddings' distribution.")
 
 
-def machine_facts() -> list[str]:
-    model_name = next((line.split(":", 1)[1].strip() for line in subprocess.run(
-        ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name")), "unknown")
-    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return [f"- machine: {cores} CPU cores (`nproc`), {model_name}; torch {torch.__version__}, 1 thread; "
-            f"Python {platform.python_version()}", f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"]
+def asr_table(asr: dict, best: str, last_step: int) -> Table:
+    rows = [("first pass (CTC beam, no LM)", f"{asr['test_first_pass_wer']:.3f}", "–", f"{asr['dev_first_pass_wer']:.3f}")]
+    rows += [(f"rescored with {name}", f"{row['test_wer']:.3f}", row["weight"], f"{row['dev_wer']:.3f}") for name, row in asr["lms"].items()]
+    rows.append(("oracle (best of each n-best list)", f"{asr['test_oracle_wer']:.3f}", "–", "–"))
+    note = (f"A character CTC Conformer (fieldasr's tiny config) trained {asr['ctc_steps']} steps on {asr['train_utterances']} espeak-ng "
+            f"Portuguese utterances of training-split sentences (letters only, 3–8 words; {asr['audio_seconds'] / 60:.0f} min of audio in "
+            f"all splits), lexicon-free CTC beam search (n-best {asr['nbest']}, mean list length {asr['mean_nbest']:.1f}); first-pass "
+            f"score = CTC log-likelihood of the hypothesis. The LM weight is tuned on {asr['dev_utterances']} dev utterances, WER on "
+            f"{asr['test_utterances']} test utterances (test first-pass CER {asr['test_first_pass_cer']:.3f}). LMs: `{best}` (lowest "
+            f"mean bpc at {last_step} steps) and scratch, seed 0, after {last_step} steps.")
+    return Table("ASR n-best rescoring", ("test set", "WER", "rescoring weight (tuned on dev)", "dev WER"), rows, note)
 
 
-def asr_table(asr: dict) -> list[str]:
-    lines = ["| test set | WER | rescoring weight (tuned on dev) | dev WER |", "| --- | --- | --- | --- |",
-             f"| first pass (CTC beam, no LM) | {asr['test_first_pass_wer']:.3f} | – | {asr['dev_first_pass_wer']:.3f} |"]
-    for name, row in asr["lms"].items():
-        lines.append(f"| rescored with {name} | {row['test_wer']:.3f} | {row['weight']} | {row['dev_wer']:.3f} |")
-    lines.append(f"| oracle (best of each n-best list) | {asr['test_oracle_wer']:.3f} | – | – |")
-    return lines
-
-
-def write_report(arguments: argparse.Namespace, experiment: Experiment, runs: dict, facts: dict, asr: dict,
-                 best: str, elapsed: float) -> str:
+def setup_table(arguments: argparse.Namespace, experiment: Experiment, facts: dict, cpu_seconds: float) -> Table:
     splits = experiment.splits
-    vocabulary = len(experiment.target_tokenizer)
     test_tokens = sum(len(ids) for ids in experiment.target_tokenizer(experiment.test_lines)["input_ids"])
-    text = [
-        "# LM transfer: Spanish → Portuguese (Brazilian) with every embedding initialiser", "",
-        "Written by `benchmarks/lm_transfer.py`. Command:", "", f"    PYTHONPATH=. python benchmarks/lm_transfer.py {' '.join(sys.argv[1:])}", "",
-        "## Setup", "",
-        f"- source text: Debian `fortunes-es`, {len(experiment.source_lines)} lines, "
-        f"{sum(map(len, experiment.source_lines))} characters; source byte-BPE tokenizer {len(experiment.source_tokenizer)} tokens",
-        f"- target text: Debian `fortunes-br`, split by fortune: train {len(splits['train'])} lines "
-        f"({sum(map(len, splits['train']))} characters), dev {len(splits['dev'])}, test {len(splits['test'])} lines "
-        f"({sum(map(len, splits['test']))} characters, {test_tokens} target tokens, "
-        f"{truncated_lines(experiment.target_tokenizer, experiment.test_lines)} lines longer than {EVAL_MAX_TOKENS} tokens)",
-        f"- target byte-BPE tokenizer: {vocabulary} tokens, trained on the training split only; fastText vectors "
-        f"(dim 50, min_count 3) for FOCUS/WECHSEL/OFA on the training split (and the source text) only; WECHSEL/OFA "
-        f"seed dictionary: {len(experiment.dictionary)} words spelled identically in the Spanish text and the "
-        f"Portuguese training split (no bilingual dictionary is available offline); CLP's helper model: the "
-        f"from-scratch model of the same seed after {arguments.clp_helper_steps} steps",
-        f"- model: GPT-2, {arguments.layers} layers, width {arguments.width}, 4 heads, 128 positions; source "
-        f"pretraining {arguments.source_steps} steps on the Spanish text (batch {arguments.batch_size}, lr 2e-3, "
-        f"{facts['source_cpu_seconds']:.0f} CPU s); its bpc on the Portuguese test text with its own Spanish "
-        f"tokenizer: {facts['source_bpc_on_target_test_with_source_tokenizer']:.3f}",
-        f"- continued pretraining: `continue_lm_pretraining` (common Trainer, AdamW lr {arguments.lr}, warm-up 50, "
-        f"batch {arguments.batch_size} lines of at most 64 tokens), resumed from its checkpoint to each step count; "
-        f"seeds 0–{arguments.seeds - 1} vary the initialiser, fastText vectors, data order and the scratch model's "
-        "initialisation (the source model is the same)",
-        "- budget: the issue asks for 0/100/500/2,000 steps with 3 seeds × 9 methods in ≤ 20 CPU minutes; with width "
-        "128 and batch 16 a step took ~145 ms (wall) here, so the model was cut to width 64 and batch 4 (~12 ms CPU "
-        "per step plus the Trainer's checkpointing), and, from an estimate made before the run, the last "
-        f"evaluation point to {arguments.steps[-1]} steps (`--steps` changes it)",
-        "- bpc = −log₂ P(line | <s>) summed over test lines / characters (newlines not predicted)",
-        "- random/mean fallback = target tokens the method could not initialise from source information; "
-        "`random` copies the overlapping tokens and samples the rest from the source embeddings' distribution",
-        "", f"## Test bits per character (mean ± std over {arguments.seeds} seeds; lower is better)", "",
-        *lm_table(runs, arguments.steps, vocabulary), "",
-        "## ASR n-best rescoring", "",
-        f"A character CTC Conformer (fieldasr's tiny config) trained {asr['ctc_steps']} steps on "
-        f"{asr['train_utterances']} espeak-ng Portuguese utterances of training-split sentences (letters only, "
-        f"3–8 words; {asr['audio_seconds'] / 60:.0f} min of audio in all splits), lexicon-free CTC beam search "
-        f"(n-best {asr['nbest']}, mean list length {asr['mean_nbest']:.1f}); first-pass score = CTC log-likelihood "
-        f"of the hypothesis. The LM weight is tuned on {asr['dev_utterances']} dev utterances, WER on "
-        f"{asr['test_utterances']} test utterances (test first-pass CER {asr['test_first_pass_cer']:.3f}). "
-        f"LMs: `{best}` (lowest mean bpc at {arguments.steps[-1]} steps) and scratch, seed 0, after "
-        f"{arguments.steps[-1]} steps.", "",
-        *asr_table(asr), "",
-        "## Machine", "", *machine_facts(), f"- total CPU time of this run: {elapsed / 60:.1f} min", "",
+    rows = [
+        ("source text", f"Debian `fortunes-es`, {len(experiment.source_lines)} lines, {sum(map(len, experiment.source_lines))} "
+                        f"characters; source byte-BPE tokenizer {len(experiment.source_tokenizer)} tokens"),
+        ("target text", f"Debian `fortunes-br`, split by fortune: train {len(splits['train'])} lines ({sum(map(len, splits['train']))} "
+                        f"characters), dev {len(splits['dev'])}, test {len(splits['test'])} lines ({sum(map(len, splits['test']))} characters, "
+                        f"{test_tokens} target tokens, {truncated_lines(experiment.target_tokenizer, experiment.test_lines)} lines longer "
+                        f"than {EVAL_MAX_TOKENS} tokens)"),
+        ("target tokenizer and vectors", f"byte-BPE, {len(experiment.target_tokenizer)} tokens, trained on the training split only; "
+                                         "fastText vectors (dim 50, min_count 3) for FOCUS/WECHSEL/OFA on the training split (and the "
+                                         f"source text) only; WECHSEL/OFA seed dictionary: {len(experiment.dictionary)} words spelled "
+                                         "identically in the Spanish text and the Portuguese training split; CLP's helper model: the "
+                                         f"from-scratch model of the same seed after {arguments.clp_helper_steps} steps"),
+        ("model", f"GPT-2, {arguments.layers} layers, width {arguments.width}, 4 heads, 128 positions; source pretraining "
+                  f"{arguments.source_steps} steps on the Spanish text (batch {arguments.batch_size}, lr 2e-3, "
+                  f"{facts['source_cpu_seconds']:.0f} CPU s); its bpc on the Portuguese test text with its own Spanish tokenizer: "
+                  f"{facts['source_bpc_on_target_test_with_source_tokenizer']:.3f}"),
+        ("continued pretraining", f"`continue_lm_pretraining` (common Trainer, AdamW lr {arguments.lr}, warm-up 50, batch "
+                                  f"{arguments.batch_size} lines of at most 64 tokens), resumed from its checkpoint to each step count; "
+                                  f"seeds 0–{arguments.seeds - 1} vary the initialiser, fastText vectors, data order and the scratch "
+                                  "model's initialisation (the source model is the same)"),
+        ("bpc", "−log₂ P(line | <s>) summed over test lines / characters (newlines not predicted)"),
+        ("CPU time", f"{cpu_seconds / 60:.1f} min for the whole run, torch with 1 thread"),
     ]
-    return "\n".join(text)
+    return Table("Setup", ("what", "how"), rows)
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -279,7 +251,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--clp-helper-steps", type=int, default=100)
     parser.add_argument("--ctc-steps", type=int, default=1500)
     parser.add_argument("--nbest", type=int, default=10)
-    parser.add_argument("--no-write", action="store_true", help="print only; keep docs/benchmarks as it is")
+    add_report_option(parser, "lm_transfer")
     return parser.parse_args()
 
 
@@ -299,11 +271,10 @@ def main() -> None:
         speech = build_speech(experiment.splits, "por", {"train": 500, "dev": 60, "test": 100}, seed=0)
         asr = asr_rescoring(speech, {f"{best} LM": models[best], "scratch LM": models["scratch"]},
                             arguments.ctc_steps, arguments.nbest, seed=0)
-    report = write_report(arguments, experiment, runs, facts, asr, best, time.process_time() - start)
-    print(report)
-    if not arguments.no_write:
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(REPORT, report + "\n")
+    tables = [setup_table(arguments, experiment, facts, time.process_time() - start),
+              lm_table(runs, arguments.steps, len(experiment.target_tokenizer), arguments.seeds),
+              asr_table(asr, best, arguments.steps[-1])]
+    publish(arguments.output, "LM transfer: Spanish → Portuguese (Brazilian) with every embedding initialiser", tables)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ import jiwer
 import numpy as np
 import torch
 
-from fieldasr.corpora.synth import Augmentation, PlannedUtterance, language_key, make_speakers, render_in_memory
 from fieldasr.decode import BeamDecoder
 from fieldasr.models import TINY_CONFORMER, ConformerCTC
 from fieldasr.text import Vocabulary
 from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.transfer.rescore import Hypothesis, first_pass_score, rescore_nbest, tune_rescoring_weight
+from fieldasr_examples.corpora.synth import Augmentation, PlannedUtterance, language_key, make_speakers, render_in_memory
 
 WORD = re.compile(r"[^\W\d_]+")
 

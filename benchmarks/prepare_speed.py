@@ -1,18 +1,20 @@
 """How long `prepare` takes for 1,000 segments in each layout (target: a few seconds).
 
 Builds, in a temporary folder, 10 recordings x 100 annotations as TextGrids and as ELAN files, and 1,000 short
-WAV files with same-name .txt, then times `prepare_corpus` on each and prints a table.
+WAV files with same-name .txt, then times `prepare_corpus` on each; writes docs/benchmarks/prepare_speed.md.
 
     PYTHONPATH=. python benchmarks/prepare_speed.py
 """
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.benchmark_doc import Table, add_report_option, publish
 from fieldasr.audio import write_audio
 from fieldasr.data.elan_write import write_new_eaf
 from fieldasr.data.prepare import prepare_corpus
@@ -47,6 +49,9 @@ def short_files(folder: Path) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_report_option(parser, "prepare_speed")
+    arguments = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
@@ -57,10 +62,10 @@ def main() -> None:
             selection = TierSelection(names=("words",)) if format != "folder" else TierSelection()
             started = time.perf_counter()
             result = prepare_corpus(root / format, format, format, out_dir=root / "manifests", selection=selection, progress=False)
-            rows.append((format, result.counts["recordings"], result.counts["segments"], time.perf_counter() - started))
-    print(f"{'format':<10} {'recordings':>10} {'segments':>9} {'seconds':>8}")
-    for format, recordings, segments, seconds in rows:
-        print(f"{format:<10} {recordings:>10} {segments:>9} {seconds:>8.2f}")
+            rows.append((format, result.counts["recordings"], result.counts["segments"], f"{time.perf_counter() - started:.2f}"))
+    note = (f"{RECORDINGS * PER_RECORDING:,} segments in each layout: {RECORDINGS} recordings x {PER_RECORDING} annotations "
+            "(TextGrid, ELAN), or one short wav + same-name .txt per segment (folder). Wall-clock seconds of `prepare_corpus`.")
+    publish(arguments.output, "Data preparation speed", [Table("Seconds per layout", ("format", "recordings", "segments", "seconds"), rows, note)])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Scoring time for 100k utterance pairs: fieldasr.eval (sclite-compatible) against jiwer.
 
-Run: PYTHONPATH=. python benchmarks/scoring_speed.py [--pairs 100000]
+Run: PYTHONPATH=. python benchmarks/scoring_speed.py [--pairs 100000]; writes docs/benchmarks/scoring_speed.md.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 
 import jiwer
 
+from benchmarks.benchmark_doc import Table, add_report_option, publish
 from fieldasr.eval import score
 from fieldasr.eval.align import align_batch
 
@@ -39,24 +40,22 @@ def timed(function, *arguments, **keywords) -> tuple[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pairs", type=int, default=100_000)
-    count = parser.parse_args().pairs
-    references, hypotheses = make_pairs(count)
+    add_report_option(parser, "scoring_speed")
+    arguments = parser.parse_args()
+    references, hypotheses = make_pairs(arguments.pairs)
     compile_seconds, _ = timed(align_batch, [["a"]], [["b"]])  # numba compiles (or loads its cache) once
     ref_list, hyp_list = list(references.values()), [hypotheses[key] for key in references]
     rows = []
     for unit, jiwer_function in (("word", jiwer.process_words), ("char", jiwer.process_characters)):
         ours_seconds, ours = timed(score, references, hypotheses, unit=unit, normaliser="none")
         jiwer_seconds, theirs = timed(jiwer_function, ref_list, hyp_list)
-        theirs_errors = theirs.substitutions + theirs.deletions + theirs.insertions
-        rows.append((unit, ours_seconds, ours.errors, jiwer_seconds, theirs_errors))
-    tokens = [reference.split() for reference in ref_list]
-    align_seconds, _ = timed(align_batch, tokens, [hypothesis.split() for hypothesis in hyp_list])
-    print(f"{count} utterance pairs; numba compile/cache load {compile_seconds} s; alignment alone (words) {align_seconds} s")
-    print("| unit | fieldasr score() wall / CPU s | errors | jiwer wall / CPU s | jiwer errors |")
-    print("|---|---|---|---|---|")
-    for unit, ours_seconds, ours_errors, jiwer_seconds, jiwer_errors in rows:
-        print(f"| {unit} | {ours_seconds} | {ours_errors} | {jiwer_seconds} | {jiwer_errors} |")
-    print("jiwer counts spaces as characters and uses unit weights, so its error totals differ from sclite's.")
+        rows.append((unit, ours_seconds, ours.errors, jiwer_seconds, theirs.substitutions + theirs.deletions + theirs.insertions))
+    align_seconds, _ = timed(align_batch, [r.split() for r in ref_list], [h.split() for h in hyp_list])
+    note = (f"{arguments.pairs:,} random utterance pairs. numba compile/cache load {compile_seconds} s (wall / CPU); "
+            f"alignment alone (words) {align_seconds} s. jiwer counts spaces as characters and uses unit weights, "
+            "so its error totals differ from sclite's.")
+    columns = ("unit", "fieldasr score() wall / CPU s", "errors", "jiwer wall / CPU s", "jiwer errors")
+    publish(arguments.output, "Scoring speed: fieldasr.eval against jiwer", [Table("Seconds for all pairs", columns, rows, note)])
 
 
 if __name__ == "__main__":

@@ -1,14 +1,23 @@
 """Speed of the synthetic corpus builder: utterances per second for 600 utterances (12 languages x 50).
 
 Run: PYTHONPATH=. python benchmarks/synth_speed.py [--utterances-per-language 50] [--noise-snr-db 20 --reverb]
+Writes docs/benchmarks/synth_speed.md.
 """
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 
-from fieldasr.corpora import DEFAULT_LANGUAGES, build_synthetic_corpus
-from fieldasr.corpora.phones import no_phonemizer
+from benchmarks.benchmark_doc import Table, add_report_option, publish
+from fieldasr_examples.corpora import DEFAULT_LANGUAGES, build_synthetic_corpus
+from fieldasr_examples.corpora.phones import no_phonemizer
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished workers (the synthesis runs in a process pool)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -19,8 +28,10 @@ def main() -> None:
     parser.add_argument("--noise-snr-db", type=float, default=None)
     parser.add_argument("--reverb", action="store_true")
     parser.add_argument("--workers", type=int, default=None)
+    add_report_option(parser, "synth_speed")
     arguments = parser.parse_args()
     languages = DEFAULT_LANGUAGES[: arguments.languages]
+    cpu = cpu_seconds()
     with tempfile.TemporaryDirectory() as folder:
         result = build_synthetic_corpus(
             languages,
@@ -32,13 +43,14 @@ def main() -> None:
             phonemizer=no_phonemizer,
             workers=arguments.workers,
         )
-    audio = sum(result.audio_seconds.values())
-    print("| languages | utterances | audio (min) | wall time (s) | utterances/s | x real time |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    print(
-        f"| {len(languages)} | {result.total_utterances} | {audio / 60:.1f} | {result.elapsed_seconds:.1f} "
-        f"| {result.total_utterances / result.elapsed_seconds:.0f} | {audio / result.elapsed_seconds:.0f} |"
-    )
+    cpu = cpu_seconds() - cpu
+    audio, wall = sum(result.audio_seconds.values()), result.elapsed_seconds
+    row = (len(languages), result.total_utterances, f"{audio / 60:.1f}", f"{wall:.1f}", f"{cpu:.1f}",
+           f"{result.total_utterances / wall:.0f}", f"{audio / wall:.0f}")
+    note = (f"{arguments.utterances_per_language} utterances and {arguments.speakers_per_language} speakers per language, "
+            f"noise {arguments.noise_snr_db or 'off'}, reverb {'on' if arguments.reverb else 'off'}; UDHR text already in the cache.")
+    columns = ("languages", "utterances", "audio (min)", "wall s", "CPU s", "utterances/s", "x real time")
+    publish(arguments.output, "Synthetic corpus speed", [Table("Building the corpus", columns, [row], note)])
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Training throughput (seconds of audio per second) and padding: dynamic vs fixed-size batches, vs HF Trainer.
 
 Same data (random audio of 1-12 s with random phone labels, ~12 labels/s), same tiny model, same number
-of optimizer steps; only the batching and the training loop differ. Prints a table.
+of optimizer steps; only the batching and the training loop differ. Writes docs/benchmarks/train_throughput.md.
 
-    PYTHONPATH=. python benchmarks/train_throughput.py [--model wav2vec2|conformer] [--utterances 120] [--steps 20]
+    PYTHONPATH=. python benchmarks/train_throughput.py [--models conformer,wav2vec2] [--utterances 120]
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.benchmark_doc import Table, add_report_option, publish
 from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerCTC, Wav2Vec2CTC
 from fieldasr.train import Trainer, TrainerOptions
 from fieldasr.train.batching import FixedBatchSampler, duration_batch_sampler, fixed_size_batches, padding_ratio
@@ -75,6 +76,7 @@ class HFWrapper(torch.nn.Module):
 
 def run_hf_trainer(model_name: str, dataset: RandomSpeech, batch_size: int, steps: int) -> float | None:
     try:
+        import accelerate  # noqa: F401  (transformers.Trainer needs it: pip install '.[benchmarks]')
         from transformers import Trainer as HFTrainer, TrainingArguments
     except ImportError:
         return None
@@ -93,33 +95,39 @@ def run_hf_trainer(model_name: str, dataset: RandomSpeech, batch_size: int, step
         return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=["wav2vec2", "conformer"], default="conformer")
-    parser.add_argument("--utterances", type=int, default=120)
-    parser.add_argument("--max-batch-duration", type=float, default=60.0)
-    parser.add_argument("--threads", type=int, default=1)
-    arguments = parser.parse_args()
-    torch.set_num_threads(arguments.threads)
-    dataset = RandomSpeech(arguments.utterances)
-    dynamic = list(duration_batch_sampler(dataset.durations, arguments.max_batch_duration, num_buckets=10, seed=0))
+def model_rows(model_name: str, dataset: RandomSpeech, max_batch_duration: float) -> list[tuple[object, ...]]:
+    dynamic = list(duration_batch_sampler(dataset.durations, max_batch_duration, num_buckets=10, seed=0))
     batch_size = max(1, round(len(dataset) / len(dynamic)))  # same number of steps for every run
     fixed = fixed_size_batches(len(dataset), batch_size, seed=0)
     total_audio = audio_seconds(dataset, dynamic)
-    rows = [
-        ("fieldasr Trainer, dynamic batches", padding_ratio(dynamic, dataset.durations), len(dynamic), run_fieldasr(arguments.model, dataset, dynamic)),
-        ("fieldasr Trainer, fixed-size batches", padding_ratio(fixed, dataset.durations), len(fixed), run_fieldasr(arguments.model, dataset, fixed)),
-        ("HF transformers.Trainer, fixed-size", None, len(fixed), run_hf_trainer(arguments.model, dataset, batch_size, len(fixed))),
+    runs = [
+        ("fieldasr Trainer, dynamic batches", f"{padding_ratio(dynamic, dataset.durations):.1%}", len(dynamic), run_fieldasr(model_name, dataset, dynamic)),
+        (f"fieldasr Trainer, fixed-size batches of {batch_size}", f"{padding_ratio(fixed, dataset.durations):.1%}", len(fixed),
+         run_fieldasr(model_name, dataset, fixed)),
+        # HF draws its own random batches of the same size; their padding is not measured.
+        (f"HF transformers.Trainer, batches of {batch_size}", "not measured", len(fixed), run_hf_trainer(model_name, dataset, batch_size, len(fixed))),
     ]
-    print(f"model {arguments.model}, {len(dataset)} utterances, {total_audio / 60:.1f} min of audio, "
-          f"max batch {arguments.max_batch_duration:.0f} s / fixed batch size {batch_size}, {arguments.threads} thread(s)")
-    print(f"{'setup':40} {'padding':>8} {'steps':>6} {'seconds':>8} {'audio s/s':>10}")
-    for name, padding, steps, seconds in rows:
-        if seconds is None:
-            print(f"{name:40} skipped: pip install accelerate")
-            continue
-        padding_text = f"{padding:.1%}" if padding is not None else f"{padding_ratio(fixed, dataset.durations):.1%}"
-        print(f"{name:40} {padding_text:>8} {steps:>6} {seconds:8.1f} {total_audio / seconds:10.1f}")
+    return [(model_name, setup, padding, steps, "skipped: pip install accelerate", "") if seconds is None
+            else (model_name, setup, padding, steps, f"{seconds:.1f}", f"{total_audio / seconds:.0f}")
+            for setup, padding, steps, seconds in runs]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="conformer,wav2vec2", help="comma-separated: conformer, wav2vec2")
+    parser.add_argument("--utterances", type=int, default=120)
+    parser.add_argument("--max-batch-duration", type=float, default=60.0)
+    parser.add_argument("--threads", type=int, default=1)
+    add_report_option(parser, "train_throughput")
+    arguments = parser.parse_args()
+    torch.set_num_threads(arguments.threads)
+    dataset = RandomSpeech(arguments.utterances)
+    rows = [row for name in arguments.models.split(",") for row in model_rows(name.strip(), dataset, arguments.max_batch_duration)]
+    note = (f"{len(dataset)} utterances of random audio (1-12 s, {sum(dataset.durations) / 60:.1f} min) with random labels, tiny models "
+            f"(TINY_CONFORMER, TINY_WAV2VEC2), at most {arguments.max_batch_duration:.0f} s of audio per dynamic batch, "
+            f"{arguments.threads} thread(s); every setup takes the same number of optimizer steps.")
+    columns = ("model", "setup", "padding", "steps", "seconds", "audio s/s")
+    publish(arguments.output, "Training throughput", [Table("Audio seconds per second", columns, rows, note)])
 
 
 if __name__ == "__main__":

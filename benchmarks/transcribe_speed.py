@@ -23,7 +23,7 @@ from transformers import Wav2Vec2Config
 
 from fieldasr.audio import audio_info, load_audio
 from fieldasr.bundle import export_bundle, load_bundle
-from fieldasr.corpora import build_long_recording
+from fieldasr_examples.corpora import build_long_recording
 from fieldasr.files import atomic_write_text
 from fieldasr.models.wav2vec2 import Wav2Vec2CTC
 from fieldasr.text.vocabulary import Vocabulary

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fieldasr.corpora.augment import add_noise, add_reverb, room_impulse_response
+from fieldasr_examples.corpora.augment import add_noise, add_reverb, room_impulse_response
 
 RATE = 16000
 

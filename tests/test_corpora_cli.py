@@ -1,10 +1,10 @@
-"""The corpus commands through click: languages listed, real speech imported with a summary."""
+"""The corpus commands (`fieldasr-examples`) through click: languages listed, real speech imported with a summary."""
 from __future__ import annotations
 
 from click.testing import CliRunner
 
-from fieldasr.cli import cli
 from fieldasr.data import Corpus
+from fieldasr_examples.cli import cli
 
 
 def test_synth_lists_at_least_twelve_languages():

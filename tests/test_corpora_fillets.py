@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from conftest import require_program, speak
-from fieldasr.corpora.errors import CorpusSourceError
-from fieldasr.corpora.fillets import FILLETS_ROOT, import_fillets, parse_dialogue_script
 from fieldasr.data import Corpus
+from fieldasr_examples.corpora.debian import FILLETS_ROOT
+from fieldasr_examples.corpora.errors import CorpusSourceError
+from fieldasr_examples.corpora.fillets import import_fillets, parse_dialogue_script
 
 # Written after the game's script/<level>/dialogs_nl.lua files, with the cases they contain.
 LEVEL_SCRIPT = r'''

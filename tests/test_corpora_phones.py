@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import types
 
-from fieldasr.corpora.phones import g2p_phonemizer, spec_names
+from fieldasr_examples.corpora.phones import g2p_phonemizer, spec_names
 
 
 def fake_g2p(specs: list[str]) -> types.ModuleType:

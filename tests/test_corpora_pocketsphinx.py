@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 import soundfile
 
-from fieldasr.corpora.errors import CorpusSourceError
-from fieldasr.corpora.pocketsphinx import POCKETSPHINX_TEST_DATA, import_pocketsphinx, parse_sphinx_transcription
 from fieldasr.data import Corpus
+from fieldasr_examples.corpora.debian import POCKETSPHINX_TEST_DATA
+from fieldasr_examples.corpora.errors import CorpusSourceError
+from fieldasr_examples.corpora.pocketsphinx import import_pocketsphinx, parse_sphinx_transcription
 
 
 def test_sphinx_transcription_lines_give_ids_and_words():
@@ -24,7 +25,7 @@ def imported(tmp_path_factory):
     if not POCKETSPHINX_TEST_DATA.is_dir():
         pytest.fail("pocketsphinx-testdata is not installed; `make test` installs it (tools/install_system_packages.sh).")
     folder = tmp_path_factory.mktemp("pocketsphinx")
-    return import_pocketsphinx(folder), Corpus.load(folder)
+    return import_pocketsphinx(folder, POCKETSPHINX_TEST_DATA), Corpus.load(folder)
 
 
 def test_every_packaged_utterance_is_imported_with_its_transcript(imported):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from fieldasr.corpora import build_long_recording, build_synthetic_corpus, udhr_utterances
-from fieldasr.corpora.phones import no_phonemizer
 from fieldasr.data import Corpus
+from fieldasr_examples.corpora import build_long_recording, build_synthetic_corpus, udhr_utterances
+from fieldasr_examples.corpora.phones import no_phonemizer
 
 LANGUAGES = ("nld", "swh", "fin")
 
@@ -117,7 +117,7 @@ def test_long_recording_references_point_at_speech_and_pauses_are_silent(tmp_pat
 
 def test_polyphase_resampling_agrees_with_torchaudio():
     from fieldasr.audio import resample
-    from fieldasr.corpora.synth import to_target_rate
+    from fieldasr_examples.corpora.synth import to_target_rate
 
     times = np.arange(22050) / 22050
     tone = (0.5 * np.sin(2 * np.pi * 440 * times) + 0.2 * np.sin(2 * np.pi * 3000 * times)).astype(np.float32)

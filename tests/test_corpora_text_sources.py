@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from fieldasr.corpora import text_sources
-from fieldasr.corpora.errors import CorpusSourceError
-from fieldasr.corpora.text_sources import LANGUAGES, ensure_udhr, read_paragraphs, split_paragraph, udhr_utterances
+from fieldasr_examples.corpora import text_sources
+from fieldasr_examples.corpora.errors import CorpusSourceError
+from fieldasr_examples.corpora.text_sources import LANGUAGES, ensure_udhr, read_paragraphs, split_paragraph, udhr_utterances
 
 # Follows the layout of the udhr package's declaration/<code>.html files.
 DECLARATION_HTML = """<!doctype html>
@@ -66,7 +66,7 @@ def test_udhr_is_installed_and_read_for_dutch():
 
 
 def test_at_least_twelve_languages_have_text_and_a_voice_libespeak_accepts():
-    from fieldasr.corpora.espeak_library import EspeakSynthesizer
+    from fieldasr_examples.corpora.espeak_library import EspeakSynthesizer
 
     assert len(LANGUAGES) >= 12
     declarations = ensure_udhr()

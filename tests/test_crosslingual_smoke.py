@@ -1,7 +1,7 @@
 """The crosslingual benchmark's protocol at smoke size (`--quick`), so that the script cannot rot.
 
 One quick run (espeak-ng speaks two seen languages and Polish) checks that every condition of the table is
-trained and scored, that the report is written with its command and keeps a hand-written analysis, and the
+trained and scored, that the report is written with its command and links the hand-written analysis beside it, and the
 protocol's invariants: test texts never occur in training, the "10 min" set lies inside the "1 h" set, and
 phone labels are the lexicon's pronunciations joined by word boundaries.
 """
@@ -24,8 +24,9 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espea
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("crosslingual")
-    report = folder / "benchmarks.md"
-    report.write_text(f"old table\n{crosslingual.ANALYSIS_MARKER}\n\n## Analysis\n\nhand-written words\n", encoding="utf-8")
+    report = folder / "crosslingual.md"
+    report.write_text("old table\n", encoding="utf-8")
+    (folder / "crosslingual.analysis.md").write_text("hand-written words\n", encoding="utf-8")
     rows, ssl_rows = crosslingual.main(["--quick", "--work-dir", str(folder / "work"), "--output", str(report)])
     return folder, report, rows, ssl_rows
 
@@ -47,14 +48,15 @@ def test_every_condition_is_trained_and_scored(quick_run):
     assert all(row.scores.per is not None for row in ssl_rows)
 
 
-def test_report_has_command_table_machine_and_keeps_the_analysis(quick_run):
-    _, report, rows, _ = quick_run
+def test_report_has_command_table_machine_and_links_the_analysis(quick_run):
+    folder, report, rows, _ = quick_run
     text = report.read_text(encoding="utf-8")
     assert "old table" not in text
     assert "PYTHONPATH=. python benchmarks/crosslingual.py --quick" in text
-    assert "- nproc: " in text and "- torch: " in text
-    assert text.count("| Polish (synthetic) |") == len(rows) + 4
-    assert text.rstrip().endswith("hand-written words")
+    assert "- cores: " in text and "- torch: " in text
+    assert text.count("| Polish (synthetic) |") == 1 + len(rows) + 4  # its line in the Data table, the results, the sub-study
+    assert "[crosslingual.analysis.md](crosslingual.analysis.md)" in text
+    assert (folder / "crosslingual.analysis.md").read_text(encoding="utf-8") == "hand-written words\n"
 
 
 def test_split_holds_out_test_texts_and_nests_label_sets(quick_run):

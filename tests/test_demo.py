@@ -15,9 +15,9 @@ import torch
 from conftest import require_program
 from fieldasr.audio import audio_info
 from fieldasr.data import Corpus
-from fieldasr.demo import QUICK, DemoSummary, run_demo
-from fieldasr.demo.__main__ import main
-from fieldasr.demo.training import DemoError
+from fieldasr_examples.demo import QUICK, DemoSummary, run_demo
+from fieldasr_examples.demo.__main__ import main
+from fieldasr_examples.demo.training import DemoError
 
 STAGES = 7
 

@@ -11,7 +11,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from fieldasr.cli import cli
 from fieldasr.transfer.errors import MissingResourceError
 from fieldasr.transfer.tokenizer import train_target_tokenizer
-from fieldasr.transfer.toy_corpus import dictionary_pairs, parallel_sentences
+from fieldasr_examples.toy_corpus import dictionary_pairs, parallel_sentences
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from fieldasr.transfer.ofa import factorise_embeddings
 from fieldasr.transfer.registry import INITIALISERS, make_initialiser
 from fieldasr.transfer.tokenizer import train_target_tokenizer
 from fieldasr.transfer.vocabulary import VocabularyPair, is_special_token, tokens_of
-from fieldasr.transfer.toy_corpus import dictionary_pairs, parallel_sentences
+from fieldasr_examples.toy_corpus import dictionary_pairs, parallel_sentences
 
 DIM = 24
 

@@ -13,7 +13,7 @@ from fieldasr.transfer.lm_task import LanguageModelCollator, LanguageModelTask, 
 from fieldasr.transfer.registry import make_initialiser
 from fieldasr.transfer.tokenizer import train_target_tokenizer
 from fieldasr.transfer.vocabulary import VocabularyPair, tokens_of
-from fieldasr.transfer.toy_corpus import parallel_sentences
+from fieldasr_examples.toy_corpus import parallel_sentences
 
 
 @pytest.fixture(scope="module")

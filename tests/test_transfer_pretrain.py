@@ -11,7 +11,7 @@ import fieldasr.transfer.pretrain as pretrain
 from fieldasr.transfer.lm_task import LanguageModelTask
 from fieldasr.transfer.pretrain import continue_lm_pretraining
 from fieldasr.transfer.tokenizer import train_target_tokenizer
-from fieldasr.transfer.toy_corpus import parallel_sentences
+from fieldasr_examples.toy_corpus import parallel_sentences
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from fieldasr.transfer.lm_task import LanguageModelCollator, LanguageModelTask, TextLineDataset
 from fieldasr.transfer.rescore import Hypothesis, lm_log_probability, rescore_nbest, tune_rescoring_weight
 from fieldasr.transfer.tokenizer import train_target_tokenizer
-from fieldasr.transfer.toy_corpus import parallel_sentences
+from fieldasr_examples.toy_corpus import parallel_sentences
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from fieldasr.transfer.errors import TargetTextError, TokenizerMismatchError
 from fieldasr.transfer.tokenizer import (check_tokenizer_fits_model, extend_tokenizer, overlap_report,
                                          read_target_text, train_target_tokenizer)
 from fieldasr.transfer.vocabulary import canonical_form, detect_style, tokens_of
-from fieldasr.transfer.toy_corpus import parallel_sentences
+from fieldasr_examples.toy_corpus import parallel_sentences
 
 
 @pytest.fixture(scope="module")

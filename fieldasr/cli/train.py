@@ -8,20 +8,22 @@ import click
 
 
 @click.command(context_settings={"show_default": True})
-@click.argument("hparams", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("hparams")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. --set trainer.lr=0.001 (repeatable).")
-def train(hparams: Path, overrides: tuple[str, ...]) -> None:
-    """Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml).
+def train(hparams: str, overrides: tuple[str, ...]) -> None:
+    """Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml), or a recipe
+    shipped with fieldasr by name (RECIPE/FILE, e.g. ctc/demo_en for recipes/ctc/hparams/demo_en.yaml).
 
     Every setting, and every file or folder the settings name, is checked before anything is written.
     Resumes from the newest checkpoint in the experiment folder. The resolved configuration (every
     default filled in) and this command line are written there too. For several processes use
     `torchrun --nproc_per_node N recipes/ctc/train.py HPARAMS`.
     """
+    from fieldasr.resources import find_recipe
     from fieldasr.train.recipe import run_ctc_recipe
     from fieldasr.train.recipe_config import load_ctc_recipe
 
-    recipe, _ = load_ctc_recipe(hparams, overrides)  # every setting and named file checked before anything is written
+    recipe, _ = load_ctc_recipe(find_recipe(hparams), overrides)  # every setting and named file checked before anything is written
     summary = run_ctc_recipe(recipe, sys.argv)
     click.echo(f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}")
 

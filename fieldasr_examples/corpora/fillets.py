@@ -22,11 +22,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fieldasr.corpora.errors import CorpusSourceError
 from fieldasr.data import Corpus, Recording, Segment
 from fieldasr.errors import AudioError
+from fieldasr_examples.corpora.errors import CorpusSourceError
 
-FILLETS_ROOT = Path("/usr/share/games/fillets-ng")
 INSTALL_HINT = (
     "Install the Debian packages fillets-ng-data and fillets-ng-data-nl (about 100 MB: "
     "`FIELDASR_REAL_SPEECH=1 bash tools/install_system_packages.sh`, or apt-get install them)."
@@ -124,7 +123,7 @@ def dialogue_scripts(root: Path, language: str) -> Iterator[tuple[Path, Path]]:
         yield script, explicit.get((folder, prefix), root / "sound" / folder)
 
 
-def import_fillets(out_dir: str | Path, root: str | Path = FILLETS_ROOT, language: str = "nl") -> FilletsImport:
+def import_fillets(out_dir: str | Path, root: str | Path, language: str = "nl") -> FilletsImport:
     """Manifests of every recorded, transcribed line of `language`, written to `out_dir` (recordings point at the .ogg files)."""
     root, out_dir = Path(root), Path(out_dir)
     if language not in GAME_LANGUAGES:

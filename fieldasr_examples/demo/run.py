@@ -12,16 +12,16 @@ from typing import Any
 import torch
 
 from fieldasr.data import Corpus
-from fieldasr.demo.corpus import DemoCorpus, build_corpus, is_built
-from fieldasr.demo.evaluation import evaluate_systems
-from fieldasr.demo.pretraining import pretrain_on_unlabelled
-from fieldasr.demo.results import build_lexicon_and_lm, decode_test_set, transcribe_long_recording, write_reference
-from fieldasr.demo.settings import DemoSettings
-from fieldasr.demo.summary import DemoSummary, StageResult
-from fieldasr.demo.training import DemoError, train_multilingual, train_transfer, write_nearest_phones, zero_shot_bundle
 from fieldasr.files import atomic_write_text
 from fieldasr.g2p import load_spec
 from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER
+from fieldasr_examples.demo.corpus import DemoCorpus, build_corpus, is_built
+from fieldasr_examples.demo.evaluation import evaluate_systems
+from fieldasr_examples.demo.pretraining import pretrain_on_unlabelled
+from fieldasr_examples.demo.results import build_lexicon_and_lm, decode_test_set, transcribe_long_recording, write_reference
+from fieldasr_examples.demo.settings import DemoSettings
+from fieldasr_examples.demo.summary import DemoSummary, StageResult
+from fieldasr_examples.demo.training import DemoError, train_multilingual, train_transfer, write_nearest_phones, zero_shot_bundle
 
 ZERO_SHOT, TRANSFERRED = "multilingual-zero-shot", "transferred"
 

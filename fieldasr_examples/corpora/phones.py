@@ -14,7 +14,7 @@ Phonemizer = Callable[[Sequence[str], str], "list[tuple[str, ...]] | None"]
 
 def spec_names(language_code: str) -> list[str]:
     """Names a G2P spec for this language may have in g2p/: the ISO 639-3 code, the espeak-ng voice, its 2-letter tag."""
-    from fieldasr.corpora.text_sources import LANGUAGES
+    from fieldasr_examples.corpora.text_sources import LANGUAGES
 
     names = [language_code]
     if language_code in LANGUAGES:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldasr.corpora import build_long_recording, build_synthetic_corpus
 from fieldasr.data import Corpus, Segment
-from fieldasr.demo.settings import DemoSettings
 from fieldasr.g2p import load_spec
 from fieldasr.g2p.lexicon import Lexicon
 from fieldasr.text.vocabulary import WORD_BOUNDARY
+from fieldasr_examples.corpora import build_long_recording, build_synthetic_corpus
+from fieldasr_examples.demo.settings import DemoSettings
 
 SPLITS = ("seen/train", "seen/dev", "target/train", "target/unlabelled", "target/test", "long")
 

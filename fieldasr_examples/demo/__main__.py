@@ -1,17 +1,17 @@
-"""`python -m fieldasr.demo [--output DIR] [--quick] [--seed N]`: run the embedded demo (what `make demo` does)."""
+"""`python -m fieldasr_examples.demo [--output DIR] [--quick] [--seed N]`: run the embedded demo (what `make demo` does)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from fieldasr.demo import FULL, QUICK, run_demo
 from fieldasr.errors import FieldasrError
+from fieldasr_examples.demo import FULL, QUICK, run_demo
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m fieldasr.demo",
+        prog="python -m fieldasr_examples.demo",
         description="Build a small synthetic corpus (Māori as the target language, five seen languages), train a "
                     "multilingual phone model, transfer it to Māori with a few minutes of labels, transcribe a long "
                     "held-out recording into ELAN and write the evaluation report. About 10 minutes on 2 CPU cores. "

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldasr.demo.settings import DemoSettings
 from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, SMALL_PRETRAINING_ENCODER, continue_pretraining
 from fieldasr.ssl.pretraining_task import PretrainingOptions, gumbel_decay_reaching_minimum
+from fieldasr_examples.demo.settings import DemoSettings
 
 REPLAY_FRACTION = 0.3  # share of each batch drawn from the seen languages, against forgetting them
 
@@ -28,7 +28,7 @@ class PretrainedEncoder:
 
 def pretrain_on_unlabelled(unlabelled: Path, replay: Path, out_dir: Path, settings: DemoSettings) -> PretrainedEncoder:
     """Pretrain (or, when its checkpoint exists, reload the numbers of) the tiny encoder."""
-    from fieldasr.demo.training import read_log
+    from fieldasr_examples.demo.training import read_log
 
     steps = settings.ssl_steps
     if not (out_dir / CHECKPOINT_FOLDER).is_dir():

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from fieldasr.audio import TARGET_SAMPLING_RATE, write_audio
-from fieldasr.corpora.errors import CorpusSourceError
-from fieldasr.corpora.phones import Phonemizer, g2p_phonemizer
-from fieldasr.corpora.synth import (
+from fieldasr_examples.corpora.errors import CorpusSourceError
+from fieldasr_examples.corpora.phones import Phonemizer, g2p_phonemizer
+from fieldasr_examples.corpora.synth import (
     Augmentation,
     LongRecording,
     language_key,

@@ -17,11 +17,10 @@ import yaml
 from fieldasr.bundle import export_bundle, export_experiment, load_bundle
 from fieldasr.errors import FieldasrError
 from fieldasr.files import atomic_write_text
+from fieldasr.resources import find_recipe
 from fieldasr.train.config import load_config, merge
 from fieldasr.train.recipe import build_vocabulary, load_corpus, nearest_known_phones, run_ctc_recipe, transfer_model
-from fieldasr.demo.settings import DemoSettings
-
-RECIPE_FOLDER = Path(__file__).resolve().parents[2] / "recipes" / "demo" / "hparams"
+from fieldasr_examples.demo.settings import DemoSettings
 
 
 class DemoError(FieldasrError):
@@ -39,10 +38,8 @@ class TrainedModel:
 
 
 def recipe_config(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    path = RECIPE_FOLDER / f"{name}.yaml"
-    if not path.is_file():
-        raise DemoError(f"{path}: the demo's recipe is missing. Run the demo from a fieldasr checkout (make demo).")
-    return merge(load_config(path), overrides)
+    """The demo's recipe recipes/demo/hparams/NAME.yaml, found by name among the recipes fieldasr ships."""
+    return merge(load_config(find_recipe(f"demo/{name}")), overrides)
 
 
 def training_overrides(settings: DemoSettings, steps: int) -> dict[str, Any]:
@@ -101,7 +98,7 @@ def train_transfer(multilingual: Path, train: Path, nearest_phones: Path, experi
 def _train_unless_exported(config: Mapping[str, Any], bundle: Path) -> int | None:
     if bundle.exists():
         return None
-    summary = run_ctc_recipe(config, ["fieldasr.demo"])
+    summary = run_ctc_recipe(config, ["python", "-m", "fieldasr_examples.demo"])
     return summary.optimizer_steps
 
 

@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldasr.corpora.errors import CorpusSourceError
 from fieldasr.data import Corpus, Recording, Segment
+from fieldasr_examples.corpora.errors import CorpusSourceError
 
-POCKETSPHINX_TEST_DATA = Path("/usr/share/pocketsphinx/test/data")
 INSTALL_HINT = "Install the Debian package pocketsphinx-testdata (`bash tools/install_system_packages.sh` or `apt-get install pocketsphinx-testdata`)."
 
 
@@ -59,7 +58,7 @@ def parse_sphinx_transcription(text: str, source: str = "transcription") -> dict
     return transcripts
 
 
-def import_pocketsphinx(out_dir: str | Path, root: str | Path = POCKETSPHINX_TEST_DATA) -> SphinxImport:
+def import_pocketsphinx(out_dir: str | Path, root: str | Path) -> SphinxImport:
     """Manifests of the transcribed utterances of every set in SETS (language eng), written to `out_dir`."""
     root, out_dir = Path(root), Path(out_dir)
     if not root.is_dir():

@@ -1,15 +1,21 @@
-"""`fieldasr synth`, `fieldasr synth-long` and `fieldasr import-real`: build corpora to train and evaluate on."""
+"""`fieldasr-examples synth | synth-long | import-real` (also `python -m fieldasr_examples ...`): build corpora
+to train and evaluate on. They serve the demo, the tests and the benchmarks, not a fieldworker's own data
+(that is `fieldasr prepare`), so they live here and not in the `fieldasr` command.
+"""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
+
+from fieldasr.errors import FieldasrError
 
 MANIFEST_ROOT = Path("corpora_manifests")
 
 
 def _language_list(value: str | None) -> tuple[str, ...]:
-    from fieldasr.corpora import DEFAULT_LANGUAGES
+    from fieldasr_examples.corpora import DEFAULT_LANGUAGES
 
     if not value:
         return DEFAULT_LANGUAGES
@@ -29,7 +35,7 @@ def _language_list(value: str | None) -> tuple[str, ...]:
 @click.option("--list-languages", is_flag=True, help="Print the available languages and exit.")
 def synth(languages, name, out_dir, utterances_per_language, speakers_per_language, seed, noise_snr_db, reverb, max_characters, list_languages):
     """Synthesise a multilingual corpus: UDHR text read by espeak-ng voices (16 kHz wav + manifests)."""
-    from fieldasr.corpora import LANGUAGES, build_synthetic_corpus
+    from fieldasr_examples.corpora import LANGUAGES, build_synthetic_corpus
 
     if list_languages:
         for entry in LANGUAGES.values():
@@ -63,7 +69,7 @@ def synth(languages, name, out_dir, utterances_per_language, speakers_per_langua
 @click.option("--reverb/--no-reverb", default=False, show_default=True)
 def synth_long(language, out_dir, utterances, seed, speaker_index, noise_snr_db, reverb):
     """One long recording of LANGUAGE (ISO 639-3) with pauses, plus its reference segments."""
-    from fieldasr.corpora import build_long_recording
+    from fieldasr_examples.corpora import build_long_recording
 
     result = build_long_recording(
         language,
@@ -86,7 +92,8 @@ def import_real(source, out_dir, root):
     """Manifests of real speech from Debian packages: Fish Fillets NG Dutch dialogue or pocketsphinx test utterances."""
     out_dir = out_dir or MANIFEST_ROOT / source
     if source == "fillets":
-        from fieldasr.corpora.fillets import FILLETS_ROOT, import_fillets
+        from fieldasr_examples.corpora.debian import FILLETS_ROOT
+        from fieldasr_examples.corpora.fillets import import_fillets
 
         result = import_fillets(out_dir, root or FILLETS_ROOT)
         click.echo(f"{result.segments} segments, {result.hours:.2f} h -> {result.corpus_dir}")
@@ -98,7 +105,8 @@ def import_real(source, out_dir, root):
             "unreadable recordings": result.unreadable_audio,
         }
     else:
-        from fieldasr.corpora.pocketsphinx import POCKETSPHINX_TEST_DATA, import_pocketsphinx
+        from fieldasr_examples.corpora.debian import POCKETSPHINX_TEST_DATA
+        from fieldasr_examples.corpora.pocketsphinx import import_pocketsphinx
 
         result = import_pocketsphinx(out_dir, root or POCKETSPHINX_TEST_DATA)
         click.echo(f"{sum(result.segments.values())} segments ({result.segments}), {result.hours * 60:.1f} min -> {result.corpus_dir}")
@@ -110,3 +118,28 @@ def import_real(source, out_dir, root):
         if items:
             shown = ", ".join(items[:5]) + (", ..." if len(items) > 5 else "")
             click.echo(f"skipped {len(items)} {reason}: {shown}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """fieldasr-examples: the corpora the demo, tests and benchmarks are built from (synthetic speech, real
+    speech from Debian packages). `python -m fieldasr_examples.demo` runs the demo itself."""
+
+
+cli.add_command(synth)
+cli.add_command(synth_long)
+cli.add_command(import_real)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except FieldasrError as error:
+        click.secho(f"error: {error}", fg="red", err=True)
+        sys.exit(2)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("Interrupted; finished work is kept.", err=True)
+        sys.exit(130)
