@@ -20,7 +20,8 @@ def speak(text: str, path: Path, voice: str = "en", rate: int = 16000) -> Path:
     require_program("espeak-ng")
     raw = path.with_suffix(".22k.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", str(rate), str(path)], check=True)
+    # -D: no dither, so the same text always gives the same samples (sox dithers randomly by default)
+    subprocess.run(["sox", "-D", str(raw), "-r", str(rate), str(path)], check=True)
     raw.unlink()
     return path
 
