@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from fieldasr.decode.greedy import greedy_decode
-from fieldasr.eval.metrics import score
+from fieldasr.eval.metrics import score_pairs
 from fieldasr.text.vocabulary import Vocabulary
 from fieldasr.train.pipeline import CTCBatch
 from fieldasr.train.task import TaskOutput
@@ -45,8 +45,6 @@ class CTCTask(torch.nn.Module):
         counts errors (sclite's alignment) over the label tokens as they are, word boundaries included."""
         logits, frame_lengths = self.logits(batch)
         hypotheses = greedy_decode(logits, self.vocabulary, frame_lengths)
-        references = {str(row): self.vocabulary.decode(labels[:length])
-                      for row, (labels, length) in enumerate(zip(batch.labels.tolist(), batch.label_lengths.tolist()))}
-        result = score(references, {str(row): hypothesis.tokens for row, hypothesis in enumerate(hypotheses)},
-                       unit="phone", normaliser="none")
+        references = [self.vocabulary.decode(labels[:length]) for labels, length in zip(batch.labels.tolist(), batch.label_lengths.tolist())]
+        result = score_pairs(references, [hypothesis.tokens for hypothesis in hypotheses], unit="phone", normaliser="none")
         return {"token_error_rate": result.errors / max(1, result.reference_length)}
