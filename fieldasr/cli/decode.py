@@ -61,7 +61,8 @@ def lm(text: Path, output: Path, order: int) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the full grid as JSON.")
 def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output) -> None:
     """Grid-search the LM weight and word score of the beam decoder on a development set, by WER."""
-    from fieldasr.decode.lexicon import arpa_words, build_lexicon, read_lexicon, spelling_lexicon
+    from fieldasr.decode.lexicon import arpa_words, build_lexicon, spelling_lexicon
+    from fieldasr.g2p.lexicon import read_pronunciations
     from fieldasr.files import atomic_write_text
     from fieldasr.decode.tune import load_dev_set, tune_decoder
     from fieldasr.text.vocabulary import Vocabulary
@@ -77,7 +78,7 @@ def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, 
         emissions, texts = dev_set.emissions, dev_set.references
     else:
         raise click.UsageError("give --bundle and --dev, or --emissions, --references, --vocabulary and --lm.")
-    words = build_lexicon(read_lexicon(lexicon), tokens) if lexicon else spelling_lexicon(arpa_words(lm_path), tokens)
+    words = build_lexicon(read_pronunciations(lexicon), tokens) if lexicon else spelling_lexicon(arpa_words(lm_path), tokens)
     if words.skipped:
         word, reason = words.skipped[0]
         click.echo(f"Left {len(words.skipped)} words out of the lexicon (e.g. {word!r}: {reason}).")

@@ -1,7 +1,9 @@
 """Pronunciation lexicons for the beam decoder: word -> label sequences (letters or phones).
 
 A character model spells each word with its letters (`spelling_lexicon`); a phone model uses the
-pronunciations from the G2P module (a mapping word -> phones, or a lexicon file read by `read_lexicon`).
+pronunciations from the G2P module: a mapping word -> phones, or a lexicon file, which only
+`fieldasr.g2p.lexicon` reads (`read_pronunciations`, every pronunciation of each word; `;;` comments skipped,
+a trailing word boundary `|` removed, bad lines listed).
 """
 from __future__ import annotations
 
@@ -11,6 +13,10 @@ from pathlib import Path
 
 from fieldasr.decode.checks import DecodingError
 from fieldasr.decode.ngram import SENTENCE_END, SENTENCE_START, UNKNOWN_WORD
+from fieldasr.g2p.lexicon import read_pronunciations, without_trailing_boundary
+
+# The decoder's name for the one lexicon reader (kept for callers of `fieldasr.decode.read_lexicon`).
+read_lexicon = read_pronunciations
 from fieldasr.text.vocabulary import BLANK, WORD_BOUNDARY, Vocabulary
 
 Pronunciation = tuple[str, ...]
@@ -54,6 +60,7 @@ def build_lexicon(lexicon: LexiconInput, vocabulary: Vocabulary) -> Lexicon:
     entries, skipped = [], []
     reserved = {BLANK, WORD_BOUNDARY}
     for word, labels in pronunciations(lexicon):
+        labels, _ = without_trailing_boundary(labels)  # the decoder adds the boundary itself, as for lexicon files
         missing = sorted({label for label in labels if label not in vocabulary or label in reserved})
         if not word or any(character.isspace() for character in word):
             skipped.append((word, "the word is empty or contains white space"))
@@ -101,22 +108,6 @@ def _spell(word: str, labels: list[str]) -> Pronunciation | None:
         spelling.append(label)
         position += len(label)
     return tuple(spelling)
-
-
-def read_lexicon(path: str | Path) -> dict[str, list[Pronunciation]]:
-    """Read a lexicon file: one pronunciation per line, the word then its labels separated by white space."""
-    path = Path(path)
-    if not path.is_file():
-        raise DecodingError(f"{path}: lexicon file not found (each line: WORD LABEL LABEL ...).")
-    lexicon: dict[str, list[Pronunciation]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) < 2:
-            raise DecodingError(f"{path}:{number}: {line!r} has a word but no labels; write WORD LABEL LABEL ...")
-        lexicon.setdefault(fields[0], []).append(tuple(fields[1:]))
-    return lexicon
 
 
 def arpa_words(path: str | Path) -> list[str]:
