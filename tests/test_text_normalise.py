@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fieldasr.data import Segment
 from fieldasr.eval import normaliser_from_spec as scoring_normaliser
 from fieldasr.eval import score
 from fieldasr.eval.errors import EvaluationError
@@ -14,6 +15,7 @@ from fieldasr.g2p.spec import spec_from_mapping
 from fieldasr.text.normalise import (
     NormalisationError, Normaliser, normaliser_from_settings, normaliser_from_spec, orthography_normaliser,
 )
+from fieldasr.train.pipeline import segment_tokens
 
 DEFAULT = normaliser_from_spec("default")
 
@@ -66,3 +68,9 @@ def test_settings_round_trip_and_errors() -> None:
         Normaliser(("apostrophes",), apostrophe="")
     with pytest.raises(EvaluationError, match="uppercase"):
         scoring_normaliser("uppercase")
+
+
+def test_character_and_subword_labels_come_from_normalised_text() -> None:
+    segment = Segment("s1", "r1", 0.0, 1.0, text="Ka'a,  TIKA!")
+    assert segment_tokens(segment, "characters") == list("Ka'a,|TIKA!")  # no normaliser: white space only, as before
+    assert segment_tokens(segment, "characters", normaliser=DEFAULT) == list("ka'a|tika")

@@ -22,6 +22,7 @@ from fieldasr.data.manifest import refuse_text_only
 from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerConfig, ConformerCTC, Wav2Vec2CTC
 from fieldasr.models.output_transfer import transfer_output_layer
 from fieldasr.text import Vocabulary
+from fieldasr.text.normalise import Normaliser, normaliser_from_settings
 from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.train.batching import LanguageBalancedBatchSampler, batching_report, duration_batch_sampler
 from fieldasr.train.config import ConfigError, load_config, record_experiment
@@ -43,9 +44,9 @@ def load_corpus(folder: str | Path, languages: Sequence[str] | None, label_unit:
     return corpus
 
 
-def build_vocabulary(corpus: Corpus, label_unit: str, subword_model: Any = None) -> Vocabulary:
+def build_vocabulary(corpus: Corpus, label_unit: str, subword_model: Any = None, normaliser: Normaliser | None = None) -> Vocabulary:
     """From the training data only, so the test set never leaks into the model."""
-    return Vocabulary.build(segment_tokens(segment, label_unit, subword_model) for segment in corpus.segments)
+    return Vocabulary.build(segment_tokens(segment, label_unit, subword_model, normaliser) for segment in corpus.segments)
 
 
 def load_subword_model(path: str | None) -> Any:
@@ -137,9 +138,10 @@ def run_ctc_recipe(config: Mapping[str, Any], argv: Sequence[str] = ()) -> Train
     data, model_section, trainer_section = config["data"], config.get("model", {}), dict(config.get("trainer", {}))
     seed = int(trainer_section.get("seed", 1234))
     unit = data.get("label_unit", "phones")
+    normaliser = normaliser_from_settings(data.get("normaliser"))  # of label text; null: split at white space only
     train_corpus = load_corpus(data["train"], data.get("languages"), unit)
     subwords = load_subword_model(data.get("subword_model"))
-    vocabulary = build_vocabulary(train_corpus, unit, subwords)
+    vocabulary = build_vocabulary(train_corpus, unit, subwords, normaliser)
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
     transfer = config.get("transfer") or {}
     if transfer.get("init_from"):
@@ -147,13 +149,13 @@ def run_ctc_recipe(config: Mapping[str, Any], argv: Sequence[str] = ()) -> Train
     else:
         model = build_model(model_section, vocabulary, languages)
     speed_factors = data.get("speed_factors") or []
-    train_set = feasible_dataset(prepare_ctc_examples(train_corpus, vocabulary, unit, subwords), model, speed_factors, "train", seed)
+    train_set = feasible_dataset(prepare_ctc_examples(train_corpus, vocabulary, unit, subwords, normaliser), model, speed_factors, "train", seed)
     valid_set = None
     if data.get("valid"):
         valid_corpus = load_corpus(data["valid"], data.get("languages"), unit)
-        valid_set = feasible_dataset(prepare_ctc_examples(valid_corpus, vocabulary, unit, subwords), model, (), "valid", seed)
+        valid_set = feasible_dataset(prepare_ctc_examples(valid_corpus, vocabulary, unit, subwords, normaliser), model, (), "valid", seed)
     write_experiment_model(experiment_dir, model, vocabulary, {
-        "label_unit": unit, "language": data.get("language"), "normaliser": data.get("normaliser"), "g2p_spec": data.get("g2p_spec"),
+        "label_unit": unit, "language": data.get("language"), "normaliser": normaliser.settings(), "g2p_spec": data.get("g2p_spec"),
         "subword_model": data.get("subword_model"),
     })
     known = {field.name for field in dataclasses.fields(TrainerOptions)} - {"experiment_dir"}
