@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from fieldasr.data import Segment
+from fieldasr.decode.lexicon import normalise_words
+from fieldasr.decode.ngram import build_arpa
 from fieldasr.eval import normaliser_from_spec as scoring_normaliser
 from fieldasr.eval import score
 from fieldasr.eval.errors import EvaluationError
@@ -74,3 +76,13 @@ def test_character_and_subword_labels_come_from_normalised_text() -> None:
     segment = Segment("s1", "r1", 0.0, 1.0, text="Ka'a,  TIKA!")
     assert segment_tokens(segment, "characters") == list("Ka'a,|TIKA!")  # no normaliser: white space only, as before
     assert segment_tokens(segment, "characters", normaliser=DEFAULT) == list("ka'a|tika")
+
+
+def test_lm_text_and_lexicon_words_are_normalised_like_the_labels(tmp_path: Path) -> None:
+    (tmp_path / "text.txt").write_text("The cat sat.\n...\nthe CAT sat!\n", encoding="utf-8")
+    summary = build_arpa(tmp_path / "text.txt", tmp_path / "lm.arpa", normaliser=DEFAULT)
+    assert summary.sentences == 2 and summary.skipped_empty_lines == 1  # "..." is empty once normalised
+    arpa_unigrams = (tmp_path / "lm.arpa").read_text(encoding="utf-8").split("\\2-grams:")[0]
+    assert "\tcat" in arpa_unigrams and "CAT" not in arpa_unigrams and "sat." not in arpa_unigrams
+    lexicon = normalise_words({"Cat": ("k", "a", "t"), "cat": [("k", "a", "t"), ("k", "æ", "t")], "a.b": ("a",)}, DEFAULT)
+    assert lexicon == {"cat": [("k", "a", "t"), ("k", "æ", "t")], "a b": [("a",)]}

@@ -7,7 +7,7 @@ a trailing word boundary `|` removed, bad lines listed).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,18 @@ def pronunciations(lexicon: LexiconInput) -> list[tuple[str, Pronunciation]]:
         else:
             pairs.append((word, tuple(value)))
     return pairs
+
+
+def normalise_words(lexicon: LexiconInput, normaliser: Callable[[str], str]) -> dict[str, list[Pronunciation]]:
+    """The lexicon with its words as the labels' normaliser writes them (a bundle's), so decoded words match the
+    labels and the LM; words that become one keep all their pronunciations. A word that becomes empty or two words
+    is left out by `build_lexicon`, with the reason."""
+    normalised: dict[str, list[Pronunciation]] = {}
+    for word, labels in pronunciations(lexicon):
+        variants = normalised.setdefault(normaliser(word), [])
+        if labels not in variants:
+            variants.append(labels)
+    return normalised
 
 
 def build_lexicon(lexicon: LexiconInput, vocabulary: Vocabulary) -> Lexicon:
