@@ -47,3 +47,18 @@ def test_greedy_decode_merges_repeats_and_drops_blanks():
     logits = torch.nn.functional.one_hot(best, 3).float()
     (result,) = greedy_decode(logits, Vocabulary(("<blank>", "a", "b")), torch.tensor([7]))
     assert result.token_ids == (1, 1, 2)
+
+
+def test_validation_token_errors_are_counted_as_evaluate_counts_them():
+    """Reference a b, greedy output b c: sclite's alignment (a deletion and an insertion) gives 2 errors per 2 tokens."""
+    from fieldasr.train.pipeline import CTCBatch
+
+    vocabulary = Vocabulary(("<blank>", "a", "b", "c"))
+    logits = torch.nn.functional.one_hot(torch.tensor([[2, 0, 3, 0]]), 4).float()
+
+    class FixedOutput(torch.nn.Module):
+        def forward(self, waveforms, lengths, languages=None):
+            return logits, torch.tensor([4])
+
+    batch = CTCBatch(("u",), torch.zeros(1, 10), torch.tensor([10]), torch.tensor([[1, 2]]), torch.tensor([2]), ("und",))
+    assert CTCTask(FixedOutput(), vocabulary).validation_metrics(batch) == {"token_error_rate": 1.0}
