@@ -33,7 +33,11 @@ def lm(text: Path, output: Path, order: int, bundle: Path | None, normaliser: st
 
     if bundle is not None and normaliser is not None:
         raise click.UsageError("give --bundle or --normalise, not both.")
-    text_normaliser = _bundle_normaliser(bundle) if bundle is not None else None if normaliser is None else normaliser_from_settings(normaliser)
+    text_normaliser = None  # the text as it is
+    if bundle is not None:
+        text_normaliser = _bundle_normaliser(bundle)
+    elif normaliser is not None:
+        text_normaliser = normaliser_from_settings(normaliser)
     summary = build_arpa(text, output, order=order, normaliser=text_normaliser)
     counts = ", ".join(f"{length}-grams: {count}" for length, count in enumerate(summary.ngram_counts, start=1))
     click.echo(f"Wrote {summary.path} from {summary.sentences} sentences ({counts}).")

@@ -153,8 +153,8 @@ def orthography_normaliser(
     """The normaliser of a G2P spec's `normalization:` section (defaults as documented in g2p/README.md)."""
     if unicode_form.lower() not in UNICODE_FORMS:
         raise NormalisationError(f"unicode_form must be NFC, NFD, NFKC or NFKD; got {unicode_form!r}.")
-    steps = [unicode_form.lower(), "apostrophes"] + (["lowercase"] if lowercase else []) + ["replace", "punctuation", "symbols"]
-    return Normaliser(_with_whitespace_last(steps), apostrophe=apostrophe, keep=keep, replace=tuple(replace))
+    steps = [unicode_form.lower() if step == "nfc" else step for step in PRESETS["orthography"] if lowercase or step != "lowercase"]
+    return Normaliser(tuple(steps), apostrophe=apostrophe, keep=keep, replace=tuple(replace))
 
 
 def normaliser_from_settings(value: Normaliser | str | Mapping[str, Any] | None) -> Normaliser:
