@@ -1,7 +1,7 @@
 """A self-contained model bundle: everything transcription and evaluation need, in one folder.
 
     bundle/
-      bundle.json        architecture, model config, label unit, language, normaliser, file names, checksums
+      bundle.json        architecture, model config, label unit, language, the text normaliser's settings, file names, checksums
       model.safetensors  weights
       tokens.txt         CTC vocabulary, blank first
       g2p.yaml           the G2P spec used for the labels (optional), its paths rewritten to point inside the bundle:
@@ -35,6 +35,7 @@ from fieldasr.audio import TARGET_SAMPLING_RATE
 from fieldasr.errors import FieldasrError
 from fieldasr.files import atomic_directory
 from fieldasr.models import build_model, load_matching_state
+from fieldasr.text.normalise import NormalisationError, Normaliser, normaliser_from_settings
 from fieldasr.text.vocabulary import BLANK, WORD_BOUNDARY, Vocabulary
 
 BUNDLE_FORMAT = 2
@@ -60,12 +61,25 @@ class Bundle:
     architecture: str
     label_unit: str  # "phones" | "characters" | "subwords"
     language: str | None
-    normaliser: Any  # name or settings of the text normaliser used for the labels
+    normaliser: Any  # as bundle.json holds it: the settings of the labels' text normaliser (None in old bundles)
     sampling_rate: int
     g2p_spec: Path | None
     subword_model: Path | None
     lexicon: Path | None
     language_model: Path | None
+
+    def text_normaliser(self) -> Normaliser:
+        return text_normaliser(self.directory, self.normaliser)
+
+
+def text_normaliser(directory: Path, recorded: Any) -> Normaliser:
+    """The labels' normaliser as bundle.json records it, for text entering decoding (lexicon words, LM text); `none`
+    if unrecorded. Read when used, not at load: a bundle with a value this version cannot read still transcribes greedily."""
+    try:
+        return normaliser_from_settings(recorded)
+    except NormalisationError as error:
+        raise BundleError(f"{directory / DESCRIPTION_FILE}: normaliser {recorded!r}: {error} "
+                          f"Set it to the normaliser the labels were made with, e.g. \"none\".") from error
 
 
 @dataclass(frozen=True)
@@ -256,6 +270,14 @@ def _lexicon_record(check: Any) -> dict[str, Any] | None:
             "trailing_boundaries_removed": check.trailing_boundaries}
 
 
+def _normaliser_settings(normaliser: Any) -> dict[str, Any]:
+    """Full settings, so decoding applies exactly the labels' normalisation (None: the labels' text was not normalised)."""
+    try:
+        return normaliser_from_settings(normaliser).settings()
+    except NormalisationError as error:
+        raise BundleError(f"normaliser {normaliser!r}: {error}") from error
+
+
 def _refuse_existing(directory: Path, overwrite: bool) -> None:
     if directory.exists() and not overwrite:
         raise BundleError(f"{directory}: already exists; nothing was written. Choose another folder or pass --overwrite to replace it.")
@@ -263,7 +285,7 @@ def _refuse_existing(directory: Path, overwrite: bool) -> None:
 
 def export_bundle(
     directory: str | Path, model: torch.nn.Module, vocabulary: Vocabulary, *, label_unit: str = "phones",
-    language: str | None = None, normaliser: Any = None, g2p_spec: str | Path | None = None,
+    language: str | None = None, normaliser: Normaliser | str | Mapping[str, Any] | None = None, g2p_spec: str | Path | None = None,
     lexicon: str | Path | None = None, language_model: str | Path | None = None, subword_model: str | Path | None = None,
     overwrite: bool = False, strict: bool = False,
 ) -> Path:
@@ -280,7 +302,7 @@ def export_bundle(
         files = {"weights": "model.safetensors", "tokens": "tokens.txt", **_write_sources(sources, staging)}
         checksums = {path.name: vars(file_checksum(path)) for path in sorted(staging.iterdir())}
         description = {"format": BUNDLE_FORMAT, "architecture": model.architecture, "model_config": model.model_config(),
-                       "label_unit": label_unit, "language": language, "normaliser": normaliser,
+                       "label_unit": label_unit, "language": language, "normaliser": _normaliser_settings(normaliser),
                        "sampling_rate": TARGET_SAMPLING_RATE, "files": files, "checksums": checksums,
                        "lexicon_check": _lexicon_record(sources.lexicon)}
         (staging / DESCRIPTION_FILE).write_text(json.dumps(description, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -53,7 +53,7 @@ def test_export_then_load_gives_same_logits(tmp_path, make_model):
     model = make_model().eval()
     for parameter in model.parameters():  # adapters start as identity; make them matter
         torch.nn.init.normal_(parameter, std=0.05) if parameter.dim() > 1 else None
-    bundle_dir = export_bundle(tmp_path / "bundle", model, VOCABULARY, language="xx", normaliser="nfc-lower")
+    bundle_dir = export_bundle(tmp_path / "bundle", model, VOCABULARY, language="xx", normaliser="nfc+lowercase")
     bundle = load_bundle(bundle_dir)
     waveforms, lengths = torch.randn(2, 8000), torch.tensor([8000, 6000])
     languages = ["en", "de"] if isinstance(model, Wav2Vec2CTC) else None
@@ -62,7 +62,10 @@ def test_export_then_load_gives_same_logits(tmp_path, make_model):
         logits, frames = bundle.model(waveforms, lengths, languages)
     torch.testing.assert_close(logits, expected)
     assert frames.tolist() == expected_frames.tolist()
-    assert bundle.vocabulary == VOCABULARY and bundle.language == "xx" and bundle.normaliser == "nfc-lower"
+    assert bundle.vocabulary == VOCABULARY and bundle.language == "xx"
+    # The bundle records the normaliser's full settings, and decoding reads them back.
+    assert bundle.normaliser == {"steps": ["nfc", "lowercase", "whitespace"], "apostrophe": "'", "keep": "", "replace": []}
+    assert bundle.text_normaliser()("Ka'a  TIKA") == "ka'a tika"
     assert bundle.lexicon is None and bundle.g2p_spec is None
 
 

@@ -125,6 +125,24 @@ def test_several_pronunciations_per_word() -> None:
         assert BeamDecoder(vocabulary, lexicon, beam_size=10).decode(emission)[0][0].words == ("the", "cat")
 
 
+def test_lexicon_file_is_read_by_the_g2p_reader(tmp_path: Path) -> None:
+    """The decoder reads lexicon files as `fieldasr.g2p.lexicon` does: `;;` comments skipped, a trailing `|` removed
+    (the old decoder reader took the comment for a word and refused `t |`), every pronunciation of a word kept."""
+    from fieldasr.decode.lexicon import read_lexicon
+    from fieldasr.g2p.lexicon import read_pronunciations
+
+    path = tmp_path / "lexicon.txt"
+    path.write_text(";; made by hand\nthe\tð ə\nthe\tð i |\ncat\tk æ t |\n", encoding="utf-8")
+    assert read_lexicon is read_pronunciations
+    assert read_pronunciations(path) == {"the": (("ð", "ə"), ("ð", "i")), "cat": (("k", "æ", "t"),)}
+    vocabulary = Vocabulary(tokens=("<blank>", "ð", "ə", "i", "k", "æ", "t", "|"))
+    assert build_lexicon(read_pronunciations(path), vocabulary).entries == (
+        ("the", ("ð", "ə")), ("the", ("ð", "i")), ("cat", ("k", "æ", "t")))
+    assert build_lexicon({"cat": ("k", "æ", "t", "|")}, vocabulary).entries == (("cat", ("k", "æ", "t")),)
+    emission = synthetic_emission(["ð", "i", "|", "k", "æ", "t"], vocabulary, seed=4).log_probs.unsqueeze(0)
+    assert BeamDecoder(vocabulary, read_pronunciations(path), beam_size=10).decode(emission)[0][0].words == ("the", "cat")
+
+
 def test_lexicon_free_search_without_lm_agrees_with_greedy_on_clear_emissions() -> None:
     emissions = torch.stack(
         [synthetic_emission(letters("a dog ran off"), LETTER_VOCABULARY, seed=seed).log_probs for seed in (5, 6)]

@@ -10,7 +10,9 @@ from click.testing import CliRunner
 from decode_synthetic import LETTER_VOCABULARY, PEAK, letters, synthetic_emission
 
 from fieldasr.cli.decode import tune as tune_command
-from fieldasr.decode import DecodingError, arpa_words, build_arpa, spelling_lexicon, tune_decoder
+from fieldasr.decode import BeamDecoder, DecodingError, arpa_words, build_arpa, spelling_lexicon, tune_decoder
+from fieldasr.decode.tune import pad_emissions
+from fieldasr.eval.report import evaluate
 
 torch.set_num_threads(1)
 
@@ -52,6 +54,28 @@ def test_grid_search_reports_every_point_and_picks_the_lowest_wer(arpa: Path) ->
     assert result.best.lm_weight == 2.0 and result.best.wer == 0.0
     assert result.best.reference_words == reference_words
     assert "<- best" in result.table()
+
+
+def test_tune_objective_is_the_wer_evaluate_reports(arpa: Path, tmp_path: Path) -> None:
+    """References as typed (capitals, punctuation): every grid point's WER and counts are what `fieldasr evaluate`
+    reports for that point's hypotheses. (jiwer on the raw text, used before, counted "The" vs "the" as an error.)"""
+    typed = ["The cat sat.", "The cat sat on the mat!", "The dog, sat", "the CAT sat on the mat"]
+    emissions = dev_emissions()
+    lexicon = spelling_lexicon(arpa_words(arpa), LETTER_VOCABULARY)
+    result = tune_decoder(emissions, typed, LETTER_VOCABULARY, lexicon, arpa, lm_weights=(0.0, 2.0), word_scores=(0.0,),
+                          beam_size=20, show_progress=False)
+    reference = tmp_path / "ref.txt"
+    reference.write_text("".join(f"u{index}\t{text}\n" for index, text in enumerate(typed)), encoding="utf-8")
+    decoder, (padded, lengths) = BeamDecoder(LETTER_VOCABULARY, lexicon=lexicon, lm_path=arpa, beam_size=20), pad_emissions(emissions)
+    for number, point in enumerate(result.grid):
+        hypotheses = decoder.with_weights(point.lm_weight, point.word_score).decode(padded, lengths)
+        hypothesis = tmp_path / f"hyp{number}.txt"
+        hypothesis.write_text("".join(f"u{index}\t{nbest[0].text}\n" for index, nbest in enumerate(hypotheses)), encoding="utf-8")
+        reported = evaluate(reference, [hypothesis], units=("word",), resamples=10).systems[0].units["word"].result
+        assert point.wer == reported.rate
+        assert (point.substitutions, point.deletions, point.insertions) == (reported.substitutions, reported.deletions, reported.insertions)
+        assert point.reference_words == reported.reference_length
+    assert result.best.wer == 0.0  # capitals and punctuation are not errors, as in evaluate
 
 
 def test_mismatched_dev_set_is_explained(arpa: Path) -> None:

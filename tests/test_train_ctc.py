@@ -8,7 +8,9 @@ from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerCTC, Wav2Vec
 from fieldasr.train import Trainer, TrainerOptions
 from fieldasr.train.batching import duration_batch_sampler
 from fieldasr.train.pipeline import SpeechDataset, collate_ctc, filter_ctc_feasible, prepare_ctc_examples
-from fieldasr.train.tasks import CTCTask, greedy_decode
+from fieldasr.decode import greedy_decode
+from fieldasr.text import Vocabulary
+from fieldasr.train.tasks import CTCTask
 
 torch.set_num_threads(1)
 
@@ -40,7 +42,23 @@ def test_wav2vec2_ctc_loss_decreases(english_corpus, tmp_path):
 
 
 def test_greedy_decode_merges_repeats_and_drops_blanks():
-    # frames: a a _ a b b _ (padding) → "a a b"; ids: blank 0, a 1, b 2
+    # Validation decodes with the library's greedy decoder. Frames: a a _ a b b _ (padding) → "a a b".
     best = torch.tensor([[1, 1, 0, 1, 2, 2, 0, 2]])
     logits = torch.nn.functional.one_hot(best, 3).float()
-    assert greedy_decode(logits, torch.tensor([7])) == [[1, 1, 2]]
+    (result,) = greedy_decode(logits, Vocabulary(("<blank>", "a", "b")), torch.tensor([7]))
+    assert result.token_ids == (1, 1, 2)
+
+
+def test_validation_token_errors_are_counted_as_evaluate_counts_them():
+    """Reference a b, greedy output b c: sclite's alignment (a deletion and an insertion) gives 2 errors per 2 tokens."""
+    from fieldasr.train.pipeline import CTCBatch
+
+    vocabulary = Vocabulary(("<blank>", "a", "b", "c"))
+    logits = torch.nn.functional.one_hot(torch.tensor([[2, 0, 3, 0]]), 4).float()
+
+    class FixedOutput(torch.nn.Module):
+        def forward(self, waveforms, lengths, languages=None):
+            return logits, torch.tensor([4])
+
+    batch = CTCBatch(("u",), torch.zeros(1, 10), torch.tensor([10]), torch.tensor([[1, 2]]), torch.tensor([2]), ("und",))
+    assert CTCTask(FixedOutput(), vocabulary).validation_metrics(batch) == {"token_error_rate": 1.0}

@@ -167,3 +167,22 @@ def test_acceptance_a_hand_transcription_is_never_lost(bundle_and_audio, tmp_pat
     code, output = run_fieldasr(monkeypatch, capsys, "tiers", eaf)
     assert [line.split()[-2:] for line in output.splitlines() if line.startswith("tx@")] == [["0.200-4.800", "no"], ["yes,", "unedited"],
                                                                                             ["yes,", "unedited"]]
+
+
+def test_bundle_normaliser_reaches_lm_text_and_lexicon_words(tmp_path):
+    """A bundle records its labels' normaliser; `fieldasr lm --bundle` and beam decoding apply it where text enters."""
+    from fieldasr.bundle import load_bundle
+    from fieldasr.transcribe.bundle_model import beam_decoder_for
+    from fieldasr.transcribe.engine import TranscribeOptions
+
+    torch.manual_seed(0)
+    (tmp_path / "lexicon.txt").write_text(";; by hand\nKamuy\tk a m u\nSINOT\ts i n o t |\n", encoding="utf-8")
+    bundle_dir = export_bundle(tmp_path / "bundle", ConformerCTC(TINY_CONFORMER, len(LETTERS)), LETTERS,
+                               label_unit="characters", normaliser="default", lexicon=tmp_path / "lexicon.txt")
+    (tmp_path / "text.txt").write_text("Kamuy, sinot!\nSINOT kamuy kamuy.\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["lm", str(tmp_path / "text.txt"), "-o", str(tmp_path / "lm.arpa"), "--bundle", str(bundle_dir)])
+    assert result.exit_code == 0, result.output
+    arpa = (tmp_path / "lm.arpa").read_text(encoding="utf-8")
+    assert "\tkamuy" in arpa and "\tsinot" in arpa and "Kamuy" not in arpa and "sinot!" not in arpa
+    decoder = beam_decoder_for(load_bundle(bundle_dir), TranscribeOptions(decoder="beam"), 1.0, 0.0, 10)
+    assert decoder.lexicon.words == ("kamuy", "sinot")

@@ -20,14 +20,25 @@ def _numbers(text: str) -> tuple[float, ...]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="ARPA file to write.")
 @click.option("--order", type=click.IntRange(2, 5), default=3, show_default=True, help="n-gram order.")
-def lm(text: Path, output: Path, order: int) -> None:
+@click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Normalise TEXT with this model bundle's normaliser (the one its labels were made with).")
+@click.option("--normalise", "normaliser", help="Or a normaliser by name, e.g. default or nfc+lowercase+punctuation.")
+def lm(text: Path, output: Path, order: int, bundle: Path | None, normaliser: str | None) -> None:
     """Build a word n-gram language model (Kneser-Ney, ARPA) from TEXT, one sentence per line.
 
-    Normalise the text as the transcripts are normalised (case, punctuation) before building.
+    Give --bundle (or --normalise) so that the LM's words are written as the model's labels and lexicon words are.
     """
     from fieldasr.decode.ngram import build_arpa
+    from fieldasr.text.normalise import normaliser_from_settings
 
-    summary = build_arpa(text, output, order=order)
+    if bundle is not None and normaliser is not None:
+        raise click.UsageError("give --bundle or --normalise, not both.")
+    text_normaliser = None  # the text as it is
+    if bundle is not None:
+        text_normaliser = _bundle_normaliser(bundle)
+    elif normaliser is not None:
+        text_normaliser = normaliser_from_settings(normaliser)
+    summary = build_arpa(text, output, order=order, normaliser=text_normaliser)
     counts = ", ".join(f"{length}-grams: {count}" for length, count in enumerate(summary.ngram_counts, start=1))
     click.echo(f"Wrote {summary.path} from {summary.sentences} sentences ({counts}).")
     if summary.skipped_empty_lines:
@@ -37,6 +48,13 @@ def lm(text: Path, output: Path, order: int) -> None:
     if summary.fallback_orders:
         orders = ", ".join(map(str, summary.fallback_orders))
         click.echo(f"Too little text to estimate discounts for orders {orders}; used fixed discounts 0.5/1/1.5.")
+
+
+def _bundle_normaliser(bundle_dir: Path):
+    from fieldasr.bundle import read_bundle_description, text_normaliser
+
+    description = read_bundle_description(bundle_dir)  # the normaliser only: the model is not needed
+    return text_normaliser(description.directory, description.normaliser)
 
 
 @click.command("tune")
@@ -61,7 +79,8 @@ def lm(text: Path, output: Path, order: int) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the full grid as JSON.")
 def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output) -> None:
     """Grid-search the LM weight and word score of the beam decoder on a development set, by WER."""
-    from fieldasr.decode.lexicon import arpa_words, build_lexicon, read_lexicon, spelling_lexicon
+    from fieldasr.decode.lexicon import arpa_words, build_lexicon, spelling_lexicon
+    from fieldasr.g2p.lexicon import read_pronunciations
     from fieldasr.files import atomic_write_text
     from fieldasr.decode.tune import load_dev_set, tune_decoder
     from fieldasr.text.vocabulary import Vocabulary
@@ -77,7 +96,9 @@ def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, 
         emissions, texts = dev_set.emissions, dev_set.references
     else:
         raise click.UsageError("give --bundle and --dev, or --emissions, --references, --vocabulary and --lm.")
-    words = build_lexicon(read_lexicon(lexicon), tokens) if lexicon else spelling_lexicon(arpa_words(lm_path), tokens)
+    if isinstance(lexicon, Path):  # from --lexicon without a bundle: no normaliser to apply
+        lexicon = read_pronunciations(lexicon)
+    words = build_lexicon(lexicon, tokens) if lexicon else spelling_lexicon(arpa_words(lm_path), tokens)
     if words.skipped:
         word, reason = words.skipped[0]
         click.echo(f"Left {len(words.skipped)} words out of the lexicon (e.g. {word!r}: {reason}).")
@@ -97,7 +118,7 @@ def _from_bundle(bundle_dir: Path, dev: Path, lexicon: Path | None, lm_path: Pat
     """Emissions of the dev segments by the bundle's model, their texts, and the bundle's decoding resources."""
     from fieldasr.bundle import load_bundle
     from fieldasr.data import Corpus
-    from fieldasr.transcribe.bundle_model import BundleAcousticModel, segment_emissions
+    from fieldasr.transcribe.bundle_model import BundleAcousticModel, bundle_lexicon, segment_emissions
 
     bundle = load_bundle(bundle_dir)
     corpus = Corpus.load(dev)
@@ -109,4 +130,4 @@ def _from_bundle(bundle_dir: Path, dev: Path, lexicon: Path | None, lm_path: Pat
     if lm_path is None:
         raise click.UsageError(f"{bundle_dir} has no LM; give one with --lm (build it with `fieldasr lm`).")
     return ([emissions[s.id] for s in with_text], [s.text for s in with_text], bundle.vocabulary,
-            lexicon or bundle.lexicon, lm_path)
+            bundle_lexicon(bundle, lexicon), lm_path)

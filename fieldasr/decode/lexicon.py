@@ -1,16 +1,22 @@
 """Pronunciation lexicons for the beam decoder: word -> label sequences (letters or phones).
 
 A character model spells each word with its letters (`spelling_lexicon`); a phone model uses the
-pronunciations from the G2P module (a mapping word -> phones, or a lexicon file read by `read_lexicon`).
+pronunciations from the G2P module: a mapping word -> phones, or a lexicon file, which only
+`fieldasr.g2p.lexicon` reads (`read_pronunciations`, every pronunciation of each word; `;;` comments skipped,
+a trailing word boundary `|` removed, bad lines listed).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from fieldasr.decode.checks import DecodingError
 from fieldasr.decode.ngram import SENTENCE_END, SENTENCE_START, UNKNOWN_WORD
+from fieldasr.g2p.lexicon import read_pronunciations, without_trailing_boundary
+
+# The decoder's name for the one lexicon reader (kept for callers of `fieldasr.decode.read_lexicon`).
+read_lexicon = read_pronunciations
 from fieldasr.text.vocabulary import BLANK, WORD_BOUNDARY, Vocabulary
 
 Pronunciation = tuple[str, ...]
@@ -49,11 +55,24 @@ def pronunciations(lexicon: LexiconInput) -> list[tuple[str, Pronunciation]]:
     return pairs
 
 
+def normalise_words(lexicon: LexiconInput, normaliser: Callable[[str], str]) -> dict[str, list[Pronunciation]]:
+    """The lexicon with its words as the labels' normaliser writes them (a bundle's), so decoded words match the
+    labels and the LM; words that become one keep all their pronunciations. A word that becomes empty or two words
+    is left out by `build_lexicon`, with the reason."""
+    normalised: dict[str, list[Pronunciation]] = {}
+    for word, labels in pronunciations(lexicon):
+        variants = normalised.setdefault(normaliser(word), [])
+        if labels not in variants:
+            variants.append(labels)
+    return normalised
+
+
 def build_lexicon(lexicon: LexiconInput, vocabulary: Vocabulary) -> Lexicon:
     """Keep the pronunciations whose labels the model can emit; list the others with the reason."""
     entries, skipped = [], []
     reserved = {BLANK, WORD_BOUNDARY}
     for word, labels in pronunciations(lexicon):
+        labels, _ = without_trailing_boundary(labels)  # the decoder adds the boundary itself, as for lexicon files
         missing = sorted({label for label in labels if label not in vocabulary or label in reserved})
         if not word or any(character.isspace() for character in word):
             skipped.append((word, "the word is empty or contains white space"))
@@ -101,22 +120,6 @@ def _spell(word: str, labels: list[str]) -> Pronunciation | None:
         spelling.append(label)
         position += len(label)
     return tuple(spelling)
-
-
-def read_lexicon(path: str | Path) -> dict[str, list[Pronunciation]]:
-    """Read a lexicon file: one pronunciation per line, the word then its labels separated by white space."""
-    path = Path(path)
-    if not path.is_file():
-        raise DecodingError(f"{path}: lexicon file not found (each line: WORD LABEL LABEL ...).")
-    lexicon: dict[str, list[Pronunciation]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) < 2:
-            raise DecodingError(f"{path}:{number}: {line!r} has a word but no labels; write WORD LABEL LABEL ...")
-        lexicon.setdefault(fields[0], []).append(tuple(fields[1:]))
-    return lexicon
 
 
 def arpa_words(path: str | Path) -> list[str]:

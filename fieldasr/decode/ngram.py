@@ -6,6 +6,9 @@ as `lmplz`, with the unigrams interpolated with the uniform distribution. An int
 backoff model, which is what ARPA stores: a seen n-gram's probability is its interpolated probability and a
 context's backoff weight is its interpolation weight. The tests check that the `kenlm` module, reading the
 ARPA file, scores sentences as `NgramModel.log10_probability` does.
+
+With a normaliser (`fieldasr.text.normalise`, e.g. a bundle's), each line is normalised before counting, so the
+LM's words are written as the labels and lexicon words are.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from fieldasr.errors import FieldasrError
 from fieldasr.files import atomic_write_text
+from fieldasr.text.normalise import Normaliser
 
 SENTENCE_START = "<s>"
 SENTENCE_END = "</s>"
@@ -195,19 +199,21 @@ def _context_statistics(
     return {context: (total, freed) for context, (total, freed) in totals.items()}
 
 
-def read_sentences(text_path: str | Path) -> tuple[list[str], int]:
-    """Non-empty lines of a UTF-8 text file and the number of empty lines skipped."""
+def read_sentences(text_path: str | Path, normaliser: Normaliser | None = None) -> tuple[list[str], int]:
+    """Non-empty lines of a UTF-8 text file, normalised if asked, and the number of empty lines skipped."""
     text_path = Path(text_path)
     if not text_path.is_file():
         raise LanguageModelError(f"{text_path}: language-model text not found (one sentence per line, UTF-8).")
     lines = text_path.read_text(encoding="utf-8").splitlines()
+    if normaliser is not None:
+        lines = [normaliser(line) for line in lines]
     sentences = [line for line in lines if line.split()]
     return sentences, len(lines) - len(sentences)
 
 
-def build_arpa(text_path: str | Path, arpa_path: str | Path, order: int = 3) -> ArpaSummary:
-    """Estimate a word n-gram model from a text file (one sentence per line) and write it as ARPA."""
-    sentences, skipped = read_sentences(text_path)
+def build_arpa(text_path: str | Path, arpa_path: str | Path, order: int = 3, normaliser: Normaliser | None = None) -> ArpaSummary:
+    """Estimate a word n-gram model from a text file (one sentence per line, normalised if asked) and write it as ARPA."""
+    sentences, skipped = read_sentences(text_path, normaliser)
     model = NgramModel(sentences, order=order)
     written = model.write_arpa(arpa_path)
     return ArpaSummary(

@@ -1,17 +1,21 @@
-"""Grid search of the beam decoder's LM weight and word insertion score on a development set, by WER."""
+"""Grid search of the beam decoder's LM weight and word insertion score on a development set, by WER.
+
+The WER is the one `fieldasr evaluate` reports: `fieldasr.eval.score` (sclite's alignment) with the `default`
+word normalisation, so the point chosen here is the best one by the number users see.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import jiwer
 import torch
 from tqdm import tqdm
 
 from fieldasr.decode.beam import BeamDecoder
 from fieldasr.decode.checks import DecodingError
 from fieldasr.decode.lexicon import Lexicon, LexiconInput
+from fieldasr.eval.metrics import score_pairs
 from fieldasr.text.vocabulary import Vocabulary
 
 DEFAULT_LM_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
@@ -141,13 +145,15 @@ def tune_decoder(
 
 
 def _score(lm_weight: float, word_score: float, references: Sequence[str], hypotheses: list[str]) -> TunePoint:
-    output = jiwer.process_words(list(references), hypotheses)
+    result = score_pairs(references, hypotheses, unit="word")
+    if result.rate is None:
+        raise DecodingError("the development references have no words after normalisation; give a dev set with text.")
     return TunePoint(
         lm_weight=float(lm_weight),
         word_score=float(word_score),
-        wer=float(output.wer),
-        substitutions=output.substitutions,
-        deletions=output.deletions,
-        insertions=output.insertions,
-        reference_words=output.substitutions + output.deletions + output.hits,
+        wer=result.rate,
+        substitutions=result.substitutions,
+        deletions=result.deletions,
+        insertions=result.insertions,
+        reference_words=result.reference_length,
     )

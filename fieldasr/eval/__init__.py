@@ -2,7 +2,7 @@
 import importlib
 
 from fieldasr.eval.align import Alignment, align_batch
-from fieldasr.eval.metrics import ScoreResult, UtteranceScore, score, tokenise
+from fieldasr.eval.metrics import ScoreResult, UtteranceScore, score, score_pairs, tokenise
 from fieldasr.eval.normalise import Normaliser, normaliser_from_spec
 
 # Reports pull in matplotlib; they load only when asked for, so `score` stays light.
@@ -30,5 +30,6 @@ __all__ = [
     "align_batch",
     "normaliser_from_spec",
     "score",
+    "score_pairs",
     "tokenise",
 ]

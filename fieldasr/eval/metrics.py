@@ -154,3 +154,14 @@ def score(
         for key, ref, hyp, alignment in zip(ids, ref_tokens, hyp_tokens, align_batch(ref_tokens, hyp_tokens))
     ]
     return summarise(utterances, unit, normaliser.name, missing, only_in_hypothesis)
+
+
+def score_pairs(
+    references: Sequence[Transcript], hypotheses: Sequence[Transcript], unit: Unit = "word",
+    normaliser: Normaliser | str | None = None,
+) -> ScoreResult:
+    """`score` for references and hypotheses paired by position (tuning, rescoring, training validation)."""
+    if len(references) != len(hypotheses):
+        raise EvaluationError(f"{len(references)} references but {len(hypotheses)} hypotheses; give one hypothesis per reference.")
+    return score({str(index): reference for index, reference in enumerate(references)},
+                 {str(index): hypothesis for index, hypothesis in enumerate(hypotheses)}, unit=unit, normaliser=normaliser)

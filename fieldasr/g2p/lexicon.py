@@ -86,19 +86,26 @@ def check_lexicon(path: str | Path, units: Container[str] | None = None) -> Lexi
         if line.startswith(COMMENT):
             comments += 1
             continue
-        word, *phones = line.split()
-        if phones and phones[-1] == WORD_BOUNDARY:
-            phones.pop()
-            boundaries += 1
+        word, *fields = line.split()
+        phones, had_boundary = without_trailing_boundary(fields)
+        boundaries += had_boundary
         reason = _bad_pronunciation(line, phones, units)
         if reason:
             bad.append(BadLexiconLine(number, line, reason))
         else:
-            entries.append((word, tuple(phones)))
+            entries.append((word, phones))
     return LexiconCheck(path, tuple(entries), tuple(bad), comments, boundaries)
 
 
-def _bad_pronunciation(line: str, phones: list[str], units: Container[str] | None) -> str | None:
+def without_trailing_boundary(phones: Iterable[str]) -> tuple[Phones, bool]:
+    """A pronunciation without a final word boundary `|` (the decoder adds it after every word), and whether it had one."""
+    phones = tuple(phones)
+    if phones and phones[-1] == WORD_BOUNDARY:
+        return phones[:-1], True
+    return phones, False
+
+
+def _bad_pronunciation(line: str, phones: Phones, units: Container[str] | None) -> str | None:
     if line[0].isspace():
         return "starts with white space, so the word is missing; write WORD<TAB>p1 p2 ..."
     if not phones and len(line.split()) == 1 and "\t" not in line.strip(" "):
@@ -113,15 +120,20 @@ def _bad_pronunciation(line: str, phones: list[str], units: Container[str] | Non
     return None
 
 
-def read_lexicon(path: str | Path) -> dict[str, Phones]:
-    """Word -> phones of the first pronunciation of each word; a bad line is an error listing the bad lines."""
+def read_pronunciations(path: str | Path) -> dict[str, tuple[Phones, ...]]:
+    """Word -> every pronunciation, in file order (what the beam decoder searches); a bad line is an error listing the bad lines."""
     check = check_lexicon(path)
     if check.bad_lines:
         raise LexiconError(check.problem() + ". Correct these lines (format: word<TAB>p1 p2 ...).")
-    entries: dict[str, Phones] = {}
+    entries: dict[str, tuple[Phones, ...]] = {}
     for word, phones in check.entries:
-        entries.setdefault(word, phones)
+        entries[word] = entries.get(word, ()) + (phones,)
     return entries
+
+
+def read_lexicon(path: str | Path) -> dict[str, Phones]:
+    """Word -> phones of the first pronunciation of each word (what G2P uses); a bad line is an error listing the bad lines."""
+    return {word: pronunciations[0] for word, pronunciations in read_pronunciations(path).items()}
 
 
 @dataclass(frozen=True)

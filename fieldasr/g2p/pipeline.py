@@ -1,10 +1,15 @@
 """Text -> phone sequences for a spec: normalise, split into words, transcribe each distinct word once, segment.
 
+Words are normalised by the spec's `fieldasr.text.normalise` normaliser, the one scoring and decoding use, so a
+hyphenated word (tūtū-nui) is one word here as there; spelling backends transcribe it piece by piece (a hyphen
+is not a sound), a lexicon may list it whole.
+
 Words are cached per G2P object (one per spec fingerprint for the module-level functions), so a corpus of
 100k utterances sends each distinct word to espeak-ng once, in large batches.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,13 +17,14 @@ from pathlib import Path
 
 from fieldasr.g2p.backends import WordBackend, build_backends
 from fieldasr.g2p.errors import G2PError
-from fieldasr.g2p.normalize import normalize_words
+from fieldasr.g2p.rules import WordTranscription
 from fieldasr.g2p.segment import ipa_to_phones, is_known_phone
 from fieldasr.g2p.spec import G2PSpec, load_spec
 from fieldasr.text.vocabulary import WORD_BOUNDARY
 
 Phones = tuple[str, ...]
 EXAMPLES_PER_CHARACTER = 5
+HYPHENS = re.compile("[-‐]")  # kept inside words by the normaliser (fieldasr.text.normalise)
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ class G2P:
         return self._backends
 
     def words(self, text: str) -> list[str]:
-        return normalize_words(text, self.spec.normalization)
+        return self.spec.normalization.words(text)
 
     def phonemize(self, texts: Sequence[str] | str, *, word_boundaries: bool = False, strict: bool = False) -> G2PResult:
         """Phones of each text; words joined by WORD_BOUNDARY when `word_boundaries`. Strict: empty words raise."""
@@ -115,7 +121,7 @@ class G2P:
             if not pending:
                 break
             missing = []
-            for word, transcription in zip(pending, backend.transcribe(pending)):
+            for word, transcription in zip(pending, _transcribe(backend, pending)):
                 if transcription is None:
                     missing.append(word)
                     continue
@@ -153,6 +159,24 @@ class G2P:
             unknown_phones=dict(unknown),
             words_by_backend=dict(by_backend),
         )
+
+
+def _transcribe(backend: WordBackend, words: list[str]) -> list[WordTranscription | None]:
+    """A lexicon looks words up whole; other backends get a hyphenated word's pieces, its phones are theirs in order."""
+    if backend.name == "lexicon":
+        return backend.transcribe(words)
+    pieces = {word: [piece for piece in HYPHENS.split(word) if piece] or [word] for word in words}
+    distinct = list(dict.fromkeys(piece for listing in pieces.values() for piece in listing))
+    by_piece = dict(zip(distinct, backend.transcribe(distinct)))
+    joined: list[WordTranscription | None] = []
+    for word in words:
+        parts = [by_piece[piece] for piece in pieces[word]]
+        if any(part is None for part in parts):
+            joined.append(None)
+        else:  # pieces become separate parts, as two words would (a word boundary between them with word_boundaries)
+            joined.append(WordTranscription(" ".join(part.ipa for part in parts),  # type: ignore[union-attr]
+                                            tuple(c for part in parts for c in part.uncovered)))  # type: ignore[union-attr]
+    return joined
 
 
 _G2P_BY_SPEC: dict[str, G2P] = {}

@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 
 from fieldasr.g2p.errors import SpecError
-from fieldasr.g2p.normalize import Normalization
 from fieldasr.g2p.segment import IPAOptions
 from fieldasr.resources import spec_folder
+from fieldasr.text.normalise import NormalisationError, Normaliser, orthography_normaliser
 
 BACKENDS = ("espeak", "epitran", "rules", "lexicon")
 TOP_LEVEL_KEYS = {"language", "name", "backend", "voice", "epitran", "rules", "lexicon", "normalization", "ipa", "examples", "source"}
@@ -30,7 +30,7 @@ class G2PSpec:
     epitran_code: str | None = None
     rules_path: Path | None = None
     lexicon_path: Path | None = None
-    normalization: Normalization = field(default_factory=Normalization)
+    normalization: Normaliser = field(default_factory=orthography_normaliser)  # fieldasr.text.normalise
     ipa: IPAOptions = field(default_factory=IPAOptions)
     examples: tuple[tuple[str, str], ...] = ()  # (word, expected IPA) checked by the tests
     source: str | None = None  # the published description rules and examples follow
@@ -109,7 +109,7 @@ def spec_from_table(path: Path) -> G2PSpec:
 
     read_table(path)  # an unreadable table is an error now, not at the first word
     return G2PSpec(language=path.stem, name=f"{path.name} (letter-to-sound table)", backends=("rules",), rules_path=path,
-                   normalization=Normalization(lowercase=True), path=path)
+                   normalization=orthography_normaliser(lowercase=True), path=path)
 
 
 def _check_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -126,12 +126,15 @@ def _pairs(value: Any, where: str, what: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(old), "" if new is None else str(new)) for old, new in value.items())
 
 
-def _normalization(data: Mapping[str, Any], where: str) -> Normalization:
+def _normalization(data: Mapping[str, Any], where: str) -> Normaliser:
     _check_keys(data, NORMALIZATION_KEYS, f"{where} (normalization)")
     options = {key: data[key] for key in ("lowercase", "unicode_form", "apostrophe", "keep") if key in data}
     if options.get("unicode_form", "NFC") not in {"NFC", "NFD", "NFKC", "NFKD"}:
         raise SpecError(f"{where}: normalization.unicode_form must be NFC, NFD, NFKC or NFKD.")
-    return Normalization(**options, replace=_pairs(data.get("replace", {}), where, "normalization.replace"))
+    try:
+        return orthography_normaliser(**options, replace=_pairs(data.get("replace", {}), where, "normalization.replace"))
+    except NormalisationError as error:
+        raise SpecError(f"{where}: normalization: {error}") from error
 
 
 def _ipa_options(data: Mapping[str, Any], where: str) -> IPAOptions:

@@ -3,7 +3,9 @@
 `prepare_ctc_examples` turns a corpus into examples with token ids (and refuses labels the vocabulary
 lacks, listing them); `filter_ctc_feasible` removes utterances too short for their labels and says
 which; `SpeechDataset` reads audio lazily (only the segment's slice) with optional speed perturbation;
-`collate_ctc` pads a list of items into a `CTCBatch`. SpecAugment masking lives in the models
+`collate_ctc` pads a list of items into a `CTCBatch`. Character and subword labels are made from the text as the
+recipe's normaliser (`data.normaliser`, `fieldasr.text.normalise`) writes it; the bundle records that normaliser so
+decoding normalises lexicon words and LM text the same way. SpecAugment masking lives in the models
 (`ConformerConfig.time_masks/frequency_masks`, wav2vec 2.0's `mask_time_prob`), where features exist.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torchaudio
 from fieldasr.audio import TARGET_SAMPLING_RATE, load_audio
 from fieldasr.data import Corpus, Recording, Segment
 from fieldasr.errors import ManifestError
+from fieldasr.text.normalise import Normaliser, normaliser_from_settings
 from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary, VocabularyError
 
 LABEL_UNITS = ("phones", "characters", "subwords")
@@ -32,9 +35,11 @@ class SpeechExample:
     labels: tuple[int, ...]
 
 
-def segment_tokens(segment: Segment, unit: str, subword_model: Any = None) -> list[str]:
-    """Label tokens of a segment: its phones, the characters of its text with '|' between words, or its
-    sentencepiece pieces (`subword_model`: a loaded `sentencepiece.SentencePieceProcessor`)."""
+def segment_tokens(segment: Segment, unit: str, subword_model: Any = None, normaliser: Normaliser | None = None) -> list[str]:
+    """Label tokens of a segment: its phones, the characters of its normalised text with '|' between words, or its
+    sentencepiece pieces (`subword_model`: a loaded `sentencepiece.SentencePieceProcessor`). Without a normaliser
+    the text is split at white space only (the `none` preset)."""
+    words = normaliser_from_settings(normaliser).words(segment.text or "")
     if unit == "phones":
         if segment.phones is None:
             raise ManifestError(
@@ -43,22 +48,23 @@ def segment_tokens(segment: Segment, unit: str, subword_model: Any = None) -> li
             )
         return list(segment.phones)
     if unit == "characters":
-        return list(WORD_BOUNDARY.join((segment.text or "").split()))
+        return list(WORD_BOUNDARY.join(words))
     if unit == "subwords":
         if subword_model is None:
             raise ManifestError("label unit 'subwords' needs a sentencepiece model (data.subword_model in the recipe).")
-        return list(subword_model.encode(" ".join((segment.text or "").split()), out_type=str))
+        return list(subword_model.encode(" ".join(words), out_type=str))
     raise ManifestError(f"label unit {unit!r} is not one of {LABEL_UNITS}.")
 
 
-def prepare_ctc_examples(corpus: Corpus, vocabulary: Vocabulary, unit: str = "phones", subword_model: Any = None) -> list[SpeechExample]:
+def prepare_ctc_examples(corpus: Corpus, vocabulary: Vocabulary, unit: str = "phones", subword_model: Any = None,
+                         normaliser: Normaliser | None = None) -> list[SpeechExample]:
     """One example per segment; every missing token is reported at once, with counts and example segments."""
     examples, missing, where = [], Counter(), defaultdict(list)
     for segment in corpus.segments:
         recording = corpus.recordings.get(segment.recording_id)
         if recording is None:
             raise ManifestError(f"segment {segment.id!r} refers to unknown recording {segment.recording_id!r}.")
-        tokens = segment_tokens(segment, unit, subword_model)
+        tokens = segment_tokens(segment, unit, subword_model, normaliser)
         unknown = [token for token in tokens if token not in vocabulary]
         for token in unknown:
             missing[token] += 1

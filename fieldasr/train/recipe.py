@@ -21,6 +21,7 @@ from fieldasr.errors import FieldasrError, ManifestError
 from fieldasr.models import ConformerConfig, ConformerCTC, Wav2Vec2CTC
 from fieldasr.models.output_transfer import transfer_output_layer
 from fieldasr.text import Vocabulary
+from fieldasr.text.normalise import Normaliser, normaliser_from_settings
 from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.train.batching import LanguageBalancedBatchSampler, batching_report, duration_batch_sampler
 from fieldasr.train.config import ConfigError, record_experiment
@@ -51,9 +52,9 @@ def load_corpus(folder: str | Path, languages: Sequence[str] | None, label_unit:
     return corpus
 
 
-def build_vocabulary(corpus: Corpus, label_unit: str, subword_model: Any = None) -> Vocabulary:
+def build_vocabulary(corpus: Corpus, label_unit: str, subword_model: Any = None, normaliser: Normaliser | None = None) -> Vocabulary:
     """From the training data only, so the test set never leaks into the model."""
-    return Vocabulary.build(segment_tokens(segment, label_unit, subword_model) for segment in corpus.segments)
+    return Vocabulary.build(segment_tokens(segment, label_unit, subword_model, normaliser) for segment in corpus.segments)
 
 
 def load_subword_model(path: str | None) -> Any:
@@ -146,24 +147,26 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     """Train as `config` says. A plain mapping is checked first; nothing is written before the checks pass."""
     recipe = as_ctc_recipe(config)
     experiment_dir, data, seed = Path(recipe.experiment_dir), recipe.data, recipe.trainer.seed
+    normaliser = normaliser_from_settings(data.normaliser)  # of label text; null: split at white space only
     # The data is read and checked before the experiment folder exists: a corpus mistake leaves nothing behind.
     train_corpus = load_corpus(data.train, data.languages, data.label_unit)
     valid_corpus = load_corpus(data.valid, data.languages, data.label_unit) if data.valid else None
     subwords = load_subword_model(data.subword_model)
-    vocabulary = build_vocabulary(train_corpus, data.label_unit, subwords)
+    vocabulary = build_vocabulary(train_corpus, data.label_unit, subwords, normaliser)
     record_experiment(experiment_dir, ctc_settings(recipe), argv)
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
     if recipe.transfer.init_from:
         model = transfer_model(recipe.transfer, vocabulary, experiment_dir)
     else:
         model = build_model(recipe.model, vocabulary, languages)
-    examples = prepare_ctc_examples(train_corpus, vocabulary, data.label_unit, subwords)
+    examples = prepare_ctc_examples(train_corpus, vocabulary, data.label_unit, subwords, normaliser)
     train_set = feasible_dataset(examples, model, data.speed_factors, "train", seed)
     valid_set = None
     if valid_corpus is not None:
-        valid_set = feasible_dataset(prepare_ctc_examples(valid_corpus, vocabulary, data.label_unit, subwords), model, (), "valid", seed)
+        valid_examples = prepare_ctc_examples(valid_corpus, vocabulary, data.label_unit, subwords, normaliser)
+        valid_set = feasible_dataset(valid_examples, model, (), "valid", seed)
     write_experiment_model(experiment_dir, model, vocabulary, {
-        "label_unit": data.label_unit, "language": data.language, "normaliser": data.normaliser, "g2p_spec": data.g2p_spec,
+        "label_unit": data.label_unit, "language": data.language, "normaliser": normaliser.settings(), "g2p_spec": data.g2p_spec,
         "subword_model": data.subword_model,
     })
     pass_languages = bool(getattr(model, "adapters", None))

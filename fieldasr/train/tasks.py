@@ -2,21 +2,12 @@
 from __future__ import annotations
 
 import torch
-import torchaudio
 
+from fieldasr.decode.greedy import greedy_decode
+from fieldasr.eval.metrics import score_pairs
 from fieldasr.text.vocabulary import Vocabulary
 from fieldasr.train.pipeline import CTCBatch
 from fieldasr.train.task import TaskOutput
-
-
-def greedy_decode(logits: torch.Tensor, frame_lengths: torch.Tensor) -> list[list[int]]:
-    """Best token per frame, repeats merged, blanks (0) removed."""
-    best = logits.argmax(dim=-1)
-    sequences = []
-    for row, length in zip(best, frame_lengths.tolist()):
-        merged = torch.unique_consecutive(row[:length])
-        sequences.append([token for token in merged.tolist() if token != 0])
-    return sequences
 
 
 class CTCTask(torch.nn.Module):
@@ -50,10 +41,10 @@ class CTCTask(torch.nn.Module):
 
     @torch.no_grad()
     def validation_metrics(self, batch: CTCBatch) -> dict[str, float]:
-        """Token error rate (PER for phones, CER for characters) of greedy decoding."""
+        """Token error rate (PER for phones, CER for characters) of greedy decoding, counted as `fieldasr evaluate`
+        counts errors (sclite's alignment) over the label tokens as they are, word boundaries included."""
         logits, frame_lengths = self.logits(batch)
-        hypotheses = greedy_decode(logits, frame_lengths)
-        errors = 0
-        for hypothesis, labels, length in zip(hypotheses, batch.labels.tolist(), batch.label_lengths.tolist()):
-            errors += torchaudio.functional.edit_distance(labels[:length], hypothesis)
-        return {"token_error_rate": errors / max(1, int(batch.label_lengths.sum()))}
+        hypotheses = greedy_decode(logits, self.vocabulary, frame_lengths)
+        references = [self.vocabulary.decode(labels[:length]) for labels, length in zip(batch.labels.tolist(), batch.label_lengths.tolist())]
+        result = score_pairs(references, [hypothesis.tokens for hypothesis in hypotheses], unit="phone", normaliser="none")
+        return {"token_error_rate": result.errors / max(1, result.reference_length)}

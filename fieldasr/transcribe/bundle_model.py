@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import torch
 
 from fieldasr.bundle import Bundle
 from fieldasr.decode.beam import BeamDecoder
-from fieldasr.decode.lexicon import arpa_words, read_lexicon, spelling_lexicon
+from fieldasr.decode.lexicon import arpa_words, normalise_words, spelling_lexicon
+from fieldasr.g2p.lexicon import read_pronunciations
 from fieldasr.transcribe.engine import TranscribeOptions, TranscriptionError
 
 
@@ -37,12 +39,17 @@ def beam_decoder_for(bundle: Bundle, options: TranscribeOptions, lm_weight: floa
         return None
     if bundle.lexicon is None and bundle.language_model is None:
         raise TranscriptionError(f"{bundle.directory}: the bundle has no lexicon and no LM, so beam search has nothing to add. Use --decoder greedy.")
-    if bundle.lexicon is not None:
-        lexicon = read_lexicon(bundle.lexicon)
-    else:
+    lexicon = bundle_lexicon(bundle)
+    if lexicon is None:
         lexicon = spelling_lexicon(arpa_words(bundle.language_model), bundle.vocabulary)
     return BeamDecoder(bundle.vocabulary, lexicon=lexicon, lm_path=bundle.language_model,
                        lm_weight=lm_weight, word_score=word_score, beam_size=beam_size)
+
+
+def bundle_lexicon(bundle: Bundle, path: Path | None = None) -> dict[str, list[tuple[str, ...]]] | None:
+    """The bundle's lexicon (or `path`), its words normalised as the bundle's labels were (lexicon words enter here)."""
+    path = path or bundle.lexicon
+    return None if path is None else normalise_words(read_pronunciations(path), bundle.text_normaliser())
 
 
 def segment_emissions(model: BundleAcousticModel, corpus, batch_seconds: float = 120.0, show_progress: bool = True) -> dict[str, torch.Tensor]:

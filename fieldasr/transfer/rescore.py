@@ -2,7 +2,8 @@
 
 score = acoustic score + weight × LM log-probability (+ length bonus × words). A causal LM gives the sum
 of token log-probabilities; a masked LM gives the pseudo-log-likelihood (each token masked in turn,
-Salazar et al. 2020). The weight is tuned on dev n-best lists by word error rate.
+Salazar et al. 2020). The weight is tuned on dev n-best lists by the word error rate `fieldasr evaluate` reports
+(`fieldasr.eval.score`: sclite's alignment, `default` normalisation).
 """
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import jiwer
 import torch
 from tqdm import tqdm
 
+from fieldasr.eval.metrics import score_pairs
 from fieldasr.transfer.errors import TransferError
 
 DEFAULT_WEIGHTS = tuple(round(0.1 * step, 2) for step in range(0, 21))
@@ -121,7 +122,10 @@ def tune_rescoring_weight(nbest_lists: Sequence[Sequence[Hypothesis]], reference
     for weight in weights:
         best = [_combine(nbest, scores, weight, length_bonus)[0].text if nbest else ""
                 for nbest, scores in zip(nbest_lists, lm_scores)]
-        rates[float(weight)] = jiwer.wer(list(references), best)
+        rate = score_pairs(references, best, unit="word").rate
+        if rate is None:
+            raise TransferError("the dev references have no words after normalisation; give references with text")
+        rates[float(weight)] = rate
     best_weight = min(rates, key=lambda w: (rates[w], w))
     return WeightTuning(best_weight, rates, len(references))
 

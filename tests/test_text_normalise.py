@@ -1,0 +1,88 @@
+"""One normaliser for G2P, training labels, lexicon words, LM text and scoring: the cases where the G2P normaliser
+and scoring's used to disagree, and the places that now call it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fieldasr.data import Segment
+from fieldasr.decode.lexicon import normalise_words
+from fieldasr.decode.ngram import build_arpa
+from fieldasr.eval import normaliser_from_spec as scoring_normaliser
+from fieldasr.eval import score
+from fieldasr.eval.errors import EvaluationError
+from fieldasr.g2p import G2P
+from fieldasr.g2p.spec import spec_from_mapping
+from fieldasr.text.normalise import (
+    NormalisationError, Normaliser, normaliser_from_settings, normaliser_from_spec, orthography_normaliser,
+)
+from fieldasr.train.pipeline import segment_tokens
+
+DEFAULT = normaliser_from_spec("default")
+
+
+@pytest.mark.parametrize(("text", "scored", "spelled"), [
+    # Inside a word: kept by both (G2P used to split "tūtū-nui" in two, and "a'e" where the spec did not keep ').
+    ("Tūtū-nui", "tūtū-nui", "tūtū-nui"),
+    ("ka'a", "ka'a", "ka'a"),
+    # At a word edge: a quotation mark or a dash for scoring; G2P specs keep ' as a letter (keep: "'"), so K'iche' keeps its
+    # final glottal stop there; a hyphen at an edge is a dash for both.
+    ("'quoted' -dash-", "quoted dash", "'quoted' dash"),
+    ("K'iche'", "k'iche", "k'iche'"),
+    # Apostrophe variants: the spelling normaliser writes one character; scoring's default leaves them as typed.
+    ("a’e", "a’e", "a'e"),
+    # Unicode's apostrophe letters are letters everywhere.
+    ("ʻaʻole", "ʻaʻole", "'a'ole"),
+    # A lone mark is not a word; symbols are words for scoring, word breaks in spelling.
+    ("' - $5 ku=kor", "$5 ku=kor", "5 ku kor"),
+])
+def test_apostrophe_and_hyphen_rule(text: str, scored: str, spelled: str) -> None:
+    assert DEFAULT(text) == scored
+    assert orthography_normaliser()(text) == spelled
+
+
+def test_a_spec_without_kept_apostrophes_still_keeps_them_inside_words() -> None:
+    normalise = orthography_normaliser(keep="")
+    assert normalise.words("K'iche' 'quoted' a'e") == ["k'iche", "quoted", "a'e"]
+
+
+def test_g2p_words_are_scored_words_and_hyphens_are_not_sounds(tmp_path: Path) -> None:
+    (tmp_path / "x.rules").write_text("t -> t\nū -> uː\nn -> n\nu -> u\ni -> i\n", encoding="utf-8")
+    g2p = G2P(spec_from_mapping({"language": "x", "backend": "rules", "rules": "x.rules"}, tmp_path / "x.yaml"))
+    assert g2p.words("Tūtū-nui!") == DEFAULT.words("Tūtū-nui!") == ["tūtū-nui"]
+    joined, apart = g2p.phonemize(["tūtū-nui", "tūtū nui"], word_boundaries=True).phones
+    assert joined == apart == ("t", "uː", "t", "uː", "|", "n", "u", "i")
+    assert g2p.phonemize("tūtū-nui").report.clean  # the hyphen is not an uncovered character
+    assert score({"u": "Tūtū-nui."}, {"u": "tūtū-nui"}).errors == 0
+
+
+def test_settings_round_trip_and_errors() -> None:
+    spelling = orthography_normaliser(unicode_form="NFD", lowercase=False, keep="'=", replace=(("á", "a"),))
+    assert normaliser_from_settings(spelling.settings()) == spelling
+    assert normaliser_from_settings("default") == DEFAULT == scoring_normaliser("default")
+    assert normaliser_from_settings(None).steps == ("whitespace",)
+    with pytest.raises(NormalisationError, match="unknown normalisation step"):
+        normaliser_from_settings({"steps": ["nfc", "uppercase"]})
+    with pytest.raises(NormalisationError, match="unknown normaliser setting"):
+        normaliser_from_settings({"steps": ["nfc"], "kept": "'"})
+    with pytest.raises(NormalisationError, match="one character"):
+        Normaliser(("apostrophes",), apostrophe="")
+    with pytest.raises(EvaluationError, match="uppercase"):
+        scoring_normaliser("uppercase")
+
+
+def test_character_and_subword_labels_come_from_normalised_text() -> None:
+    segment = Segment("s1", "r1", 0.0, 1.0, text="Ka'a,  TIKA!")
+    assert segment_tokens(segment, "characters") == list("Ka'a,|TIKA!")  # no normaliser: white space only, as before
+    assert segment_tokens(segment, "characters", normaliser=DEFAULT) == list("ka'a|tika")
+
+
+def test_lm_text_and_lexicon_words_are_normalised_like_the_labels(tmp_path: Path) -> None:
+    (tmp_path / "text.txt").write_text("The cat sat.\n...\nthe CAT sat!\n", encoding="utf-8")
+    summary = build_arpa(tmp_path / "text.txt", tmp_path / "lm.arpa", normaliser=DEFAULT)
+    assert summary.sentences == 2 and summary.skipped_empty_lines == 1  # "..." is empty once normalised
+    arpa_unigrams = (tmp_path / "lm.arpa").read_text(encoding="utf-8").split("\\2-grams:")[0]
+    assert "\tcat" in arpa_unigrams and "CAT" not in arpa_unigrams and "sat." not in arpa_unigrams
+    lexicon = normalise_words({"Cat": ("k", "a", "t"), "cat": [("k", "a", "t"), ("k", "æ", "t")], "a.b": ("a",)}, DEFAULT)
+    assert lexicon == {"cat": [("k", "a", "t"), ("k", "æ", "t")], "a b": [("a",)]}
