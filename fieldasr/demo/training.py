@@ -17,8 +17,11 @@ import yaml
 from fieldasr.bundle import export_bundle, export_experiment, load_bundle
 from fieldasr.errors import FieldasrError
 from fieldasr.files import atomic_write_text
+from fieldasr.models.output_transfer import nearest_known_phones
 from fieldasr.train.config import load_config, merge
-from fieldasr.train.recipe import build_vocabulary, load_corpus, nearest_known_phones, run_ctc_recipe, transfer_model
+from fieldasr.train.data import build_vocabulary, load_corpus
+from fieldasr.train.output_transfer import transfer_model
+from fieldasr.train.recipe import run_ctc_recipe
 from fieldasr.demo.settings import DemoSettings
 
 RECIPE_FOLDER = Path(__file__).resolve().parents[2] / "recipes" / "demo" / "hparams"
