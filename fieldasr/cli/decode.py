@@ -1,8 +1,6 @@
 """`fieldasr lm` builds an n-gram language model; `fieldasr tune` picks the decoder's LM weight and word score."""
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 
 import click
@@ -61,52 +59,16 @@ def lm(text: Path, output: Path, order: int) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the full grid as JSON.")
 def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output) -> None:
     """Grid-search the LM weight and word score of the beam decoder on a development set, by WER."""
-    from fieldasr.decode.lexicon import arpa_words, build_lexicon, read_lexicon, spelling_lexicon
-    from fieldasr.files import atomic_write_text
-    from fieldasr.decode.tune import load_dev_set, tune_decoder
-    from fieldasr.text.vocabulary import Vocabulary
+    from fieldasr.transcribe.decoder_tuning import TuningGrid, tune_bundle_decoder, tune_saved_decoder
 
+    grid = TuningGrid(_numbers(lm_weights), _numbers(word_scores), beam_size)
     if bundle is not None and dev is not None:
-        emissions, texts, tokens, lexicon, lm_path = _from_bundle(bundle, dev, lexicon, lm_path)
+        tuning = tune_bundle_decoder(bundle, dev, lexicon, lm_path, grid, output)
     elif emission_paths and references and vocabulary and lm_path:
-        tokens = Vocabulary.load(vocabulary)
-        dev_set = load_dev_set(emission_paths, references)
-        if dev_set.without_reference or dev_set.without_emission:
-            click.echo(f"Skipped {len(dev_set.without_reference)} utterances without a reference and "
-                       f"{len(dev_set.without_emission)} references without emissions.")
-        emissions, texts = dev_set.emissions, dev_set.references
+        tuning = tune_saved_decoder(emission_paths, references, vocabulary, lm_path, lexicon, grid, output)
     else:
         raise click.UsageError("give --bundle and --dev, or --emissions, --references, --vocabulary and --lm.")
-    words = build_lexicon(read_lexicon(lexicon), tokens) if lexicon else spelling_lexicon(arpa_words(lm_path), tokens)
-    if words.skipped:
-        word, reason = words.skipped[0]
-        click.echo(f"Left {len(words.skipped)} words out of the lexicon (e.g. {word!r}: {reason}).")
-    result = tune_decoder(
-        emissions, texts, tokens, words, lm_path,
-        lm_weights=_numbers(lm_weights), word_scores=_numbers(word_scores), beam_size=beam_size,
-    )
-    click.echo(result.table())
-    click.echo(f"Best on {len(texts)} utterances: --lm-weight {result.best.lm_weight:g} "
-               f"--word-score {result.best.word_score:g} (WER {result.best.wer:.4f}).")
-    if output:
-        report = {"best": dataclasses.asdict(result.best), "grid": [dataclasses.asdict(p) for p in result.grid]}
-        atomic_write_text(output, json.dumps(report, indent=2) + "\n", make_parents=True)
-
-
-def _from_bundle(bundle_dir: Path, dev: Path, lexicon: Path | None, lm_path: Path | None):
-    """Emissions of the dev segments by the bundle's model, their texts, and the bundle's decoding resources."""
-    from fieldasr.bundle import load_bundle
-    from fieldasr.data import Corpus
-    from fieldasr.transcribe.bundle_model import BundleAcousticModel, segment_emissions
-
-    bundle = load_bundle(bundle_dir)
-    corpus = Corpus.load(dev)
-    with_text = [segment for segment in corpus.segments if (segment.text or "").strip()]
-    if len(with_text) < len(corpus.segments):
-        click.echo(f"Skipped {len(corpus.segments) - len(with_text)} dev segments without text.")
-    emissions = segment_emissions(BundleAcousticModel(bundle), type(corpus)(corpus.recordings, tuple(with_text)))
-    lm_path = lm_path or bundle.language_model
-    if lm_path is None:
-        raise click.UsageError(f"{bundle_dir} has no LM; give one with --lm (build it with `fieldasr lm`).")
-    return ([emissions[s.id] for s in with_text], [s.text for s in with_text], bundle.vocabulary,
-            lexicon or bundle.lexicon, lm_path)
+    for notice in tuning.notices:
+        click.echo(notice)
+    click.echo(tuning.result.table())
+    click.echo(tuning.best_settings())

@@ -7,7 +7,7 @@ import torch
 
 from fieldasr.bundle import Bundle
 from fieldasr.decode.beam import BeamDecoder
-from fieldasr.decode.lexicon import arpa_words, read_lexicon, spelling_lexicon
+from fieldasr.decode.lexicon import decoding_lexicon
 from fieldasr.transcribe.engine import TranscribeOptions, TranscriptionError
 
 
@@ -37,10 +37,7 @@ def beam_decoder_for(bundle: Bundle, options: TranscribeOptions, lm_weight: floa
         return None
     if bundle.lexicon is None and bundle.language_model is None:
         raise TranscriptionError(f"{bundle.directory}: the bundle has no lexicon and no LM, so beam search has nothing to add. Use --decoder greedy.")
-    if bundle.lexicon is not None:
-        lexicon = read_lexicon(bundle.lexicon)
-    else:
-        lexicon = spelling_lexicon(arpa_words(bundle.language_model), bundle.vocabulary)
+    lexicon = decoding_lexicon(bundle.vocabulary, bundle.lexicon, bundle.language_model)
     return BeamDecoder(bundle.vocabulary, lexicon=lexicon, lm_path=bundle.language_model,
                        lm_weight=lm_weight, word_score=word_score, beam_size=beam_size)
 
