@@ -55,6 +55,16 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     return trainer.fit()
 
 
+def run_recipe_file(hparams: str | Path, overrides: Sequence[str] = (), argv: Sequence[str] = ()) -> TrainingSummary:
+    """A recipe file with its `--set` overrides: every setting and named file checked before anything is written."""
+    recipe, _ = load_ctc_recipe(hparams, overrides)
+    return run_ctc_recipe(recipe, argv)
+
+
+def finished_message(summary: TrainingSummary) -> str:
+    return f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}"
+
+
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Train a CTC model from a recipe YAML.")
     parser.add_argument("hparams", type=Path, help="the recipe's YAML (a base file or a per-language override)")
@@ -75,7 +85,6 @@ def exit_on_user_error(run: Callable[[], Any]) -> Any:
 def main(argv: Sequence[str] | None = None) -> TrainingSummary:
     argv = list(sys.argv[1:] if argv is None else argv)
     arguments = parse_arguments(argv)
-    recipe, _ = load_ctc_recipe(arguments.hparams, arguments.overrides)
-    summary = run_ctc_recipe(recipe, [sys.argv[0], *argv])
-    print(f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}")
+    summary = run_recipe_file(arguments.hparams, arguments.overrides, [sys.argv[0], *argv])
+    print(finished_message(summary))
     return summary
