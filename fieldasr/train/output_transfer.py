@@ -14,6 +14,7 @@ import torch
 import yaml
 
 from fieldasr.bundle import load_bundle
+from fieldasr.files import atomic_write_text
 from fieldasr.models.output_transfer import nearest_known_phones, transfer_output_layer
 from fieldasr.text import Vocabulary
 from fieldasr.train.config import ConfigError
@@ -36,7 +37,14 @@ def transfer_model(section: TransferSection | Mapping[str, Any], vocabulary: Voc
     return bundle.model.train()
 
 
+def save_nearest_phones(path: Path, nearest: Mapping[str, Any]) -> Path:
+    """`nearest_known_phones`' mapping as the file `read_nearest_phones` reads, for a person to check and edit."""
+    entries = {phone: [match.phone, round(float(match.distance), 4)] for phone, match in nearest.items()}
+    return atomic_write_text(path, yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), make_parents=True)
+
+
 def read_nearest_phones(path: Path) -> dict[str, Any]:
+    """The file of `transfer.nearest_phones`: lines `new_phone: [known_phone, distance]`."""
     try:
         nearest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as error:
