@@ -29,14 +29,13 @@ from fieldasr.eval.metrics import score
 from fieldasr.eval.normalise import normaliser_from_spec
 from fieldasr.g2p import available_specs, get_g2p
 from fieldasr.models import TINY_WAV2VEC2, ConformerConfig, ConformerCTC, Wav2Vec2CTC
-from fieldasr.models.output_transfer import transfer_output_layer
+from fieldasr.models.output_transfer import nearest_known_phones, transfer_output_layer
 from fieldasr.ssl.pretrain import continue_pretraining
 from fieldasr.ssl.pretraining_task import PretrainingOptions
 from fieldasr.text import Vocabulary
 from fieldasr.text.vocabulary import WORD_BOUNDARY
 from fieldasr.train.batching import duration_batch_sampler
 from fieldasr.train.pipeline import SpeechDataset, collate_ctc, filter_ctc_feasible, prepare_ctc_examples, segment_tokens
-from fieldasr.train.recipe import nearest_known_phones
 from fieldasr.train.tasks import CTCTask
 from fieldasr.train.trainer import Trainer, TrainerOptions
 from fieldasr_examples.corpora.phones import spec_names

@@ -29,21 +29,12 @@ def evaluate(reference: Path, hypotheses: tuple[Path, ...], units: tuple[str, ..
              tiers: tuple[str, ...], extra_hypotheses: str, ipa_unsegmented: bool, training_log: Path | None,
              resamples: int, seed: int, out_dir: Path) -> None:
     """Score hypotheses against a reference as sclite does; write the report and print its summary."""
-    from fieldasr.eval.html import write_html
-    from fieldasr.eval.output import to_markdown, write_atomic, write_json, write_trn
-    from fieldasr.eval.report import evaluate as run_evaluation
+    from fieldasr.eval.report_folder import evaluate_into
 
-    report = run_evaluation(
-        reference, list(hypotheses), units=units or ("word", "char"), normaliser=normaliser,
-        phone_normaliser=phone_normaliser, tiers=tiers, extra_hypotheses=extra_hypotheses,  # type: ignore[arg-type]
+    written = evaluate_into(
+        out_dir, reference, list(hypotheses), units=units or ("word", "char"), normaliser=normaliser,
+        phone_normaliser=phone_normaliser, tiers=tiers, extra_hypotheses=extra_hypotheses,
         resamples=resamples, seed=seed, training_log=training_log, ipa_unsegmented=ipa_unsegmented,
     )
-    markdown = to_markdown(report)
-    write_atomic(out_dir / "report.md", markdown)
-    write_json(report, out_dir / "report.json")
-    for system in report.systems:
-        for unit, unit_report in system.units.items():
-            write_trn(unit_report.result, out_dir / f"{system.name}.{unit}.ref.trn", out_dir / f"{system.name}.{unit}.hyp.trn")
-    write_html(report, out_dir / "report.html")
-    click.echo(markdown)
+    click.echo(written.markdown)
     click.echo(f"Report written to {out_dir}/ (report.md, report.json, report.html, *.trn).", err=True)

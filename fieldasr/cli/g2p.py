@@ -26,13 +26,16 @@ def g2p(
     fieldasr g2p --spec g2p/mi.yaml --manifest segments.jsonl.gz --out with_phones.jsonl.gz
     """
     from fieldasr.g2p import get_g2p
+    from fieldasr.g2p.table import checked_table
 
     if bool(manifest) == bool(texts):
         raise click.UsageError("give either TEXTS or --manifest (with --out), not both and not neither.")
     if manifest and not out:
         raise click.UsageError("--manifest needs --out for the segments with phones.")
     g2p_of_spec = get_g2p(spec_name)
-    _report_table(g2p_of_spec.spec.path, strict)
+    table = checked_table(g2p_of_spec.spec.path, strict)
+    if table is not None and table.problems:
+        click.echo(table.summary(), err=True)
     if texts:
         result = g2p_of_spec.phonemize(list(texts), word_boundaries=word_boundaries, strict=strict)
         for phones in result.phones:
@@ -40,7 +43,12 @@ def g2p(
         click.echo(result.report.summary(), err=True)
         all_texts = list(texts)
     else:
-        all_texts = _fill_manifest(g2p_of_spec, manifest, out, word_boundaries, strict)  # type: ignore[arg-type]
+        from fieldasr.g2p.manifests import fill_manifest_phones
+
+        filled = fill_manifest_phones(g2p_of_spec, manifest, out, word_boundaries, strict)  # type: ignore[arg-type]
+        click.echo(filled.report.summary(), err=True)
+        click.echo(filled.summary(), err=True)
+        all_texts = list(filled.texts)
     if lexicon_out:
         from fieldasr.g2p.lexicon import Lexicon
 
@@ -53,40 +61,6 @@ def g2p(
         )
 
 
-def _report_table(spec_path: Path | None, strict: bool) -> None:
-    """A letter-to-sound table used directly: say which lines and symbols it cannot use as IPA (strict: refuse)."""
-    from fieldasr.g2p.table import TableError, looks_like_table, read_table
-
-    if spec_path is None or not looks_like_table(spec_path):
-        return
-    table = read_table(spec_path)
-    if strict and table.problems:
-        raise TableError(f"{spec_path}: " + "; ".join(table.problems)
-                         + ". Correct the table, or convert it with `fieldasr g2p-import-table --xsampa`.")
-    if table.problems:
-        click.echo(table.summary(), err=True)
-
-
-def _fill_manifest(g2p_of_spec, manifest: Path, out: Path, word_boundaries: bool, strict: bool) -> list[str]:
-    from fieldasr.data import read_segments, write_manifest
-
-    segments = list(read_segments(manifest))
-    with_text = [index for index, segment in enumerate(segments) if (segment.text or "").strip()]
-    texts = [segments[index].text or "" for index in with_text]
-    result = g2p_of_spec.phonemize(texts, word_boundaries=word_boundaries, strict=strict)
-    for index, phones in zip(with_text, result.phones):
-        segments[index] = segments[index].with_(phones=phones)
-    other_language = sum(1 for index in with_text if segments[index].language not in (None, g2p_of_spec.spec.language))
-    written = write_manifest(out, segments)
-    click.echo(result.report.summary(), err=True)
-    click.echo(
-        f"{out}: {written} segments written, {len(with_text)} with phones, {written - len(with_text)} without text left "
-        f"unchanged; {other_language} are labelled with another language than {g2p_of_spec.spec.language!r}.",
-        err=True,
-    )
-    return texts
-
-
 @click.command("inventory")
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--min-count", default=1, show_default=True, help="Phones seen fewer times map to their nearest frequent phone.")
@@ -96,22 +70,14 @@ def inventory(manifests: tuple[Path, ...], min_count: int) -> None:
     \b
     fieldasr inventory corpora_manifests/*/segments.jsonl.gz --min-count 5
     """
-    from collections import Counter
+    from fieldasr.g2p.inventory import format_inventory_table
+    from fieldasr.g2p.manifests import manifest_inventory
 
-    from fieldasr.data import read_segments
-    from fieldasr.g2p.inventory import Inventory, format_inventory_table, inventories_from_segments, shared_inventory
-
-    counts: dict[str, Counter[str]] = {}
-    skipped = 0
-    for manifest in manifests:
-        found, without_phones = inventories_from_segments(read_segments(manifest))
-        skipped += without_phones
-        for language, language_inventory in found.items():
-            counts.setdefault(language, Counter()).update(language_inventory.counts)
-    inventories = {language: Inventory(dict(count), language) for language, count in sorted(counts.items())}
-    click.echo(format_inventory_table(shared_inventory(inventories, min_count=min_count)))
-    if skipped:
-        click.echo(f"{skipped} segments without phones were not counted; fill them with `fieldasr g2p --manifest`.", err=True)
+    found = manifest_inventory(manifests, min_count)
+    click.echo(format_inventory_table(found.shared))
+    if found.segments_without_phones:
+        click.echo(f"{found.segments_without_phones} segments without phones were not counted; "
+                   "fill them with `fieldasr g2p --manifest`.", err=True)
 
 
 @click.command("g2p-import-table")
@@ -132,22 +98,8 @@ def g2p_import_table(table_path: Path, language: str, out: Path, xsampa: bool, s
     fieldasr g2p-import-table letter_to_sound.txt --language abz --out g2p/abz.yaml --xsampa
     fieldasr g2p --spec g2p/abz.yaml "hen ayoku"
     """
-    from fieldasr.files import atomic_write_text
-    from fieldasr.g2p.errors import SpecError
-    from fieldasr.g2p.rules import parse_rules
-    from fieldasr.g2p.table import TableError, read_table
+    from fieldasr.g2p.table import import_table
 
-    rules_path = out.with_suffix(".rules")
-    if out.suffix not in (".yaml", ".yml"):
-        raise SpecError(f"{out}: the spec to write must end in .yaml (its rules go to {rules_path.name} beside it).")
-    existing = [str(path) for path in (out, rules_path) if path.exists()]
-    if existing and not overwrite:
-        raise SpecError(f"{', '.join(existing)}: already exists; nothing was written. Pass --overwrite to replace, or choose another --out.")
-    table = read_table(table_path, xsampa=xsampa)
-    if strict and table.problems:
-        raise TableError(f"{table_path}: " + "; ".join(table.problems) + ". Correct the table, or run without --strict.")
-    parse_rules(table.rules_text(), str(rules_path))  # the rule file must parse before anything is written
-    atomic_write_text(rules_path, table.rules_text(), make_parents=True)
-    atomic_write_text(out, table.spec_text(language, rules_path.name))
+    table = import_table(table_path, language, out, xsampa=xsampa, strict=strict, overwrite=overwrite)
     click.echo(table.summary(), err=True)
-    click.echo(f"wrote {out} and {rules_path}; try it: fieldasr g2p --spec {out} WORDS", err=True)
+    click.echo(f"wrote {out} and {out.with_suffix('.rules')}; try it: fieldasr g2p --spec {out} WORDS", err=True)

@@ -1,12 +1,9 @@
 """`fieldasr vad-chunk` (untranscribed recordings → 2-20 s speech chunks) and `fieldasr pretrain` (continued wav2vec 2.0 pretraining)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
-
-from fieldasr.ssl.vad_chunking import ChunkingOptions, chunk_recordings, find_recordings
 
 
 @click.command("vad-chunk")
@@ -22,12 +19,13 @@ from fieldasr.ssl.vad_chunking import ChunkingOptions, chunk_recordings, find_re
 def vad_chunk(sources: tuple[Path, ...], out_dir: Path, min_seconds: float, max_seconds: float, max_pause: float,
               threshold: float, language: str | None) -> None:
     """Find speech in SOURCES (audio files, folders, or recordings manifests) and write it as chunks."""
-    recordings = find_recordings(sources)
+    from fieldasr.ssl.vad_chunking import ChunkingOptions, chunk_sources
+
     options = ChunkingOptions(min_seconds=min_seconds, max_seconds=max_seconds, max_pause_seconds=max_pause,
                               speech_threshold=threshold)
-    result = chunk_recordings(recordings, out_dir, language=language, options=options)
-    total = sum(recording.duration for recording in recordings)
-    click.echo(f"{len(recordings)} recording(s), {total / 3600:.3f} h of audio, {result.speech_seconds / 3600:.3f} h of speech")
+    chunked = chunk_sources(sources, out_dir, language=language, options=options)
+    result = chunked.result
+    click.echo(f"{chunked.recordings} recording(s), {chunked.audio_seconds / 3600:.3f} h of audio, {result.speech_seconds / 3600:.3f} h of speech")
     click.echo(f"kept {len(result.segments)} chunk(s), {result.kept_seconds / 3600:.3f} h -> {out_dir}")
     for reason, (count, seconds) in sorted(result.discarded_by_reason().items()):
         click.secho(f"left out {count} ({seconds:.1f} s): {reason}", fg="yellow")
@@ -62,10 +60,10 @@ def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | Non
     wav2vec 2.0 config settings to pretrain from scratch. MANIFEST_DIR holds recordings.jsonl(.gz) and
     segments.jsonl(.gz), e.g. from `fieldasr vad-chunk`; transcripts, if any, are not used.
     """
-    from fieldasr.ssl.pretrain import continue_pretraining
+    from fieldasr.ssl.pretrain import continue_pretraining, pretraining_source
 
     summary = continue_pretraining(
-        source_argument(source), manifest_dir, out_dir, replay=replay, replay_fraction=replay_fraction, max_steps=max_steps,
+        pretraining_source(source), manifest_dir, out_dir, replay=replay, replay_fraction=replay_fraction, max_steps=max_steps,
         lr=lr, warmup_steps=warmup_steps, max_batch_seconds=max_batch_seconds, grad_accumulation=grad_accumulation,
         precision=precision, device=device, checkpoint_interval_minutes=checkpoint_minutes, seed=seed,
     )
@@ -77,15 +75,3 @@ def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | Non
                f"loss {summary.first_loss:.3f} -> {summary.final_loss:.3f}; log in {summary.log}")
     click.echo(f"checkpoint for CTC fine-tuning (model.pretrained): {summary.checkpoint}")
 
-
-def source_argument(source: Path) -> Path | dict:
-    """A checkpoint folder as is; a JSON file is read as the config of a model built from scratch."""
-    if source.is_dir():
-        return source
-    try:
-        settings = json.loads(source.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise click.BadParameter(f"{source}: not a checkpoint folder nor a JSON file of wav2vec 2.0 settings ({error}).") from error
-    if not isinstance(settings, dict):
-        raise click.BadParameter(f"{source}: the JSON file must hold an object of wav2vec 2.0 config settings.")
-    return settings

@@ -19,13 +19,10 @@ def train(hparams: str, overrides: tuple[str, ...]) -> None:
     default filled in) and this command line are written there too. For several processes use
     `torchrun --nproc_per_node N recipes/ctc/train.py HPARAMS`.
     """
-    from fieldasr.resources import find_recipe
-    from fieldasr.train.recipe import run_ctc_recipe
-    from fieldasr.train.recipe_config import load_ctc_recipe
+    from fieldasr.train.recipe import finished_message, run_recipe_file
 
-    recipe, _ = load_ctc_recipe(find_recipe(hparams), overrides)  # every setting and named file checked before anything is written
-    summary = run_ctc_recipe(recipe, sys.argv)
-    click.echo(f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}")
+    summary = run_recipe_file(hparams, overrides, sys.argv)  # every setting and named file checked before anything is written
+    click.echo(finished_message(summary))
 
 
 @click.command(context_settings={"show_default": True})

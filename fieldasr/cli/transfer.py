@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
-from fieldasr.files import atomic_write_text
 
 
 @click.group()
@@ -22,17 +20,12 @@ def transfer() -> None:
               help="Append the new tokens to this source tokenizer instead of replacing it.")
 def tokenizer_command(target_text: str, output: str, vocab_size: int, style: str, source_tokenizer: str | None) -> None:
     """Train a tokenizer on TARGET_TEXT (UTF-8, one sentence per line) and save it to OUTPUT."""
-    from transformers import AutoTokenizer
+    from fieldasr.transfer.tokenizer import save_target_tokenizer
 
-    from fieldasr.transfer.tokenizer import extend_tokenizer, read_target_text, train_target_tokenizer
-
-    tokenizer = train_target_tokenizer(read_target_text(target_text), vocab_size, style)
-    if source_tokenizer:
-        extended = extend_tokenizer(AutoTokenizer.from_pretrained(source_tokenizer, local_files_only=True), tokenizer)
-        tokenizer = extended.tokenizer
-        click.echo(f"added {len(extended.added_tokens)} target tokens to the source vocabulary")
-    tokenizer.save_pretrained(output)
-    click.echo(f"{len(tokenizer)} tokens → {output}")
+    saved = save_target_tokenizer(target_text, output, vocab_size, style, source_tokenizer)
+    if saved.added_tokens is not None:
+        click.echo(f"added {len(saved.added_tokens)} target tokens to the source vocabulary")
+    click.echo(f"{saved.size} tokens → {output}")
 
 
 def _read_lines(path: str | None) -> list[str] | None:
@@ -59,33 +52,11 @@ def init_command(source_model: str, target_tokenizer: str, output: str, method: 
                  target_text: str | None, dictionary: str | None, helper_model: str | None, min_count: int | None,
                  dim: int, seed: int) -> None:
     """Give SOURCE_MODEL the vocabulary of TARGET_TOKENIZER, initialised by --method; save to OUTPUT."""
-    from transformers import AutoModel, AutoTokenizer
+    from fieldasr.transfer.target_model import initialise_target_model
 
-    from fieldasr.transfer.apply import transfer_model_embeddings
-    from fieldasr.transfer.embeddings import read_bilingual_dictionary
-    from fieldasr.transfer.lm_task import load_language_model
-    from fieldasr.transfer.registry import build_resources, make_initialiser
-
-    source_tokenizer = AutoTokenizer.from_pretrained(source_model, local_files_only=True)
-    target = AutoTokenizer.from_pretrained(target_tokenizer, local_files_only=True)
-    helper = None
-    if helper_model:
-        helper = AutoModel.from_pretrained(helper_model, local_files_only=True).get_input_embeddings().weight.detach().numpy()
-    resources = build_resources(method, target, _read_lines(source_text), _read_lines(target_text),
-                                read_bilingual_dictionary(dictionary) if dictionary else None, helper,
-                                min_count=min_count, dim=dim, seed=seed)
-    model = load_language_model(source_model, kind)
-    result = transfer_model_embeddings(model, source_tokenizer, target, make_initialiser(method, seed=seed, **resources))
-    alignment = resources.get("alignment")
-    summary = {"method": method, **result.summary()}
-    if alignment is not None:
-        summary.update(dictionary_pairs_used=alignment.pairs_used, dictionary_missing_source=alignment.missing_source,
-                       dictionary_missing_target=alignment.missing_target, dictionary_missing_both=alignment.missing_both,
-                       alignment_ill_posed=alignment.ill_posed)
-    model.save_pretrained(output)
-    target.save_pretrained(output)
-    _write_json(Path(output) / "transfer_report.json", summary)
-    click.echo(json.dumps(summary, indent=1))
+    transferred = initialise_target_model(source_model, target_tokenizer, output, method, kind, source_text, target_text,
+                                          dictionary, helper_model, min_count=min_count, dim=dim, seed=seed)
+    click.echo(json.dumps(transferred.report, indent=1))
 
 
 @transfer.command("pretrain")
@@ -118,26 +89,6 @@ def pretrain_command(model: str, train_text: str, output: str, tokenizer: str | 
     click.echo(f"{summary.optimizer_steps} steps ({trend}); valid loss {summary.valid_loss}; model in {output}")
 
 
-def _write_json(path: Path, data) -> None:
-    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False))
-
-
-def _read_nbest(path: str):
-    from fieldasr.transfer.rescore import Hypothesis
-
-    items = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            hypotheses = [Hypothesis(tuple(h["text"].split()), float(h["score"])) for h in item["hypotheses"]]
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-            raise click.ClickException(f"{path}:{number}: expected {{'id', 'hypotheses': [{{'text', 'score'}}]}}: {error}")
-        items.append((item.get("id", str(number)), hypotheses, item.get("reference")))
-    return items
-
-
 @transfer.command("rescore")
 @click.argument("nbest", type=click.Path(exists=True, dir_okay=False))
 @click.argument("language_model", type=click.Path(exists=True, file_okay=False))
@@ -148,21 +99,11 @@ def _read_nbest(path: str):
 def rescore_command(nbest: str, language_model: str, output: str, weight: float | None, dev: str | None,
                     kind: str) -> None:
     """Rescore NBEST (JSONL: id, hypotheses [{text, score}]) with LANGUAGE_MODEL; write the best per line."""
-    from transformers import AutoTokenizer
+    from fieldasr.transfer.nbest_files import rescore_nbest_file
 
-    from fieldasr.transfer.lm_task import load_language_model
-    from fieldasr.transfer.rescore import rescore_nbest, tune_rescoring_weight
-
-    tokenizer = AutoTokenizer.from_pretrained(language_model, local_files_only=True)
-    lm = load_language_model(language_model, kind)
-    if weight is None:
-        if dev is None:
-            raise click.UsageError("give --weight, or --dev n-best lists with references to tune it")
-        dev_items = [item for item in _read_nbest(dev) if item[2] is not None]
-        tuning = tune_rescoring_weight([h for _, h, _ in dev_items], [r for _, _, r in dev_items], lm, tokenizer)
-        weight = tuning.best_weight
-        click.echo(f"tuned on {tuning.utterances} dev utterances: weight {weight} (WER {tuning.word_error_rates[weight]:.3f})")
-    lines = [json.dumps({"id": key, "text": rescore_nbest(hyps, lm, tokenizer, weight)[0].text if hyps else ""},
-                        ensure_ascii=False) for key, hyps, _ in _read_nbest(nbest)]
-    atomic_write_text(output, "\n".join(lines) + "\n")
-    click.echo(f"{len(lines)} utterances rescored with weight {weight} → {output}")
+    if weight is None and dev is None:
+        raise click.UsageError("give --weight, or --dev n-best lists with references to tune it")
+    rescored = rescore_nbest_file(nbest, language_model, output, weight, dev, kind)
+    if rescored.tuning_summary():
+        click.echo(rescored.tuning_summary())
+    click.echo(f"{rescored.utterances} utterances rescored with weight {rescored.weight} → {output}")

@@ -142,3 +142,16 @@ def arpa_words(path: str | Path) -> list[str]:
     if not words:
         raise DecodingError(f"{path}: no unigrams found; is this an ARPA file (binary KenLM models have no word list)?")
     return words
+
+
+def decoding_lexicon(vocabulary: Vocabulary, lexicon_path: str | Path | None, lm_path: str | Path | None,
+                     normaliser: Callable[[str], str] | None = None) -> Lexicon | None:
+    """The beam decoder's words: the lexicon file's pronunciations the model can emit, its words normalised as the
+    labels were (`normaliser`, a bundle's); without a lexicon file, the ARPA LM's words spelled with the model's
+    labels (a character model); None when given neither."""
+    if lexicon_path is not None:
+        entries = read_lexicon(lexicon_path)
+        return build_lexicon(normalise_words(entries, normaliser) if normaliser else entries, vocabulary)
+    if lm_path is not None:
+        return spelling_lexicon(arpa_words(lm_path), vocabulary)
+    return None

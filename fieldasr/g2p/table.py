@@ -20,7 +20,9 @@ from pathlib import Path
 
 import yaml
 
-from fieldasr.g2p.errors import G2PError
+from fieldasr.files import atomic_write_text
+from fieldasr.g2p.errors import G2PError, SpecError
+from fieldasr.g2p.rules import parse_rules
 from fieldasr.g2p.segment import is_known_phone, segment_ipa
 
 COMMENT = "#"
@@ -211,3 +213,34 @@ def _with_symbol_report(path: Path, xsampa: bool, rules: tuple[TableRule, ...], 
         else:
             (converted if xsampa else not_ipa).append(entry)
     return LetterToSoundTable(path, xsampa, rules, skipped, tuple(converted), tuple(not_ipa), tuple(unknown))
+
+
+def checked_table(path: Path | None, strict: bool) -> LetterToSoundTable | None:
+    """A spec given as a letter-to-sound table, read, so its unusable lines and symbols can be shown;
+    with `strict` a table that has any is refused. None for a spec that is not a table."""
+    if path is None or not looks_like_table(path):
+        return None
+    table = read_table(path)
+    if strict and table.problems:
+        raise TableError(f"{path}: " + "; ".join(table.problems)
+                         + ". Correct the table, or convert it with `fieldasr g2p-import-table --xsampa`.")
+    return table
+
+
+def import_table(table_path: Path, language: str, out: Path, xsampa: bool = False, strict: bool = False,
+                 overwrite: bool = False) -> LetterToSoundTable:
+    """Write the table as a rules spec: `out` (YAML) and its rules beside it (`.rules`). Nothing is written
+    unless both can be: the names are free (or `overwrite`), the table passes `strict`, and the rules parse."""
+    rules_path = out.with_suffix(".rules")
+    if out.suffix not in (".yaml", ".yml"):
+        raise SpecError(f"{out}: the spec to write must end in .yaml (its rules go to {rules_path.name} beside it).")
+    existing = [str(path) for path in (out, rules_path) if path.exists()]
+    if existing and not overwrite:
+        raise SpecError(f"{', '.join(existing)}: already exists; nothing was written. Pass --overwrite to replace, or choose another --out.")
+    table = read_table(table_path, xsampa=xsampa)
+    if strict and table.problems:
+        raise TableError(f"{table_path}: " + "; ".join(table.problems) + ". Correct the table, or run without --strict.")
+    parse_rules(table.rules_text(), str(rules_path))  # the rule file must parse before anything is written
+    atomic_write_text(rules_path, table.rules_text(), make_parents=True)
+    atomic_write_text(out, table.spec_text(language, rules_path.name))
+    return table

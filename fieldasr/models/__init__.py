@@ -2,30 +2,23 @@
 
 Every model has `forward(waveforms, lengths, languages=None) -> (logits, frame_lengths)`,
 `frame_lengths(sample_lengths)`, `head` (the output `torch.nn.Linear`), `architecture` and
-`model_config()`, which `build_model(architecture, config)` turns back into the same model.
+`model_config()`, which `build_model(architecture, config)` turns back into the same model;
+`model_from_settings` makes a new one from a recipe's `model:` section (both in `factory`).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import torch
 
 from fieldasr.errors import FieldasrError
 from fieldasr.models.conformer import TINY_CONFORMER, ConformerConfig, ConformerCTC
+from fieldasr.models.factory import ARCHITECTURES, build_model, model_from_settings
 from fieldasr.models.wav2vec2 import TINY_WAV2VEC2, Wav2Vec2CTC
-
-ARCHITECTURES = {Wav2Vec2CTC.architecture: Wav2Vec2CTC, ConformerCTC.architecture: ConformerCTC}
 
 
 class ModelMismatchError(FieldasrError):
     """Weights do not fit the model they are loaded into."""
-
-
-def build_model(architecture: str, config: Mapping[str, Any]) -> torch.nn.Module:
-    if architecture not in ARCHITECTURES:
-        raise FieldasrError(f"unknown model architecture {architecture!r}; known: {sorted(ARCHITECTURES)}.")
-    return ARCHITECTURES[architecture].from_model_config(dict(config))
 
 
 def load_matching_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
@@ -47,4 +40,4 @@ def load_matching_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor
 
 
 __all__ = ["ARCHITECTURES", "TINY_CONFORMER", "TINY_WAV2VEC2", "ConformerCTC", "ConformerConfig", "ModelMismatchError",
-           "Wav2Vec2CTC", "build_model", "load_matching_state"]
+           "Wav2Vec2CTC", "build_model", "load_matching_state", "model_from_settings"]

@@ -2,7 +2,7 @@
 
 Rows of phones the source model knows are copied; each unseen phone starts from the row of its
 feature-nearest known phone (a mapping `new_phone → (known_phone, distance)`, e.g. from
-`fieldasr.g2p.map_to_inventory`); phones with no usable mapping start from the mean of the known
+`nearest_known_phones`); phones with no usable mapping start from the mean of the known
 phone rows. The report says which phone got which start.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from fieldasr.text.vocabulary import Vocabulary
+from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,13 @@ def transfer_output_layer(
         else:
             initialised[token] = (source_token, distance)
     return head, OutputTransferReport(tuple(copied), initialised, tuple(mean_initialised))
+
+
+def nearest_known_phones(source: Vocabulary, target: Vocabulary) -> dict[str, Any]:
+    """Each target phone the source model lacks → its panphon feature-nearest source phone (Whistle+features)."""
+    from fieldasr.g2p.inventory import map_to_inventory
+
+    specials = {source.tokens[0], "<unk>", WORD_BOUNDARY}
+    unseen = [token for token in target.tokens if token not in source and token not in specials]
+    known = [token for token in source.tokens if token not in specials]
+    return {phone: match for phone, match in map_to_inventory(unseen, known).items() if match.phone is not None}

@@ -7,6 +7,7 @@ newest checkpoint in `out_dir` after a kill) and writes `out_dir/checkpoint`, wh
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Mapping
@@ -61,6 +62,20 @@ class PretrainingSummary:
 
 def as_corpus(data: Corpus | str | Path) -> Corpus:
     return data if isinstance(data, Corpus) else Corpus.load(data)
+
+
+def pretraining_source(path: Path) -> Path | dict[str, Any]:
+    """What a user names as the model to pretrain: a checkpoint folder as is; a JSON file is read as the
+    wav2vec 2.0 config of a model built from scratch."""
+    if path.is_dir():
+        return path
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PretrainingError(f"{path}: not a checkpoint folder nor a JSON file of wav2vec 2.0 settings ({error}).") from error
+    if not isinstance(settings, dict):
+        raise PretrainingError(f"{path}: the JSON file must hold an object of wav2vec 2.0 config settings.")
+    return settings
 
 
 def load_source_model(source: str | Path | Wav2Vec2Config | Mapping[str, Any]):

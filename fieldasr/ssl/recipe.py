@@ -20,7 +20,7 @@ from fieldasr.ssl.pretraining_task import PretrainingError
 from fieldasr.train.config import RecipeSource, read_recipe, record_experiment
 from fieldasr.train.recipe import parse_arguments, run_ctc_recipe
 from fieldasr.train.recipe_config import CTCRecipe, MANIFEST_FOLDER, check_ctc_paths, checked_ctc_recipe, require_manifests, require_path
-from fieldasr.train.schema import SettingsReader, dotted, settings_from_signature, to_plain
+from fieldasr.train.schema import SettingsReader, settings_from_signature, to_plain
 from fieldasr.train.trainer import Precision, TrainingSummary
 
 PRETRAINING_FOLDER = "pretraining"

@@ -246,3 +246,18 @@ def find_recordings(paths: Iterable[str | Path]) -> list[Recording]:
 
 def _recording_of(path: Path) -> Recording:
     return Recording.from_audio(path.stem, path)
+
+
+@dataclass(frozen=True)
+class ChunkedSources:
+    recordings: int
+    audio_seconds: float  # of all the recordings found
+    result: ChunkingResult
+
+
+def chunk_sources(sources: Iterable[str | Path], out_dir: str | Path, language: str | None = None,
+                  options: ChunkingOptions | None = None) -> ChunkedSources:
+    """The recordings found in `sources` (see `find_recordings`), chunked into `out_dir` (see `chunk_recordings`)."""
+    recordings = find_recordings(sources)
+    result = chunk_recordings(recordings, out_dir, language=language, options=options)
+    return ChunkedSources(len(recordings), sum(recording.duration for recording in recordings), result)

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import torch
 
 from fieldasr.bundle import Bundle
 from fieldasr.decode.beam import BeamDecoder
-from fieldasr.decode.lexicon import arpa_words, normalise_words, spelling_lexicon
-from fieldasr.g2p.lexicon import read_pronunciations
+from fieldasr.decode.lexicon import decoding_lexicon
 from fieldasr.transcribe.engine import TranscribeOptions, TranscriptionError
 
 
@@ -39,17 +37,9 @@ def beam_decoder_for(bundle: Bundle, options: TranscribeOptions, lm_weight: floa
         return None
     if bundle.lexicon is None and bundle.language_model is None:
         raise TranscriptionError(f"{bundle.directory}: the bundle has no lexicon and no LM, so beam search has nothing to add. Use --decoder greedy.")
-    lexicon = bundle_lexicon(bundle)
-    if lexicon is None:
-        lexicon = spelling_lexicon(arpa_words(bundle.language_model), bundle.vocabulary)
+    lexicon = decoding_lexicon(bundle.vocabulary, bundle.lexicon, bundle.language_model, bundle.text_normaliser())
     return BeamDecoder(bundle.vocabulary, lexicon=lexicon, lm_path=bundle.language_model,
                        lm_weight=lm_weight, word_score=word_score, beam_size=beam_size)
-
-
-def bundle_lexicon(bundle: Bundle, path: Path | None = None) -> dict[str, list[tuple[str, ...]]] | None:
-    """The bundle's lexicon (or `path`), its words normalised as the bundle's labels were (lexicon words enter here)."""
-    path = path or bundle.lexicon
-    return None if path is None else normalise_words(read_pronunciations(path), bundle.text_normaliser())
 
 
 def segment_emissions(model: BundleAcousticModel, corpus, batch_seconds: float = 120.0, show_progress: bool = True) -> dict[str, torch.Tensor]:

@@ -93,27 +93,18 @@ def check_inputs(source: RecipeSource, recipe: LMTransferRecipe) -> None:
 
 def transferred_model(section: LMTransferSection, train_lines: list[str], kind: str, experiment_dir: Path):
     """Source model with a tokenizer trained on the target training text, embeddings initialised by `method`."""
-    from transformers import AutoTokenizer
-
-    from fieldasr.transfer.apply import transfer_model_embeddings
     from fieldasr.transfer.embeddings import read_bilingual_dictionary
-    from fieldasr.transfer.lm_task import load_language_model
-    from fieldasr.transfer.registry import build_resources, make_initialiser
+    from fieldasr.transfer.target_model import transfer_language_model
     from fieldasr.transfer.tokenizer import train_target_tokenizer
 
-    method, seed = section.method, section.seed
     tokenizer = train_target_tokenizer(train_lines, section.vocab_size, section.style)
     source_lines = read_target_text(section.source_text) if section.source_text else None
     dictionary = read_bilingual_dictionary(section.dictionary) if section.dictionary else None
-    resources = build_resources(method, tokenizer, source_lines, train_lines, dictionary,
-                                min_count=section.min_count, dim=section.dim, seed=seed)
-    model = load_language_model(section.source_model, kind)
-    source_tokenizer = AutoTokenizer.from_pretrained(section.source_model, local_files_only=True)
-    result = transfer_model_embeddings(model, source_tokenizer, tokenizer, make_initialiser(method, seed=seed, **resources))
-    report = {"method": method, **result.summary()}
-    atomic_write_text(experiment_dir / "transfer_report.json", json.dumps(report, indent=1))
-    print(f"vocabulary transfer ({method}): {report}")
-    return model, tokenizer
+    transferred = transfer_language_model(section.source_model, tokenizer, section.method, kind, source_lines, train_lines,
+                                          dictionary, min_count=section.min_count, dim=section.dim, seed=section.seed)
+    atomic_write_text(experiment_dir / "transfer_report.json", json.dumps(transferred.report, indent=1))
+    print(f"vocabulary transfer ({section.method}): {transferred.report}")
+    return transferred.model, tokenizer
 
 
 def resolved_settings(recipe: LMTransferRecipe) -> dict:

@@ -124,6 +124,28 @@ def extend_tokenizer(source, target) -> ExtendedTokenizer:
     return ExtendedTokenizer(tokenizer=extended, added_tokens=tuple(added))
 
 
+@dataclass(frozen=True)
+class SavedTokenizer:
+    output: Path
+    size: int  # tokens in all
+    added_tokens: tuple[str, ...] | None  # when a source tokenizer was extended: the target tokens appended to it
+
+
+def save_target_tokenizer(target_text: str | Path, output: str | Path, vocab_size: int, style: str = "byte-bpe",
+                          source_tokenizer: str | Path | None = None) -> SavedTokenizer:
+    """Train a tokenizer on `target_text` and save it to `output`; with `source_tokenizer` (a local folder),
+    save that tokenizer extended by the target tokens it lacks instead."""
+    tokenizer = train_target_tokenizer(read_target_text(target_text), vocab_size, style)
+    added = None
+    if source_tokenizer:
+        from transformers import AutoTokenizer
+
+        extended = extend_tokenizer(AutoTokenizer.from_pretrained(source_tokenizer, local_files_only=True), tokenizer)
+        tokenizer, added = extended.tokenizer, extended.added_tokens
+    tokenizer.save_pretrained(output)
+    return SavedTokenizer(Path(output), len(tokenizer), added)
+
+
 def check_tokenizer_fits_model(tokenizer, model, where: str = "model") -> None:
     """Raise if the tokenizer produces ids the model's embedding table does not have."""
     rows = model.get_input_embeddings().weight.shape[0]

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from fieldasr.bundle import export_bundle, export_experiment, load_bundle
 from fieldasr.errors import FieldasrError
-from fieldasr.files import atomic_write_text
+from fieldasr.models.output_transfer import nearest_known_phones
 from fieldasr.resources import find_recipe
 from fieldasr.train.config import load_config, merge
-from fieldasr.train.recipe import build_vocabulary, load_corpus, nearest_known_phones, run_ctc_recipe, transfer_model
+from fieldasr.train.data import build_vocabulary, load_corpus
+from fieldasr.train.output_transfer import save_nearest_phones, transfer_model
+from fieldasr.train.recipe import run_ctc_recipe
 from fieldasr_examples.demo.settings import DemoSettings
 
 
@@ -64,9 +64,7 @@ def write_nearest_phones(multilingual: Path, train: Path, path: Path) -> Path:
     """Each target phone the multilingual model lacks → its panphon feature-nearest known phone, as the YAML
     file the transfer recipe reads (`transfer.nearest_phones`), so the mapping is there to read and edit."""
     target = build_vocabulary(load_corpus(train, None, "phones"), "phones")
-    nearest = {phone: [match.phone, round(float(match.distance), 4)]
-               for phone, match in nearest_known_phones(load_bundle(multilingual).vocabulary, target).items()}
-    return atomic_write_text(path, yaml.safe_dump(nearest, allow_unicode=True, sort_keys=False), make_parents=True)
+    return save_nearest_phones(path, nearest_known_phones(load_bundle(multilingual).vocabulary, target))
 
 
 def zero_shot_bundle(multilingual: Path, train: Path, nearest_phones: Path, bundle: Path, experiment_dir: Path,
