@@ -115,6 +115,12 @@ def file_checksum(path: Path) -> FileChecksum:
     return FileChecksum(size=path.stat().st_size, sha256=digest)
 
 
+def bundle_text_normaliser(directory: str | Path) -> Normaliser:
+    """A bundle's label normaliser without loading its model (e.g. to build an LM whose words match the labels)."""
+    description = read_bundle_description(directory)
+    return text_normaliser(description.directory, description.normaliser)
+
+
 def read_bundle_description(directory: str | Path) -> BundleDescription:
     """Parse and check bundle.json; raises BundleError naming the file and the fix."""
     directory = Path(directory)

@@ -18,14 +18,26 @@ def _numbers(text: str) -> tuple[float, ...]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="ARPA file to write.")
 @click.option("--order", type=click.IntRange(2, 5), default=3, show_default=True, help="n-gram order.")
-def lm(text: Path, output: Path, order: int) -> None:
+@click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Normalise TEXT with this model bundle's normaliser (the one its labels were made with).")
+@click.option("--normalise", "normaliser", help="Or a normaliser by name, e.g. default or nfc+lowercase+punctuation.")
+def lm(text: Path, output: Path, order: int, bundle: Path | None, normaliser: str | None) -> None:
     """Build a word n-gram language model (Kneser-Ney, ARPA) from TEXT, one sentence per line.
 
-    Normalise the text as the transcripts are normalised (case, punctuation) before building.
+    Give --bundle (or --normalise) so that the LM's words are written as the model's labels and lexicon words are.
     """
+    from fieldasr.bundle import bundle_text_normaliser
     from fieldasr.decode.ngram import build_arpa
+    from fieldasr.text.normalise import normaliser_from_settings
 
-    summary = build_arpa(text, output, order=order)
+    if bundle is not None and normaliser is not None:
+        raise click.UsageError("give --bundle or --normalise, not both.")
+    text_normaliser = None  # the text as it is
+    if bundle is not None:
+        text_normaliser = bundle_text_normaliser(bundle)
+    elif normaliser is not None:
+        text_normaliser = normaliser_from_settings(normaliser)
+    summary = build_arpa(text, output, order=order, normaliser=text_normaliser)
     counts = ", ".join(f"{length}-grams: {count}" for length, count in enumerate(summary.ngram_counts, start=1))
     click.echo(f"Wrote {summary.path} from {summary.sentences} sentences ({counts}).")
     if summary.skipped_empty_lines:
