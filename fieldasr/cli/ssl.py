@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from fieldasr.ssl.vad_chunking import ChunkingOptions, chunk_recordings, find_recordings
-
 
 @click.command("vad-chunk")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -22,6 +20,8 @@ from fieldasr.ssl.vad_chunking import ChunkingOptions, chunk_recordings, find_re
 def vad_chunk(sources: tuple[Path, ...], out_dir: Path, min_seconds: float, max_seconds: float, max_pause: float,
               threshold: float, language: str | None) -> None:
     """Find speech in SOURCES (audio files, folders, or recordings manifests) and write it as chunks."""
+    from fieldasr.ssl.vad_chunking import ChunkingOptions, chunk_recordings, find_recordings  # torch: only when run
+
     recordings = find_recordings(sources)
     options = ChunkingOptions(min_seconds=min_seconds, max_seconds=max_seconds, max_pause_seconds=max_pause,
                               speech_threshold=threshold)
