@@ -102,7 +102,7 @@ def main() -> None:
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
     dataset = RandomSpeech(arguments.utterances)
-    dynamic = list(duration_batch_sampler(dataset.durations, arguments.max_batch_duration, num_buckets=10, seed=0))
+    dynamic = list(duration_batch_sampler(dataset.durations, arguments.max_batch_duration, seed=0))
     batch_size = max(1, round(len(dataset) / len(dynamic)))  # same number of steps for every run
     fixed = fixed_size_batches(len(dataset), batch_size, seed=0)
     total_audio = audio_seconds(dataset, dynamic)

@@ -122,8 +122,8 @@ def make_sampler(data: Mapping[str, Any], dataset: SpeechDataset, seed: int) -> 
         sampler = LanguageBalancedBatchSampler(dataset.durations, dataset.languages, max_duration, float(data["language_balance_alpha"]), seed=seed)
         batches = sampler.batches
     else:
-        sampler = duration_batch_sampler(dataset.durations, max_duration, int(data.get("num_buckets", 10)), seed=seed)
-        batches = list(sampler._batches)
+        sampler = duration_batch_sampler(dataset.durations, max_duration, seed=seed)
+        batches = sampler.batches
     report = batching_report(batches, dataset.durations, max_duration)
     print(f"batches: {report.num_batches}, padding {report.padding_ratio:.1%}, {report.mean_batch_duration:.1f} s of audio per batch")
     return sampler

@@ -5,6 +5,7 @@ import warnings
 
 import torch
 
+from fieldasr.batching import cut_batches
 from fieldasr.bundle import Bundle
 from fieldasr.decode.beam import BeamDecoder
 from fieldasr.decode.lexicon import arpa_words, read_lexicon, spelling_lexicon
@@ -51,14 +52,13 @@ def segment_emissions(model: BundleAcousticModel, corpus, batch_seconds: float =
 
     from fieldasr.audio import load_audio
 
-    segments = sorted(corpus.segments, key=lambda segment: segment.duration, reverse=True)
+    segments = list(corpus.segments)
+    durations = [segment.duration for segment in segments]
+    longest_first = sorted(range(len(segments)), key=durations.__getitem__, reverse=True)
     emissions: dict[str, torch.Tensor] = {}
     with tqdm(total=len(segments), desc="emissions", unit="segment", disable=not show_progress) as progress:
-        start = 0
-        while start < len(segments):
-            batch = [segments[start]]
-            while start + len(batch) < len(segments) and segments[start].duration * (len(batch) + 1) <= batch_seconds:
-                batch.append(segments[start + len(batch)])
+        for indices in cut_batches(durations, longest_first, batch_seconds):
+            batch = [segments[index] for index in indices]
             waves = [torch.from_numpy(load_audio(corpus.recordings[s.recording_id].path, s.start, s.duration)) for s in batch]
             lengths = torch.tensor([len(wave) for wave in waves])
             padded = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
@@ -66,6 +66,5 @@ def segment_emissions(model: BundleAcousticModel, corpus, batch_seconds: float =
                 log_probs, frames = model.log_probs(padded, lengths)
             for row, segment in enumerate(batch):
                 emissions[segment.id] = log_probs[row, : int(frames[row])].float().cpu()
-            start += len(batch)
             progress.update(len(batch))
     return emissions

@@ -15,6 +15,7 @@ from typing import Protocol
 import torch
 
 from fieldasr.audio import TARGET_SAMPLING_RATE, audio_info, load_audio
+from fieldasr.batching import cut_batches
 from fieldasr.decode.align import TokenTiming, WordTiming, align_words
 from fieldasr.decode.greedy import greedy_decode, words_from_tokens
 from fieldasr.errors import FieldasrError
@@ -91,15 +92,10 @@ def tokens_to_words(tokens: Sequence[str], unit: str) -> tuple[str, ...]:
 
 def length_batches(regions: Sequence[SpeechRegion], batch_seconds: float) -> Iterator[list[SpeechRegion]]:
     """Regions grouped longest first so that each batch's padded length stays under `batch_seconds`."""
-    batch: list[SpeechRegion] = []
-    for region in sorted(regions, key=lambda r: r.duration, reverse=True):
-        longest = batch[0].duration if batch else region.duration
-        if batch and longest * (len(batch) + 1) > batch_seconds:
-            yield batch
-            batch = []
-        batch.append(region)
-    if batch:
-        yield batch
+    durations = [region.duration for region in regions]
+    longest_first = sorted(range(len(regions)), key=durations.__getitem__, reverse=True)
+    for batch in cut_batches(durations, longest_first, batch_seconds):
+        yield [regions[index] for index in batch]
 
 
 class Transcriber:
