@@ -18,7 +18,7 @@ import click
 @click.option("--lm-weight", type=float, default=1.0, show_default=True)
 @click.option("--word-score", type=float, default=0.0, show_default=True, help="Word insertion bonus (negative: fewer words).")
 @click.option("--beam-size", type=int, default=50, show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "int8"]), default="fp32", show_default=True, help="bf16 autocast or int8 dynamic quantisation for faster CPU inference.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto", show_default=True, help="bf16 autocast or int8 dynamic quantisation for faster CPU inference; auto: the measured CPU default (printed).")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
 @click.option("--threads", type=int, help="CPU threads for the model (default: torch's choice).")
 @click.option("--batch-seconds", type=float, default=120.0, show_default=True, help="Padded audio per forward pass; lower it if memory runs out.")
@@ -59,7 +59,9 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
 
         rescorer = NbestRescorer(rescore_lm, rescore_weight, rescore_nbest)
     loaded = load_bundle(bundle, device=device)
-    transcriber = Transcriber(BundleAcousticModel(loaded, precision), options,
+    model = BundleAcousticModel(loaded, precision)
+    click.echo(f"precision: {model.precision}", err=True)
+    transcriber = Transcriber(model, options,
                               beam_decoder_for(loaded, options, lm_weight, word_score, beam_size), rescorer)
     summary = transcribe_paths(inputs, transcriber, output_format, out_dir, overwrite, into, tier)
     click.echo(summary.table())
@@ -76,7 +78,7 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
 @click.option("--lm-weight", type=float, default=1.0, show_default=True)
 @click.option("--word-score", type=float, default=0.0, show_default=True)
 @click.option("--beam-size", type=int, default=50, show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "int8"]), default="fp32", show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto", show_default=True)
 def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: float, word_score: float,
            beam_size: int, precision: str) -> None:
     """Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`.
@@ -93,4 +95,6 @@ def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: 
 
     loaded = load_bundle(bundle)
     beam = beam_decoder_for(loaded, TranscribeOptions(decoder=decoder), lm_weight, word_score, beam_size)
-    click.echo(f"hypotheses written to {decode_manifest_to(BundleAcousticModel(loaded, precision), manifest, output, beam)}")
+    model = BundleAcousticModel(loaded, precision)
+    click.echo(f"precision: {model.precision}", err=True)
+    click.echo(f"hypotheses written to {decode_manifest_to(model, manifest, output, beam)}")

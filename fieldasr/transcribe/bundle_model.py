@@ -1,6 +1,11 @@
-"""A model bundle as the transcriber sees it: audio in, log-probabilities out, at the asked precision."""
+"""A model bundle as the transcriber sees it: audio in, log-probabilities out, at the asked precision.
+
+The precision is applied here and only here (int8: linear layers quantised once; bf16: autocast around each
+forward pass), so `transcribe` and `decode` run a bundle the same way.
+"""
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import torch
@@ -9,19 +14,39 @@ from fieldasr.batching import cut_batches
 from fieldasr.bundle import Bundle
 from fieldasr.decode.beam import BeamDecoder
 from fieldasr.decode.lexicon import arpa_words, read_lexicon, spelling_lexicon
-from fieldasr.transcribe.engine import TranscribeOptions, TranscriptionError
+from fieldasr.transcribe.engine import PRECISIONS, TranscribeOptions, TranscriptionError
+
+# What "auto" means on a CPU. Chosen in docs/benchmarks/transcribe_speed.md (see its analysis): the fastest
+# precision whose phone error rate stays within 0.5 points of fp32 on the demo's Maori test set.
+CPU_DEFAULT_PRECISION = "fp32"
+
+
+def resolve_precision(precision: str, device: str | torch.device) -> str:
+    """"auto" → CPU_DEFAULT_PRECISION on a CPU and fp32 elsewhere (bf16/int8 are measured on CPUs only)."""
+    if precision not in ("auto", *PRECISIONS):
+        raise TranscriptionError(f"precision {precision!r} is not auto or one of {', '.join(PRECISIONS)}.")
+    if precision != "auto":
+        return precision
+    return CPU_DEFAULT_PRECISION if torch.device(device).type == "cpu" else "fp32"
 
 
 class BundleAcousticModel:
-    def __init__(self, bundle: Bundle, precision: str = "fp32") -> None:
+    def __init__(self, bundle: Bundle, precision: str = "auto") -> None:
         self.vocabulary = bundle.vocabulary
         self.unit = bundle.label_unit
         self.network = bundle.model.eval()
-        if precision == "int8":
+        self.device = next(self.network.parameters()).device
+        self.precision = resolve_precision(precision, self.device)
+        if self.precision == "int8":
+            if self.device.type != "cpu":
+                raise TranscriptionError("int8 runs on the CPU only; use --precision bf16 or fp32 with --device cuda.")
             self.network = quantise_linear_layers(self.network)
 
     def log_probs(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, frame_lengths = self.network(waveforms, lengths)
+        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == "bf16"
+                    else contextlib.nullcontext())
+        with autocast:
+            logits, frame_lengths = self.network(waveforms, lengths)
         return logits.float().log_softmax(dim=-1), frame_lengths
 
 
