@@ -46,7 +46,7 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
     """
     from fieldasr.bundle import load_bundle
     from fieldasr.transcribe import Transcriber, TranscribeOptions, transcribe_paths
-    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for
+    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for, resolve_precision
     from fieldasr.vad import VadOptions
 
     options = TranscribeOptions(decoder=decoder, batch_seconds=batch_seconds, word_timestamps=not no_word_times,
@@ -59,9 +59,9 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
 
         rescorer = NbestRescorer(rescore_lm, rescore_weight, rescore_nbest)
     loaded = load_bundle(bundle, device=device)
-    model = BundleAcousticModel(loaded, precision)
-    click.echo(f"precision: {model.precision}", err=True)
-    transcriber = Transcriber(model, options,
+    precision = resolve_precision(precision, device)
+    click.echo(f"precision: {precision}", err=True)
+    transcriber = Transcriber(BundleAcousticModel(loaded, precision), options,
                               beam_decoder_for(loaded, options, lm_weight, word_score, beam_size), rescorer)
     summary = transcribe_paths(inputs, transcriber, output_format, out_dir, overwrite, into, tier)
     click.echo(summary.table())
@@ -90,11 +90,11 @@ def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: 
     """
     from fieldasr.bundle import load_bundle
     from fieldasr.transcribe import TranscribeOptions
-    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for
+    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for, resolve_precision
     from fieldasr.transcribe.manifest_decoding import decode_manifest_to
 
     loaded = load_bundle(bundle)
     beam = beam_decoder_for(loaded, TranscribeOptions(decoder=decoder), lm_weight, word_score, beam_size)
-    model = BundleAcousticModel(loaded, precision)
-    click.echo(f"precision: {model.precision}", err=True)
-    click.echo(f"hypotheses written to {decode_manifest_to(model, manifest, output, beam)}")
+    precision = resolve_precision(precision, "cpu")
+    click.echo(f"precision: {precision}", err=True)
+    click.echo(f"hypotheses written to {decode_manifest_to(BundleAcousticModel(loaded, precision), manifest, output, beam)}")
