@@ -36,7 +36,7 @@ from fieldasr.eval import score
 from fieldasr.models.wav2vec2 import Wav2Vec2CTC
 from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary
 from fieldasr.transcribe import Transcriber, TranscribeOptions
-from fieldasr.transcribe.bundle_model import BundleAcousticModel, quantise_linear_layers
+from fieldasr.transcribe.bundle_model import BundleAcousticModel, quantise_linear_layers, resolve_precision
 from fieldasr.transcribe.manifest_decoding import decode_manifest
 
 LETTERS = tuple("<blank> <unk> | a b c d e f g h i j k l m n o p q r s t u v w x y z '".split())
@@ -70,7 +70,7 @@ def precision_table(demo: Path) -> Table:
         rows.append([precision, f"{100 * per:.2f}", f"{100 * (per - fp32_per):+.2f}", f"{100 * wer:.1f}",
                      f"{seconds:.1f}", f"{seconds / duration:.3f}"])
     note = (f"{len(corpus.segments)} test utterances ({sum(s.duration for s in corpus.segments) / 60:.1f} min), greedy decoding; "
-            f"end to end: {long_wav.name}, {duration / 60:.1f} min.")
+            f"end to end: {long_wav.name}, {duration / 60:.1f} min. `--precision auto` on this machine: {resolve_precision('auto', 'cpu')}.")
     return Table("Precision on the demo's Maori bundle", ["precision", "PER %", "PER - fp32 PER (points)", "WER % (greedy)",
                  "end to end (s)", "RTF"], rows, note=note)
 

@@ -16,18 +16,25 @@ from fieldasr.decode.beam import BeamDecoder
 from fieldasr.decode.lexicon import arpa_words, read_lexicon, spelling_lexicon
 from fieldasr.transcribe.engine import PRECISIONS, TranscribeOptions, TranscriptionError
 
-# What "auto" means on a CPU. Chosen in docs/benchmarks/transcribe_speed.md (see its analysis): the fastest
-# precision whose phone error rate stays within 0.5 points of fp32 on the demo's Maori test set.
-CPU_DEFAULT_PRECISION = "fp32"
+def cpu_default_precision() -> str:
+    """What "auto" means on a CPU, chosen in docs/benchmarks/transcribe_speed.analysis.md: the fastest precision
+    whose phone error rate stays within 0.5 points of fp32. bf16 (PER +0.00) was fastest on a CPU with native
+    bf16 instructions; without them autocast emulates bf16 and can be slower than fp32, while int8 (PER +0.07)
+    was faster than fp32 either way."""
+    try:
+        native_bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch built without oneDNN
+        native_bf16 = False
+    return "bf16" if native_bf16 else "int8"
 
 
 def resolve_precision(precision: str, device: str | torch.device) -> str:
-    """"auto" → CPU_DEFAULT_PRECISION on a CPU and fp32 elsewhere (bf16/int8 are measured on CPUs only)."""
+    """"auto" → `cpu_default_precision()` on a CPU and fp32 elsewhere (bf16/int8 are measured on CPUs only)."""
     if precision not in ("auto", *PRECISIONS):
         raise TranscriptionError(f"precision {precision!r} is not auto or one of {', '.join(PRECISIONS)}.")
     if precision != "auto":
         return precision
-    return CPU_DEFAULT_PRECISION if torch.device(device).type == "cpu" else "fp32"
+    return cpu_default_precision() if torch.device(device).type == "cpu" else "fp32"
 
 
 class BundleAcousticModel:
