@@ -124,7 +124,7 @@ def test_resampled_blocks_join_without_seams(tmp_path):
     """A 22.05 kHz file read in small blocks gives the same 16 kHz samples as resampling it whole."""
     from fieldasr.audio import resample
 
-    samples = noise(3.0, 0.1) [: 3 * 22050]
+    samples = noise(3.0, 0.1)
     path = tmp_path / "odd_rate.wav"
     write_audio(path, samples, sampling_rate=22050)
     whole = resample(load_audio(path, sampling_rate=22050), 22050, 16000)

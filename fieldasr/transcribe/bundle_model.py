@@ -38,7 +38,9 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
 
 
 class BundleAcousticModel:
-    def __init__(self, bundle: Bundle, precision: str = "auto") -> None:
+    def __init__(self, bundle: Bundle, precision: str = "fp32") -> None:
+        """`precision` "auto" is what the CLI passes by default; library callers get fp32 unless they ask, so
+        their results do not depend on the machine."""
         self.vocabulary = bundle.vocabulary
         self.unit = bundle.label_unit
         self.network = bundle.model.eval()

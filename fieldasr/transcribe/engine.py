@@ -46,7 +46,7 @@ class TranscribeOptions:
     decoder: str = "greedy"  # "greedy", or "beam" with the bundle's lexicon / LM
     batch_seconds: float = 120.0  # padded audio per forward pass: the memory knob
     word_timestamps: bool = True
-    precision: str = "auto"  # applied by the model (`bundle_model.BundleAcousticModel`), not here
+    precision: str = "fp32"  # applied by the model (`bundle_model.BundleAcousticModel`), not here
     device: str = "cpu"
     threads: int | None = None
     vad: VadOptions = field(default_factory=VadOptions)
