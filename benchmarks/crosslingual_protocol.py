@@ -222,7 +222,7 @@ def train_ctc(model: torch.nn.Module, vocabulary: Vocabulary, corpus: Corpus, un
     examples = prepare_ctc_examples(corpus, vocabulary, unit, subword_model)
     kept, report = filter_ctc_feasible(examples, model.frame_lengths)
     dataset = SpeechDataset(kept, seed=settings.seed)
-    sampler = duration_batch_sampler(dataset.durations, settings.batch_seconds, 10, seed=settings.seed)
+    sampler = duration_batch_sampler(dataset.durations, settings.batch_seconds, seed=settings.seed)
     options = TrainerOptions(
         experiment_dir=experiment_dir, lr=settings.lr, warmup_steps=settings.warmup_steps, max_epochs=1_000_000,
         max_steps=settings.steps, progress_bar=False, seed=settings.seed, log_interval_steps=max(1, settings.steps // 10),

@@ -96,7 +96,7 @@ def run_hf_trainer(model_name: str, dataset: RandomSpeech, batch_size: int, step
 
 
 def model_rows(model_name: str, dataset: RandomSpeech, max_batch_duration: float) -> list[tuple[object, ...]]:
-    dynamic = list(duration_batch_sampler(dataset.durations, max_batch_duration, num_buckets=10, seed=0))
+    dynamic = list(duration_batch_sampler(dataset.durations, max_batch_duration, seed=0))
     batch_size = max(1, round(len(dataset) / len(dynamic)))  # same number of steps for every run
     fixed = fixed_size_batches(len(dataset), batch_size, seed=0)
     total_audio = audio_seconds(dataset, dynamic)

@@ -4,12 +4,11 @@ to train and evaluate on. They serve the demo, the tests and the benchmarks, not
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from fieldasr.errors import FieldasrError
+from fieldasr.cli import run
 
 MANIFEST_ROOT = Path("corpora_manifests")
 
@@ -132,14 +131,4 @@ cli.add_command(import_real)
 
 
 def main() -> None:
-    try:
-        cli(standalone_mode=False)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except FieldasrError as error:
-        click.secho(f"error: {error}", fg="red", err=True)
-        sys.exit(2)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("Interrupted; finished work is kept.", err=True)
-        sys.exit(130)
+    run(cli)

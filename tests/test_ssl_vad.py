@@ -17,7 +17,6 @@ from fieldasr.ssl.vad_chunking import (
     chunk_recordings,
     group_into_chunks,
 )
-from fieldasr.vad import unite
 
 RATE = 16000
 
@@ -72,20 +71,20 @@ def test_chunks_cover_the_true_speech_and_report_what_was_left_out(field_recordi
     assert set(corpus.recordings) == {recording.id, silent.id}
 
 
-def test_small_overlapping_windows_find_the_same_chunks(field_recording, monkeypatch):
+def test_small_blocks_find_the_same_chunks(field_recording, monkeypatch):
 
     recording, _, _ = field_recording
     whole = chunk_recordings([recording])
     reads: list[float] = []
 
-    def counting_load_audio(path, start=0.0, duration=None):
+    def counting_load_audio(path, start=0.0, duration=None, **kwargs):
         reads.append(duration)
-        return load_audio(path, start=start, duration=duration)
+        return load_audio(path, start=start, duration=duration, **kwargs)
 
     monkeypatch.setattr(fieldasr.vad, "load_audio", counting_load_audio)
-    # Windows of 5 s cut through both sentences; their union must give back the same speech.
-    windowed = chunk_recordings([recording], options=ChunkingOptions(window_seconds=5.0, window_overlap_seconds=2.0))
-    assert len(reads) >= recording.duration / 5.0 and max(reads) <= 5.0  # memory bounded by the window
+    # Blocks of 5 s cut through both sentences; the VAD's state carries across, so the speech is the same.
+    windowed = chunk_recordings([recording], options=ChunkingOptions(block_seconds=5.0))
+    assert len(reads) >= recording.duration / 5.0 and max(reads) <= 5.0  # memory bounded by the block
     assert len(windowed.segments) == len(whole.segments)
     for a, b in zip(windowed.segments, whole.segments):
         assert a.start == pytest.approx(b.start, abs=0.1) and a.end == pytest.approx(b.end, abs=0.1)
@@ -98,10 +97,6 @@ def test_grouping_joins_short_pauses_and_cuts_long_speech():
     assert kept[1:] == [pytest.approx((10.0, 25.0)), pytest.approx((25.0, 40.0)), pytest.approx((40.0, 55.0))]
     assert too_short == [(60.0, 61.0)]
     assert all(end - start <= 20.0 for start, end in kept)
-
-
-def test_unite_merges_overlapping_regions():
-    assert unite([(5.0, 7.0), (0.0, 2.0), (1.5, 3.0), (7.0, 8.0)]) == [(0.0, 3.0), (5.0, 8.0)]
 
 
 def test_invalid_options_are_refused():

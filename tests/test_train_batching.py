@@ -21,7 +21,7 @@ def test_padding_ratio_by_hand():
 
 
 def test_dynamic_batches_cover_everything_once_within_the_limit_and_pad_less_than_fixed():
-    sampler = duration_batch_sampler(DURATIONS, max_batch_duration=60.0, num_buckets=8, seed=1)
+    sampler = duration_batch_sampler(DURATIONS, max_batch_duration=60.0, seed=1)
     batches = list(sampler)
     assert sorted(i for batch in batches for i in batch) == list(range(len(DURATIONS)))
     assert all(max(DURATIONS[i] for i in batch) * len(batch) <= 60.0 for batch in batches)

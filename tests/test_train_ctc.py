@@ -22,7 +22,7 @@ def train_for(model, corpus, folder, steps=30, validate=True):
     dataset = SpeechDataset(examples)
     options = TrainerOptions(experiment_dir=folder, lr=2e-3, max_steps=steps, max_epochs=100, progress_bar=False,
                              valid_metric="token_error_rate")
-    sampler = duration_batch_sampler(dataset.durations, max_batch_duration=6.0, num_buckets=2)
+    sampler = duration_batch_sampler(dataset.durations, max_batch_duration=6.0)
     return Trainer(CTCTask(model, vocabulary), options, dataset, collate_ctc, batch_sampler=sampler, valid_set=dataset if validate else None).fit()
 
 

@@ -248,7 +248,7 @@ def test_overwrite_of_an_unmarked_format_keeps_numbered_backups(recordings, tmp_
 
 
 def test_long_recordings_are_read_in_bounded_pieces(recordings, tmp_path, monkeypatch):
-    """No read is longer than a VAD window or a segment, however long the recording."""
+    """No read is longer than a VAD block or a segment, however long the recording."""
     import fieldasr.transcribe.engine
     import fieldasr.vad
     from fieldasr.vad import VadOptions
@@ -264,7 +264,7 @@ def test_long_recordings_are_read_in_bounded_pieces(recordings, tmp_path, monkey
 
     monkeypatch.setattr(fieldasr.vad, "load_audio", counting)
     monkeypatch.setattr(fieldasr.transcribe.engine, "load_audio", counting)
-    options = TranscribeOptions(batch_seconds=20.0, vad=VadOptions(window_seconds=15.0, window_overlap_seconds=3.0, max_segment_seconds=10.0))
+    options = TranscribeOptions(batch_seconds=20.0, vad=VadOptions(block_seconds=15.0, max_segment_seconds=10.0))
     transcript = Transcriber(EnergyModel(), options).transcribe(long_path)
     assert len(transcript.segments) >= 6 and None not in reads
     assert max(reads) <= 15.0

@@ -34,7 +34,7 @@ def train(experiment: Path, log: Path | None = None, delay: float = 0.0) -> tupl
     torch.manual_seed(0)
     task = LoggingTask(log, delay)
     options = TrainerOptions(experiment_dir=experiment, optimizer="sgd", lr=0.05, max_epochs=3, checkpoint_interval_steps=2, progress_bar=False)
-    sampler = duration_batch_sampler(DURATIONS, max_batch_duration=60.0, num_buckets=3, seed=7)
+    sampler = duration_batch_sampler(DURATIONS, max_batch_duration=60.0, seed=7)
     summary = Trainer(task, options, ToyDataset(), collate, batch_sampler=sampler).fit()
     return task, summary.optimizer_steps
 

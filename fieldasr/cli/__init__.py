@@ -1,34 +1,55 @@
 """The `fieldasr` command: a thin layer over library functions.
 
-Subcommands are imported only when used, so `fieldasr --help` is instant even though training pulls in torch.
-Each entry maps a command name to "module:click_command".
+Subcommands are imported only when run (or asked for their own --help), and the group's list of commands
+comes from the table below, so `fieldasr --help` imports no command module and never torch. Each entry
+maps a command name to its "module:click_command" and its one-line summary, which must equal the first
+paragraph of the command's own docstring (a test checks this): keep the two together when editing either.
 """
 from __future__ import annotations
 
 import importlib
 import sys
+from dataclasses import dataclass
 
 import click
 
 from fieldasr.errors import FieldasrError
 
-COMMANDS: dict[str, str] = {
-    "prepare": "fieldasr.cli.data:prepare",
-    "validate": "fieldasr.cli.data:validate",
-    "transcribe": "fieldasr.cli.transcribe:transcribe",
-    "tiers": "fieldasr.cli.tiers:tiers",
-    "decode": "fieldasr.cli.transcribe:decode",
-    "lm": "fieldasr.cli.decode:lm",
-    "tune": "fieldasr.cli.decode:tune",
-    "evaluate": "fieldasr.cli.evaluate:evaluate",
-    "g2p": "fieldasr.cli.g2p:g2p",
-    "g2p-import-table": "fieldasr.cli.g2p:g2p_import_table",
-    "inventory": "fieldasr.cli.g2p:inventory",
-    "vad-chunk": "fieldasr.cli.ssl:vad_chunk",
-    "pretrain": "fieldasr.cli.ssl:pretrain",
-    "train": "fieldasr.cli.train:train",
-    "export": "fieldasr.cli.train:export",
-    "transfer": "fieldasr.cli.transfer:transfer",
+
+@dataclass(frozen=True)
+class CommandEntry:
+    target: str  # "module:attribute" of the click command
+    summary: str  # the first paragraph of the command's docstring, shown by `fieldasr --help`
+
+
+COMMANDS: dict[str, CommandEntry] = {
+    "prepare": CommandEntry("fieldasr.cli.data:prepare",
+                            "Turn fieldwork files in SOURCE into manifests; print what was made and everything skipped, with reasons."),
+    "validate": CommandEntry("fieldasr.cli.data:validate",
+                             "Check the manifests in MANIFEST_DIR: ids, times, links to recordings, durations (and text)."),
+    "transcribe": CommandEntry("fieldasr.cli.transcribe:transcribe", "Transcribe recordings (files or folders) with a model BUNDLE."),
+    "tiers": CommandEntry("fieldasr.cli.tiers:tiers", "List the tiers of an ELAN .eaf or Praat .TextGrid file."),
+    "decode": CommandEntry("fieldasr.cli.transcribe:decode", "Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`."),
+    "lm": CommandEntry("fieldasr.cli.decode:lm", "Build a word n-gram language model (Kneser-Ney, ARPA) from TEXT, one sentence per line."),
+    "tune": CommandEntry("fieldasr.cli.decode:tune",
+                         "Grid-search the LM weight and word score of the beam decoder on a development set, by WER."),
+    "evaluate": CommandEntry("fieldasr.cli.evaluate:evaluate",
+                             "Score hypotheses against a reference as sclite does; write the report and print its summary."),
+    "g2p": CommandEntry("fieldasr.cli.g2p:g2p", "Turn text into IPA phones with a language's G2P spec."),
+    "g2p-import-table": CommandEntry("fieldasr.cli.g2p:g2p_import_table",
+                                     "Convert an Elpis letter-to-sound TABLE (`GRAPHEMES SOUND` per line, `#` comments) into a rules spec."),
+    "inventory": CommandEntry("fieldasr.cli.g2p:inventory",
+                              "Print the phone inventory of segment manifests: counts per language and the shared inventory."),
+    "vad-chunk": CommandEntry("fieldasr.cli.ssl:vad_chunk",
+                              "Find speech in SOURCES (audio files, folders, or recordings manifests) and write it as chunks."),
+    "pretrain": CommandEntry("fieldasr.cli.ssl:pretrain",
+                             "Continue self-supervised wav2vec 2.0 pretraining of SOURCE on the audio of MANIFEST_DIR."),
+    "train": CommandEntry("fieldasr.cli.train:train",
+                          "Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml)."),
+    "export": CommandEntry("fieldasr.cli.train:export",
+                           "Write a self-contained model bundle (weights, config, tokens, G2P spec with its rule and lexicon "
+                           "files, decoding lexicon, LM, subword model) to OUTPUT, with each file's size and checksum."),
+    "transfer": CommandEntry("fieldasr.cli.transfer:transfer", "Text-side transfer: a target-language LM from a related high-resource model."),
 }
 
 
@@ -37,11 +58,19 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None:
+        entry = COMMANDS.get(name)
+        if entry is None:
             return None
-        module_name, attribute = target.split(":")
+        module_name, attribute = entry.target.split(":")
         return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table's summaries: listing commands must not import them (torch is slow to load)."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        # A bare Command shortens the summary exactly as click would shorten the command's own docstring.
+        rows = [(name, click.Command(name, help=COMMANDS[name].summary).get_short_help_str(limit)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,18 +84,21 @@ def cli() -> None:
     """
 
 
-def main() -> None:
+def run(group: click.Group) -> None:
+    """Run a click group as fieldasr runs its commands: a user's mistake (FieldasrError) is exit code 2 and one
+    line naming the file and the fix, never a traceback; Ctrl-C says that finished work is kept (exit 130)."""
     try:
-        cli(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Interrupted; finished work is kept.", err=True)
-        sys.exit(130)
+        group(standalone_mode=False)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
     except FieldasrError as error:
         click.secho(f"error: {error}", fg="red", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Interrupted; finished work is kept.", err=True)
         sys.exit(130)
+
+
+def main() -> None:
+    run(cli)

@@ -21,7 +21,7 @@ import click
 @click.option("--lm-weight", type=float, default=1.0, show_default=True)
 @click.option("--word-score", type=float, default=0.0, show_default=True, help="Word insertion bonus (negative: fewer words).")
 @click.option("--beam-size", type=int, default=50, show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "int8"]), default="fp32", show_default=True, help="bf16 autocast or int8 dynamic quantisation for faster CPU inference.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto", show_default=True, help="bf16 autocast or int8 dynamic quantisation for faster CPU inference; auto: the measured CPU default (printed).")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
 @click.option("--threads", type=int, help="CPU threads for the model (default: torch's choice).")
 @click.option("--batch-seconds", type=float, default=120.0, show_default=True, help="Padded audio per forward pass; lower it if memory runs out.")
@@ -66,7 +66,7 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
         click.echo(run_plan(plan, transcriber=None, show_progress=False).table())
         return
     from fieldasr.bundle import load_bundle
-    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for
+    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for, resolve_precision
     from fieldasr.transcribe.engine import Transcriber
 
     rescorer = None
@@ -75,6 +75,8 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
 
         rescorer = NbestRescorer(rescore_lm, rescore_weight, rescore_nbest)
     loaded = load_bundle(bundle, device=device)
+    precision = resolve_precision(precision, device)
+    click.echo(f"precision: {precision}", err=True)
     transcriber = Transcriber(BundleAcousticModel(loaded, precision), options,
                               beam_decoder_for(loaded, options, lm_weight, word_score, beam_size), rescorer)
     summary: TranscriptionSummary = run_plan(plan, transcriber)
@@ -92,7 +94,7 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
 @click.option("--lm-weight", type=float, default=1.0, show_default=True)
 @click.option("--word-score", type=float, default=0.0, show_default=True)
 @click.option("--beam-size", type=int, default=50, show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "int8"]), default="fp32", show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto", show_default=True)
 def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: float, word_score: float,
            beam_size: int, precision: str) -> None:
     """Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`.
@@ -104,9 +106,11 @@ def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: 
     """
     from fieldasr.bundle import load_bundle
     from fieldasr.transcribe import TranscribeOptions
-    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for
+    from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for, resolve_precision
     from fieldasr.transcribe.manifest_decoding import decode_manifest_to
 
     loaded = load_bundle(bundle)
     beam = beam_decoder_for(loaded, TranscribeOptions(decoder=decoder), lm_weight, word_score, beam_size)
+    precision = resolve_precision(precision, "cpu")
+    click.echo(f"precision: {precision}", err=True)
     click.echo(f"hypotheses written to {decode_manifest_to(BundleAcousticModel(loaded, precision), manifest, output, beam)}")

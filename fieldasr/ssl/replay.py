@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from fieldasr.batching import cut_batches
 from fieldasr.data.manifest import Segment
 from fieldasr.errors import FieldasrError
 
@@ -122,19 +123,12 @@ class ReplayBatchSampler(torch.utils.data.Sampler):
     def _make_batches(self, epoch: int) -> list[list[int]]:
         mix = mix_replay(self.target, self.source, self.replay_fraction, seed=self.seed + epoch)
         order = [self.index_of[segment.id] for segment in mix.segments]  # already shuffled
+        durations = [segment.duration for segment in self.segments]
         batches: list[list[int]] = []
         # Sorting within windows of the shuffled order keeps padding low without a fixed length order.
         for begin in range(0, len(order), self.sort_window):
-            window = sorted(order[begin : begin + self.sort_window], key=lambda index: self.segments[index].duration)
-            batch: list[int] = []
-            for index in window:
-                longest = self.segments[index].duration  # the window is sorted: the newcomer is the longest
-                if batch and longest * (len(batch) + 1) > self.max_batch_seconds:
-                    batches.append(batch)
-                    batch = []
-                batch.append(index)
-            if batch:
-                batches.append(batch)
+            window = sorted(order[begin : begin + self.sort_window], key=durations.__getitem__)
+            batches += cut_batches(durations, window, self.max_batch_seconds)
         random.Random(self.seed + epoch).shuffle(batches)
         return batches
 

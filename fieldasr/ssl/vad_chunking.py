@@ -1,9 +1,8 @@
 """Untranscribed long recordings → speech chunks of 2-20 s for self-supervised pretraining.
 
-Speech is found with silero-vad (its TorchScript model ships inside the `silero-vad` wheel, so this works
-offline). Recordings are read in overlapping windows, so hours of audio cost one window of memory; the speech
-regions of all windows are united, then neighbouring regions are joined into chunks across short pauses and
-regions longer than the maximum are cut evenly. What is left out is counted with its reason, never dropped
+Speech is found with silero-vad (`fieldasr.vad`: its TorchScript model ships inside the `silero-vad` wheel, so
+this works offline). Recordings are read block by block, so hours of audio cost one block of memory; neighbouring
+speech regions are joined into chunks across short pauses and regions longer than the maximum are cut evenly. What is left out is counted with its reason, never dropped
 silently. Chunks are written as a segment manifest (text None) pointing into the original recordings.
 """
 from __future__ import annotations
@@ -37,17 +36,11 @@ class ChunkingOptions:
     max_seconds: float = 20.0
     max_pause_seconds: float = 1.0  # pauses up to this long stay inside a chunk
     speech_threshold: float = 0.5  # silero-vad speech probability
-    window_seconds: float = 600.0  # audio read at once
-    window_overlap_seconds: float = 30.0  # speech crossing a window edge is seen whole by one of two windows
+    block_seconds: float = 60.0  # audio read at once (the VAD's state carries across blocks)
 
     def validate(self) -> None:
         if not 0 < self.min_seconds <= self.max_seconds:
             raise ChunkingError(f"need 0 < min_seconds <= max_seconds (got {self.min_seconds}, {self.max_seconds}).")
-        if not 0 <= self.window_overlap_seconds < self.window_seconds:
-            raise ChunkingError(
-                f"need 0 <= window_overlap_seconds < window_seconds "
-                f"(got {self.window_overlap_seconds}, {self.window_seconds})."
-            )
 
 
 @dataclass(frozen=True)
@@ -79,10 +72,10 @@ class ChunkingResult:
 
 
 def speech_regions(recording: Recording, options: ChunkingOptions = ChunkingOptions()) -> list[tuple[float, float]]:
-    """(start, end) seconds of speech in `recording`, read window by window and united across windows."""
+    """(start, end) seconds of speech in `recording`, read block by block."""
     vad = VadOptions(
         threshold=options.speech_threshold, min_silence_seconds=0.1, speech_pad_seconds=0.03,
-        window_seconds=options.window_seconds, window_overlap_seconds=options.window_overlap_seconds,
+        block_seconds=options.block_seconds,
         max_segment_seconds=math.inf,  # chunking joins and cuts regions itself
     )
     return [(region.start, region.end) for region in detect_speech(recording.path, vad)]
@@ -173,11 +166,8 @@ class RegionCache:
 
     def __init__(self, path: Path, options: ChunkingOptions) -> None:
         self.path = path
-        self.settings = {
-            "speech_threshold": options.speech_threshold,
-            "window_seconds": options.window_seconds,
-            "window_overlap_seconds": options.window_overlap_seconds,
-        }
+        # Regions do not depend on the block size; "vad" names the detector, so logs of the old windowed one are redone.
+        self.settings = {"speech_threshold": options.speech_threshold, "vad": "silero-sequence"}
         self.entries: dict[str, dict] = {}
         if path.is_file():
             text = path.read_text(encoding="utf-8")

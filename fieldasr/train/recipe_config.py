@@ -36,7 +36,6 @@ class DataSection:
     normaliser: str | Mapping[str, Any] | None = None  # name or settings of the text normaliser, recorded in the bundle
     speed_factors: tuple[float, ...] = ()  # speed perturbation; [] for none
     max_batch_duration: float = 60.0  # seconds of audio per batch, padding included
-    num_buckets: int = 10  # duration buckets of the batch sampler
     language_balance_alpha: float | None = None  # p(language) ∝ hours^alpha; null: natural proportions, no balancing
 
 

@@ -1,26 +1,62 @@
-"""A model bundle as the transcriber sees it: audio in, log-probabilities out, at the asked precision."""
+"""A model bundle as the transcriber sees it: audio in, log-probabilities out, at the asked precision.
+
+The precision is applied here and only here (int8: linear layers quantised once; bf16: autocast around each
+forward pass), so `transcribe` and `decode` run a bundle the same way.
+"""
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import torch
 
+from fieldasr.batching import cut_batches
 from fieldasr.bundle import Bundle
 from fieldasr.decode.beam import BeamDecoder
 from fieldasr.decode.lexicon import decoding_lexicon
-from fieldasr.transcribe.engine import TranscribeOptions, TranscriptionError
+from fieldasr.transcribe.engine import PRECISIONS, TranscribeOptions, TranscriptionError
+
+
+def cpu_default_precision() -> str:
+    """What "auto" means on a CPU, chosen in docs/benchmarks/transcribe_speed.analysis.md: the fastest precision
+    whose phone error rate stays within 0.5 points of fp32. bf16 (PER +0.00) was fastest on a CPU with native
+    bf16 instructions; without them autocast emulates bf16 and can be slower than fp32, while int8 (PER +0.07)
+    was faster than fp32 either way."""
+    try:
+        native_bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch built without oneDNN
+        native_bf16 = False
+    return "bf16" if native_bf16 else "int8"
+
+
+def resolve_precision(precision: str, device: str | torch.device) -> str:
+    """"auto" → `cpu_default_precision()` on a CPU and fp32 elsewhere (bf16/int8 are measured on CPUs only)."""
+    if precision not in ("auto", *PRECISIONS):
+        raise TranscriptionError(f"precision {precision!r} is not auto or one of {', '.join(PRECISIONS)}.")
+    if precision != "auto":
+        return precision
+    return cpu_default_precision() if torch.device(device).type == "cpu" else "fp32"
 
 
 class BundleAcousticModel:
     def __init__(self, bundle: Bundle, precision: str = "fp32") -> None:
+        """`precision` "auto" is what the CLI passes by default; library callers get fp32 unless they ask, so
+        their results do not depend on the machine."""
         self.vocabulary = bundle.vocabulary
         self.unit = bundle.label_unit
         self.network = bundle.model.eval()
-        if precision == "int8":
+        self.device = next(self.network.parameters()).device
+        self.precision = resolve_precision(precision, self.device)
+        if self.precision == "int8":
+            if self.device.type != "cpu":
+                raise TranscriptionError("int8 runs on the CPU only; use --precision bf16 or fp32 with --device cuda.")
             self.network = quantise_linear_layers(self.network)
 
     def log_probs(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, frame_lengths = self.network(waveforms, lengths)
+        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == "bf16"
+                    else contextlib.nullcontext())
+        with autocast:
+            logits, frame_lengths = self.network(waveforms, lengths)
         return logits.float().log_softmax(dim=-1), frame_lengths
 
 
@@ -48,14 +84,13 @@ def segment_emissions(model: BundleAcousticModel, corpus, batch_seconds: float =
 
     from fieldasr.audio import load_audio
 
-    segments = sorted(corpus.segments, key=lambda segment: segment.duration, reverse=True)
+    segments = list(corpus.segments)
+    durations = [segment.duration for segment in segments]
+    longest_first = sorted(range(len(segments)), key=durations.__getitem__, reverse=True)
     emissions: dict[str, torch.Tensor] = {}
     with tqdm(total=len(segments), desc="emissions", unit="segment", disable=not show_progress) as progress:
-        start = 0
-        while start < len(segments):
-            batch = [segments[start]]
-            while start + len(batch) < len(segments) and segments[start].duration * (len(batch) + 1) <= batch_seconds:
-                batch.append(segments[start + len(batch)])
+        for indices in cut_batches(durations, longest_first, batch_seconds):
+            batch = [segments[index] for index in indices]
             waves = [torch.from_numpy(load_audio(corpus.recordings[s.recording_id].path, s.start, s.duration)) for s in batch]
             lengths = torch.tensor([len(wave) for wave in waves])
             padded = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
@@ -63,6 +98,5 @@ def segment_emissions(model: BundleAcousticModel, corpus, batch_seconds: float =
                 log_probs, frames = model.log_probs(padded, lengths)
             for row, segment in enumerate(batch):
                 emissions[segment.id] = log_probs[row, : int(frames[row])].float().cpu()
-            start += len(batch)
             progress.update(len(batch))
     return emissions

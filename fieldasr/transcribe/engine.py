@@ -15,6 +15,7 @@ from typing import Protocol
 import torch
 
 from fieldasr.audio import TARGET_SAMPLING_RATE, audio_info, load_audio
+from fieldasr.batching import cut_batches
 from fieldasr.decode.align import TokenTiming, WordTiming, align_words
 from fieldasr.decode.greedy import greedy_decode, words_from_tokens
 from fieldasr.errors import FieldasrError
@@ -45,14 +46,14 @@ class TranscribeOptions:
     decoder: str = "greedy"  # "greedy", or "beam" with the bundle's lexicon / LM
     batch_seconds: float = 120.0  # padded audio per forward pass: the memory knob
     word_timestamps: bool = True
-    precision: str = "fp32"  # "bf16" autocast, or "int8" dynamic quantisation of linear layers (CPU)
+    precision: str = "fp32"  # applied by the model (`bundle_model.BundleAcousticModel`), not here
     device: str = "cpu"
     threads: int | None = None
     vad: VadOptions = field(default_factory=VadOptions)
 
     def validate(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise TranscriptionError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}.")
+        if self.precision not in ("auto", *PRECISIONS):
+            raise TranscriptionError(f"precision {self.precision!r} is not auto or one of {', '.join(PRECISIONS)}.")
         if self.decoder not in ("greedy", "beam"):
             raise TranscriptionError(f"decoder {self.decoder!r} is not 'greedy' or 'beam'.")
         if self.batch_seconds < self.vad.max_segment_seconds:
@@ -91,15 +92,10 @@ def tokens_to_words(tokens: Sequence[str], unit: str) -> tuple[str, ...]:
 
 def length_batches(regions: Sequence[SpeechRegion], batch_seconds: float) -> Iterator[list[SpeechRegion]]:
     """Regions grouped longest first so that each batch's padded length stays under `batch_seconds`."""
-    batch: list[SpeechRegion] = []
-    for region in sorted(regions, key=lambda r: r.duration, reverse=True):
-        longest = batch[0].duration if batch else region.duration
-        if batch and longest * (len(batch) + 1) > batch_seconds:
-            yield batch
-            batch = []
-        batch.append(region)
-    if batch:
-        yield batch
+    durations = [region.duration for region in regions]
+    longest_first = sorted(range(len(regions)), key=durations.__getitem__, reverse=True)
+    for batch in cut_batches(durations, longest_first, batch_seconds):
+        yield [regions[index] for index in batch]
 
 
 class Transcriber:
@@ -142,7 +138,7 @@ class Transcriber:
         padded = torch.zeros(len(waves), int(lengths.max()))
         for row, wave in enumerate(waves):
             padded[row, : len(wave)] = torch.from_numpy(wave)
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode():
             log_probs, frame_lengths = self.model.log_probs(padded.to(self.options.device), lengths.to(self.options.device))
         log_probs = log_probs.float().cpu()
         frame_lengths = frame_lengths.cpu()
@@ -170,8 +166,3 @@ class Transcriber:
             if len(timed) == len(words):  # label runs between boundaries are the words: name them as decoded
                 timed = tuple(dataclasses.replace(timing, word=word) for timing, word in zip(timed, words))
         return TranscribedSegment(start=region.start, end=end, text=" ".join(words), words=timed)
-
-    def _autocast(self):
-        if self.options.precision == "bf16":
-            return torch.autocast(device_type=torch.device(self.options.device).type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
