@@ -64,7 +64,7 @@ def test_types_are_converted_and_defaults_filled_in(recipe):
     assert loaded.trainer.log_formats == ("csv",) and loaded.trainer.experiment_dir == Path("exp/lang")
     assert loaded.model.architecture == "conformer_ctc" and loaded.model.config["hidden_size"] == 64  # the tiny size
     settings = ctc_settings(loaded)
-    assert settings["data"]["num_buckets"] == 10 and settings["trainer"]["nonfinite_patience"] == 3
+    assert settings["data"]["max_batch_duration"] == 60.0 and settings["trainer"]["nonfinite_patience"] == 3
     assert "experiment_dir" not in settings["trainer"]
 
 

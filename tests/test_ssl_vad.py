@@ -1,6 +1,8 @@
 """VAD chunking: espeak-ng speech between known silences comes back as chunks around the true speech."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from fieldasr.ssl.vad_chunking import (
     DISCARD_NO_SPEECH,
     DISCARD_TOO_SHORT,
     ChunkingError,
+    CHUNKING_VAD,
     ChunkingOptions,
     chunk_recordings,
     group_into_chunks,
@@ -83,7 +86,7 @@ def test_small_blocks_find_the_same_chunks(field_recording, monkeypatch):
 
     monkeypatch.setattr(fieldasr.vad, "load_audio", counting_load_audio)
     # Blocks of 5 s cut through both sentences; the VAD's state carries across, so the speech is the same.
-    windowed = chunk_recordings([recording], options=ChunkingOptions(block_seconds=5.0))
+    windowed = chunk_recordings([recording], options=ChunkingOptions(vad=dataclasses.replace(CHUNKING_VAD, block_seconds=5.0)))
     assert len(reads) >= recording.duration / 5.0 and max(reads) <= 5.0  # memory bounded by the block
     assert len(windowed.segments) == len(whole.segments)
     for a, b in zip(windowed.segments, whole.segments):

@@ -26,7 +26,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "prepare": CommandEntry("fieldasr.cli.data:prepare",
                             "Turn fieldwork files in SOURCE into manifests; print what was made and everything skipped, with reasons."),
     "validate": CommandEntry("fieldasr.cli.data:validate",
-                             "Check the manifests in MANIFEST_DIR: ids, times, links to recordings, durations (and text)."),
+                             "Check the manifests in MANIFEST_DIR: ids, times, links to recordings, durations (and text), and that "
+                             "every audio file is there and readable (not missing, empty or truncated)."),
     "transcribe": CommandEntry("fieldasr.cli.transcribe:transcribe", "Transcribe recordings (files or folders) with a model BUNDLE."),
     "tiers": CommandEntry("fieldasr.cli.tiers:tiers", "List the tiers of an ELAN .eaf or Praat .TextGrid file."),
     "decode": CommandEntry("fieldasr.cli.transcribe:decode", "Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`."),
@@ -45,7 +46,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "pretrain": CommandEntry("fieldasr.cli.ssl:pretrain",
                              "Continue self-supervised wav2vec 2.0 pretraining of SOURCE on the audio of MANIFEST_DIR."),
     "train": CommandEntry("fieldasr.cli.train:train",
-                          "Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml)."),
+                          "Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml), or a recipe "
+                           "shipped with fieldasr by name (RECIPE/FILE, e.g. ctc/demo_en for recipes/ctc/hparams/demo_en.yaml)."),
     "export": CommandEntry("fieldasr.cli.train:export",
                            "Write a self-contained model bundle (weights, config, tokens, G2P spec with its rule and lexicon "
                            "files, decoding lexicon, LM, subword model) to OUTPUT, with each file's size and checksum."),

@@ -19,10 +19,12 @@ import click
 def vad_chunk(sources: tuple[Path, ...], out_dir: Path, min_seconds: float, max_seconds: float, max_pause: float,
               threshold: float, language: str | None) -> None:
     """Find speech in SOURCES (audio files, folders, or recordings manifests) and write it as chunks."""
-    from fieldasr.ssl.vad_chunking import ChunkingOptions, chunk_sources
+    import dataclasses
+
+    from fieldasr.ssl.vad_chunking import CHUNKING_VAD, ChunkingOptions, chunk_sources
 
     options = ChunkingOptions(min_seconds=min_seconds, max_seconds=max_seconds, max_pause_seconds=max_pause,
-                              speech_threshold=threshold)
+                              vad=dataclasses.replace(CHUNKING_VAD, threshold=threshold))
     chunked = chunk_sources(sources, out_dir, language=language, options=options)
     result = chunked.result
     click.echo(f"{chunked.recordings} recording(s), {chunked.audio_seconds / 3600:.3f} h of audio, {result.speech_seconds / 3600:.3f} h of speech")

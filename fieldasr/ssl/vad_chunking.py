@@ -30,17 +30,22 @@ class ChunkingError(FieldasrError):
     """VAD chunking cannot be done as asked."""
 
 
+# Fine regions (short pauses kept as gaps, little padding, no length limit): chunks are made from them.
+CHUNKING_VAD = VadOptions(min_silence_seconds=0.1, speech_pad_seconds=0.03, max_segment_seconds=math.inf)
+
+
 @dataclass(frozen=True)
 class ChunkingOptions:
     min_seconds: float = 2.0
     max_seconds: float = 20.0
     max_pause_seconds: float = 1.0  # pauses up to this long stay inside a chunk
-    speech_threshold: float = 0.5  # silero-vad speech probability
-    block_seconds: float = 60.0  # audio read at once (the VAD's state carries across blocks)
+    # The detector's own settings (one set, `fieldasr.vad.VadOptions`); the chunker joins and cuts regions itself.
+    vad: VadOptions = CHUNKING_VAD
 
     def validate(self) -> None:
         if not 0 < self.min_seconds <= self.max_seconds:
             raise ChunkingError(f"need 0 < min_seconds <= max_seconds (got {self.min_seconds}, {self.max_seconds}).")
+        self.vad.validate()
 
 
 @dataclass(frozen=True)
@@ -73,12 +78,7 @@ class ChunkingResult:
 
 def speech_regions(recording: Recording, options: ChunkingOptions = ChunkingOptions()) -> list[tuple[float, float]]:
     """(start, end) seconds of speech in `recording`, read block by block."""
-    vad = VadOptions(
-        threshold=options.speech_threshold, min_silence_seconds=0.1, speech_pad_seconds=0.03,
-        block_seconds=options.block_seconds,
-        max_segment_seconds=math.inf,  # chunking joins and cuts regions itself
-    )
-    return [(region.start, region.end) for region in detect_speech(recording.path, vad)]
+    return [(region.start, region.end) for region in detect_speech(recording.path, options.vad)]
 
 
 def group_into_chunks(
@@ -167,7 +167,9 @@ class RegionCache:
     def __init__(self, path: Path, options: ChunkingOptions) -> None:
         self.path = path
         # Regions do not depend on the block size; "vad" names the detector, so logs of the old windowed one are redone.
-        self.settings = {"speech_threshold": options.speech_threshold, "vad": "silero-sequence"}
+        vad = options.vad
+        self.settings = {"vad": "silero-sequence", "threshold": vad.threshold, "min_speech_seconds": vad.min_speech_seconds,
+                         "min_silence_seconds": vad.min_silence_seconds, "speech_pad_seconds": vad.speech_pad_seconds}
         self.entries: dict[str, dict] = {}
         if path.is_file():
             text = path.read_text(encoding="utf-8")
