@@ -19,7 +19,8 @@ from fieldasr.train.pipeline import SpeechDataset, SpeechExample, filter_ctc_fea
 def load_corpus(folder: str | Path, languages: Sequence[str] | None, label_unit: str) -> Corpus:
     corpus = Corpus.load(folder)
     corpus.validate(require_text=label_unit == "characters")
-    without_phones = [segment.id for segment in corpus.segments if label_unit == "phones" and not segment.phones]
+    # None: never given phones (an empty tuple is a segment whose text has no sounds, e.g. only punctuation)
+    without_phones = [segment.id for segment in corpus.segments if label_unit == "phones" and segment.phones is None]
     if without_phones:
         raise ManifestError(
             f"{folder}: {len(without_phones)} of {len(corpus.segments)} segments have no phones (e.g. {without_phones[0]!r}), "
