@@ -17,7 +17,7 @@ from typing import Any
 
 from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, PretrainingSummary, continue_pretraining
 from fieldasr.ssl.pretraining_task import PretrainingError
-from fieldasr.train.config import RecipeSource, read_recipe, record_experiment
+from fieldasr.train.config import RecipeSource, read_recipe, recipe_from, record_experiment
 from fieldasr.train.recipe import parse_arguments, run_ctc_recipe
 from fieldasr.train.recipe_config import CTCRecipe, MANIFEST_FOLDER, check_ctc_paths, checked_ctc_recipe, require_manifests, require_path
 from fieldasr.train.schema import SettingsReader, settings_from_signature, to_plain
@@ -87,12 +87,7 @@ def resolved_settings(recipe: ContinuedPretrainingRecipe) -> dict[str, Any]:
 
 
 def as_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any]) -> ContinuedPretrainingRecipe:
-    if isinstance(config, ContinuedPretrainingRecipe):
-        return config
-    source = RecipeSource.from_mapping(config)
-    recipe = read_continued_pretraining_recipe(source)
-    check_paths(source, recipe)
-    return recipe
+    return recipe_from(config, ContinuedPretrainingRecipe, read_continued_pretraining_recipe, check_paths)
 
 
 def run_continued_pretraining_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any], argv: Sequence[str] = ()) -> RecipeSummary:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import copy
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -51,6 +51,20 @@ class RecipeSource:
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any], name: str = "the recipe configuration") -> "RecipeSource":
         return cls(copy.deepcopy(dict(settings)), Origins(name))
+
+
+Recipe = TypeVar("Recipe")
+
+
+def recipe_from(config: Recipe | Mapping[str, Any], recipe_type: type[Recipe], read: Callable[[RecipeSource], Recipe],
+                check: Callable[[RecipeSource, Recipe], None]) -> Recipe:
+    """A typed recipe as it is; a plain mapping (given by code, e.g. the demo) read and checked as a file would be."""
+    if isinstance(config, recipe_type):
+        return config
+    source = RecipeSource.from_mapping(config)
+    recipe = read(source)
+    check(source, recipe)
+    return recipe
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

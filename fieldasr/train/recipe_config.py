@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from fieldasr.errors import ManifestError
 from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerConfig
-from fieldasr.train.config import ConfigError, KeyPath, RecipeSource, read_recipe
+from fieldasr.train.config import ConfigError, KeyPath, RecipeSource, read_recipe, recipe_from
 from fieldasr.train.schema import SettingsReader, did_you_mean, dotted, to_plain
 from fieldasr.train.trainer import TrainerOptions, TrainingError
 
@@ -178,12 +178,7 @@ def load_ctc_recipe(path: str | Path, overrides: Sequence[str] = ()) -> tuple[CT
 
 def as_ctc_recipe(config: CTCRecipe | Mapping[str, Any]) -> CTCRecipe:
     """A recipe given as a plain mapping (by code, e.g. the demo) gets the same checks as a file."""
-    if isinstance(config, CTCRecipe):
-        return config
-    source = RecipeSource.from_mapping(config)
-    recipe = read_ctc_recipe(source)
-    check_ctc_paths(source, recipe)
-    return recipe
+    return recipe_from(config, CTCRecipe, read_ctc_recipe, check_ctc_paths)
 
 
 def ctc_settings(recipe: CTCRecipe) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from fieldasr.files import atomic_write_text
-from fieldasr.train.config import RecipeSource, read_recipe, record_experiment
+from fieldasr.train.config import RecipeSource, read_recipe, recipe_from, record_experiment
 from fieldasr.train.recipe import parse_arguments
 from fieldasr.train.recipe_config import require_path
 from fieldasr.train.schema import SettingsReader, settings_from_signature, to_plain
@@ -113,12 +113,7 @@ def resolved_settings(recipe: LMTransferRecipe) -> dict:
 
 
 def as_recipe(config: LMTransferRecipe | Mapping) -> LMTransferRecipe:
-    if isinstance(config, LMTransferRecipe):
-        return config
-    source = RecipeSource.from_mapping(config)
-    recipe = read_lm_transfer_recipe(source)
-    check_inputs(source, recipe)
-    return recipe
+    return recipe_from(config, LMTransferRecipe, read_lm_transfer_recipe, check_inputs)
 
 
 def run_lm_transfer_recipe(config: LMTransferRecipe | Mapping, argv: Sequence[str] = ()) -> LMPretrainingSummary:
