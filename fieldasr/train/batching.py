@@ -57,7 +57,7 @@ def batching_report(batches: Sequence[Sequence[int]], durations: Sequence[float]
 
 def sorted_pool_batches(
     durations: Sequence[float], indices: Sequence[int], max_batch_duration: float, generator: random.Random | None,
-    pool_size: int | None = None, max_batch_size: int | None = None,
+    pool_size: int | None = None, max_batch_size: int | None = None, max_padding_fraction: float | None = MAX_BATCH_PADDING,
 ) -> list[list[int]]:
     """`indices` in pools of `pool_size` (all at once by default), each sorted by duration and cut into batches.
 
@@ -72,7 +72,7 @@ def sorted_pool_batches(
     for start in range(0, len(indices), size):
         pool = sorted(indices[start:start + size], key=key)
         batches += cut_batches(durations, pool, max_batch_duration, max_items=max_batch_size,
-                               max_padding_fraction=MAX_BATCH_PADDING)
+                               max_padding_fraction=max_padding_fraction)
     if generator is not None:
         generator.shuffle(batches)
     return batches
@@ -184,8 +184,11 @@ class LanguageBalancedBatchSampler(torch.utils.data.Sampler):
         for language_index in chosen.tolist():
             members = self.by_language[names[language_index]]
             draws.append(members[int(torch.randint(len(members), (1,), generator=generator))])
-        # Draws are already in random order; pools keep each epoch's language mix spread over its batches.
-        batches = sorted_pool_batches(self.durations, draws, self.max_batch_duration, None, self.pool_size, self.max_batch_size)
+        # Draws are already in random order; pools keep each epoch's language mix spread over its batches. No padding
+        # cap here: sorted pools of drawn examples pad little anyway (2.6 % in the demo), and the cap's extra, smaller
+        # batches cost learning per step (demo dev PER after 200 steps: 0.10 without it, 0.19 with it).
+        batches = sorted_pool_batches(self.durations, draws, self.max_batch_duration, None, self.pool_size, self.max_batch_size,
+                                      max_padding_fraction=None)
         order = torch.randperm(len(batches), generator=generator).tolist()
         self.batches = [batches[i] for i in order]
 
