@@ -92,3 +92,15 @@ def test_subword_labels_come_from_sentencepiece_and_spell_the_text(english_corpu
     assert len(prepare_ctc_examples(english_corpus, vocabulary, "subwords", model)) == len(english_corpus.segments)
     with pytest.raises(ManifestError, match="sentencepiece"):
         segment_tokens(english_corpus.segments[1], "subwords")
+
+
+def test_a_phone_recipe_refuses_segments_never_given_phones_but_not_empty_ones(english_corpus, tmp_path):
+    # An empty phone sequence is a text without sounds (e.g. only punctuation): the feasibility filter handles it.
+    from fieldasr.train.data import load_corpus
+
+    first, second, *rest = english_corpus.segments
+    Corpus(english_corpus.recordings, (first.with_(phones=()), second, *rest)).save(tmp_path / "empty")
+    assert len(load_corpus(tmp_path / "empty", None, "phones").segments) == len(english_corpus.segments)
+    Corpus(english_corpus.recordings, (first.with_(phones=None), second, *rest)).save(tmp_path / "none")
+    with pytest.raises(ManifestError, match=rf"none: 1 of {len(english_corpus.segments)} segments have no phones"):
+        load_corpus(tmp_path / "none", None, "phones")
