@@ -168,18 +168,22 @@ def speech_probabilities(
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32), total
 
 
+def _silero_settings(options: VadOptions) -> dict[str, float | int]:
+    """`options` in silero's own terms, shared by its thresholding and its reference path."""
+    return {
+        "threshold": options.threshold,
+        "sampling_rate": TARGET_SAMPLING_RATE,
+        "min_speech_duration_ms": int(options.min_speech_seconds * 1000),
+        "min_silence_duration_ms": int(options.min_silence_seconds * 1000),
+        "speech_pad_ms": int(options.speech_pad_seconds * 1000),
+        "max_speech_duration_s": options.max_segment_seconds,
+    }
+
+
 def regions_from_probabilities(probabilities: np.ndarray, num_samples: int, options: VadOptions) -> list[SpeechRegion]:
     """Silero's own thresholding (hysteresis, minimum speech and silence, padding, max-length cuts)."""
-    stamps = _silero().get_speech_timestamps_from_probs(
-        probabilities.tolist(),
-        threshold=options.threshold,
-        sampling_rate=TARGET_SAMPLING_RATE,
-        min_speech_duration_ms=int(options.min_speech_seconds * 1000),
-        min_silence_duration_ms=int(options.min_silence_seconds * 1000),
-        speech_pad_ms=int(options.speech_pad_seconds * 1000),
-        max_speech_duration_s=options.max_segment_seconds,
-        audio_length_samples=num_samples,
-    )
+    stamps = _silero().get_speech_timestamps_from_probs(probabilities.tolist(), audio_length_samples=num_samples,
+                                                        **_silero_settings(options))
     return [SpeechRegion(s["start"] / TARGET_SAMPLING_RATE, s["end"] / TARGET_SAMPLING_RATE) for s in stamps]
 
 
@@ -200,16 +204,7 @@ def detect_speech(
 def reference_speech_regions(samples: torch.Tensor, options: VadOptions = VadOptions()) -> list[SpeechRegion]:
     """Silero's own `get_speech_timestamps` (one model call per frame) on 16 kHz samples: what the fast path is
     tested and benchmarked against."""
-    stamps = _silero().get_speech_timestamps(
-        samples,
-        load_vad_model(),
-        threshold=options.threshold,
-        sampling_rate=TARGET_SAMPLING_RATE,
-        min_speech_duration_ms=int(options.min_speech_seconds * 1000),
-        min_silence_duration_ms=int(options.min_silence_seconds * 1000),
-        speech_pad_ms=int(options.speech_pad_seconds * 1000),
-        max_speech_duration_s=options.max_segment_seconds,
-    )
+    stamps = _silero().get_speech_timestamps(samples, load_vad_model(), **_silero_settings(options))
     return [SpeechRegion(s["start"] / TARGET_SAMPLING_RATE, s["end"] / TARGET_SAMPLING_RATE) for s in stamps]
 
 
