@@ -410,6 +410,12 @@ def into_hand_tier(ws: Workspace) -> Call:
                                              "--tier tx@B-asr", "--replace-tier tx@B"])
 
 
+def into_with_another_format(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf")
+    return Call(into(ws, "--tier", "asr", "--format", "textgrid"), ["rec.eaf: --into writes tiers into that .eaf",
+                                                                    "--format textgrid would be ignored"])
+
+
 def into_hand_tier_corrected_since(ws: Workspace) -> Call:
     from fieldasr.data.elan_write import write_tier_into_eaf
 
@@ -559,6 +565,7 @@ CASES: list[BadInput] = [
     BadInput("transcribe --into: --replace-tier of a tier inside a hierarchy", into_replace_tier_in_hierarchy),
     BadInput("transcribe --into: a folder of recordings", into_with_a_folder_of_recordings),
     BadInput("transcribe --into: a TextGrid", into_a_textgrid),
+    BadInput("transcribe --into: together with --format textgrid", into_with_another_format),
     BadInput("transcribe --overwrite: an .eaf output the fieldworker edited", overwrite_an_output_the_fieldworker_edited),
     BadInput("tiers: the file does not exist", tiers_of_a_missing_file),
     BadInput("tiers: the .eaf is not XML", tiers_of_a_non_xml_file),

@@ -90,7 +90,7 @@ class TranscriptionPlan:
         return [job for job in self.jobs if not job.already_done]
 
 
-def _check_into(into: Path, audio_files: Sequence[Path], out_dir: Path | None) -> None:
+def _check_into(into: Path, audio_files: Sequence[Path], out_dir: Path | None, output_format: str) -> None:
     if into.suffix.lower() in TEXTGRID_SUFFIXES:
         raise TranscriptionError(f"{into}: --into adds tiers to an existing ELAN .eaf file; a Praat TextGrid cannot be "
                                  "extended in place. Write a new TextGrid instead: --format textgrid --out-dir FOLDER.")
@@ -102,6 +102,9 @@ def _check_into(into: Path, audio_files: Sequence[Path], out_dir: Path | None) -
                                  "--into to write a new .eaf next to the recording (or in --out-dir).")
     if out_dir is not None:
         raise TranscriptionError(f"{into}: --into writes into that file, so --out-dir {out_dir} would be ignored. Leave out one of them.")
+    if output_format != "eaf":
+        raise TranscriptionError(f"{into}: --into writes tiers into that .eaf, so --format {output_format} would be ignored. "
+                                 "Leave out one of them.")
     if len(audio_files) != 1:
         raise TranscriptionError(f"{into}: --into takes one recording, got {len(audio_files)} ({', '.join(p.name for p in audio_files[:3])}"
                                  f"{', ...' if len(audio_files) > 3 else ''}). Transcribe a folder into new files with --out-dir instead.")
@@ -142,7 +145,7 @@ def plan_transcription(
     common = dict(output_format=output_format, tier=tier, word_tier=word_tier, out_dir=out_dir)
     if into is None:
         return TranscriptionPlan(tuple(_new_file_jobs(audio_files, output_format, out_dir, overwrite)), **common)
-    _check_into(into, audio_files, out_dir)
+    _check_into(into, audio_files, out_dir, output_format)
     identity = AudioIdentity.of(audio_files[0])
     plan = plan_eaf_write(into, tier_names(tier, word_tier), identity, replace=replace_tiers, overwrite=overwrite)
     job = FileJob(audio_files[0], into, plan.already_done, identity)
