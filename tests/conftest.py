@@ -26,6 +26,13 @@ def speak(text: str, path: Path, voice: str = "en", rate: int = 16000) -> Path:
     return path
 
 
+def speech_of_length(text: str, path: Path, seconds: float) -> Path:
+    """espeak-ng speaking `text`, padded with silence (or cut) to exactly `seconds`: audio whose length tests rely on."""
+    speech = speak(text, path.with_name(path.stem + "-speech.wav"))
+    subprocess.run(["sox", str(speech), str(path), "pad", "0", str(seconds), "trim", "0", str(seconds)], check=True)
+    return path
+
+
 @pytest.fixture(scope="session")
 def spoken_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("spoken")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import speak
+from conftest import speech_of_length
 from fieldasr.data.manifest import Corpus
 from fieldasr.data.prepare import count_overlapping_pairs, prepare_corpus
 from fieldasr.data.source import TierSelection
@@ -23,11 +23,7 @@ UTTERANCES = TierSelection(linguistic_type="utterance")
 
 @pytest.fixture(scope="module")
 def four_seconds(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("prepare_audio")
-    mono = speak("irankarapte kamuy aynu", folder / "mono.wav")
-    target = folder / "session.wav"
-    subprocess.run(["sox", str(mono), str(target), "pad", "0", "4", "trim", "0", "4"], check=True)
-    return target
+    return speech_of_length("irankarapte kamuy aynu", tmp_path_factory.mktemp("prepare_audio") / "session.wav", 4)
 
 
 @pytest.fixture()

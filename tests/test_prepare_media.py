@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import speak
+from conftest import speech_of_length
 from fieldasr.data.manifest import Corpus
 from fieldasr.data.prepare import prepare_corpus
 from fieldasr.data.source import TierSelection
@@ -26,11 +26,7 @@ SPEAKERS = TierSelection(names=("a", "b"))  # fto.eaf: tier a has 3 annotations,
 
 @pytest.fixture(scope="module")
 def ten_seconds(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("media_audio")
-    speech = speak("a field recording of two speakers taking turns", folder / "speech.wav")
-    target = folder / "ten.wav"
-    subprocess.run(["sox", str(speech), str(target), "pad", "0", "10", "trim", "0", "10"], check=True)
-    return target
+    return speech_of_length("a field recording of two speakers taking turns", tmp_path_factory.mktemp("media_audio") / "ten.wav", 10)
 
 
 def eaf_linking(folder: Path, name: str, link: str) -> Path:
