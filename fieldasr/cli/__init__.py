@@ -28,6 +28,9 @@ COMMANDS: dict[str, CommandEntry] = {
     "validate": CommandEntry("fieldasr.cli.data:validate",
                              "Check the manifests in MANIFEST_DIR: ids, times, links to recordings, durations (and text), and that "
                              "every audio file is there and readable (not missing, empty or truncated)."),
+    "export-corpus": CommandEntry("fieldasr.cli.data:export_corpus_command",
+                                  "Write the corpus in MANIFEST_DIR in another tool's format (Kaldi, Lhotse, Hugging Face, sclite, "
+                                  "Transcriber)."),
     "transcribe": CommandEntry("fieldasr.cli.transcribe:transcribe", "Transcribe recordings (files or folders) with a model BUNDLE."),
     "tiers": CommandEntry("fieldasr.cli.tiers:tiers", "List the tiers of an ELAN .eaf or Praat .TextGrid file."),
     "decode": CommandEntry("fieldasr.cli.transcribe:decode", "Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`."),

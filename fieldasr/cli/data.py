@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from fieldasr.data.formats import CORPUS_FORMATS, EXPORT_FORMATS, ExportResult, export_corpus
 from fieldasr.data.manifest import AudioProblem, Corpus, audio_problems
 from fieldasr.data.prepare import FORMATS, PrepareResult, Share, prepare_corpus, shares_by
 from fieldasr.data.source import TierSelection
@@ -55,7 +56,9 @@ def _print_result(result: PrepareResult) -> None:
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "format_", type=click.Choice(FORMATS), required=True,
               help="eaf / textgrid: annotation files (a folder is searched recursively); cv: Common Voice language folder "
-                   "or .tsv; csv: path,text[,start,end,speaker,language]; folder: audio files with same-name .txt.")
+                   "or .tsv; csv: path,text[,start,end,speaker,language]; folder: audio files with same-name .txt; "
+                   "kaldi: a data directory; lhotse: recordings + supervisions manifests; hf-audiofolder: audio + "
+                   "metadata.csv/.jsonl; stm: sclite reference; trs: Transcriber files.")
 @click.option("--corpus", "corpus_name", required=True, help="Name of the corpus: the manifests go to OUT_DIR/CORPUS.")
 @click.option("--tier", "tiers", multiple=True, help="Tier holding the transcription (repeatable).")
 @click.option("--linguistic-type", help="ELAN: take the tiers of this linguistic type.")
@@ -64,7 +67,7 @@ def _print_result(result: PrepareResult) -> None:
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("corpora_manifests"), show_default=True)
 @click.option("--strict", is_flag=True, help="Stop at the first unusable file instead of skipping it.")
 @click.option("--media-dir", type=click.Path(path_type=Path),
-              help="eaf / textgrid: folder (searched with its subfolders) holding recordings that are not where the "
+              help="eaf / textgrid / stm / trs: folder (searched with its subfolders) holding recordings that are not where the "
                    "annotation files link them; found files are listed in the summary and in media.tsv.")
 @click.option("--text-only", is_flag=True,
               help="eaf / textgrid / csv with times: import the annotations without audio (for language models, lexicons, "
@@ -114,3 +117,36 @@ def validate(manifest_dir: Path, require_text: bool, quick: bool) -> None:
         click.secho("\nvalid (audio files not checked: --quick).", fg="green")
     else:
         click.secho("\nvalid.", fg="green")
+
+
+def _print_export(result: ExportResult) -> None:
+    click.echo(f"{result.segments_written} segment(s) -> {result.output}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    if result.skipped:
+        click.secho(f"\nskipped {len(result.skipped)} segment(s):", fg="yellow")
+        for item in result.skipped:
+            click.echo(f"  [{item.kind}] {item.describe()}")
+    else:
+        click.echo("nothing skipped.")
+
+
+@click.command("export-corpus")
+@click.argument("manifest_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "format_", type=click.Choice(EXPORT_FORMATS), required=True,
+              help="; ".join(f"{name}: {CORPUS_FORMATS[name].description}" for name in EXPORT_FORMATS) + ".")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="The folder to write (kaldi, lhotse, hf-audiofolder, trs) or the file (stm, ctm).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (by default an existing OUT is left alone).")
+def export_corpus_command(manifest_dir: Path, format_: str, out: Path, overwrite: bool) -> None:
+    """Write the corpus in MANIFEST_DIR in another tool's format (Kaldi, Lhotse, Hugging Face, sclite, Transcriber).
+
+    Every segment that the format cannot hold is listed with the reason; the output is written atomically.
+
+    \b
+    Examples:
+      fieldasr export-corpus corpora_manifests/ainu --format kaldi --out data/ainu
+      fieldasr export-corpus corpora_manifests/ainu-test --format stm --out ref.stm
+      fieldasr export-corpus hyp/ainu-test --format ctm --out hyp.ctm   # then: sclite -r ref.stm stm -h hyp.ctm ctm
+    """
+    _print_export(export_corpus(manifest_dir, format_, out, overwrite))

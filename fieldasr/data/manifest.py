@@ -18,6 +18,7 @@ import dataclasses
 import gzip
 import io
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,6 +256,30 @@ class Corpus:
     @property
     def hours(self) -> float:
         return sum(segment.duration for segment in self.segments) / 3600
+
+
+def _milliseconds(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+def count_overlapping_pairs(segments: Iterable[Segment]) -> int:
+    """How many pairs of segments of the same recording overlap (e.g. two speakers at once).
+
+    Times are compared in whole milliseconds, ELAN's own unit: two annotations sharing a time slot meet but do not
+    overlap, even where start + duration comes out as 84.61800000000001 against 84.618.
+    """
+    by_recording: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for segment in segments:
+        by_recording[segment.recording_id].append((_milliseconds(segment.start), _milliseconds(segment.end)))
+    pairs = 0
+    for spans in by_recording.values():
+        spans.sort()
+        for index, (start, end) in enumerate(spans):
+            for later_start, later_end in spans[index + 1:]:
+                if later_start >= end:
+                    break
+                pairs += later_end > start
+    return pairs
 
 
 def manifest_file(folder: Path, stem: str) -> Path:

@@ -11,7 +11,7 @@ annotation files); the corpus is saved as a text-only corpus (see `fieldasr.data
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from fieldasr.audio import AUDIO_EXTENSIONS, AudioInfo, check_audio_end
 from fieldasr.data.elan import read_eaf
-from fieldasr.data.manifest import DURATION_TOLERANCE, Corpus, Recording, Segment
+from fieldasr.data.formats import CORPUS_FORMATS, IMPORT_FORMATS
+from fieldasr.data.manifest import DURATION_TOLERANCE, Corpus, Recording, Segment, count_overlapping_pairs
 from fieldasr.data.media import AmbiguousMediaError, MediaSearch
 from fieldasr.data.source import MediaSubstitution, SkippedItem, SourceAnnotation, SourceFile, TierSelection, tidy_text
 from fieldasr.data.tabular import common_voice_table, read_audio_folder, read_common_voice, read_csv
@@ -28,7 +29,7 @@ from fieldasr.data.textgrid import read_textgrid
 from fieldasr.errors import AnnotationError, AudioError, FieldasrError, ManifestError
 from fieldasr.files import atomic_write_text
 
-FORMATS = ("eaf", "textgrid", "cv", "csv", "folder")
+FORMATS = ("eaf", "textgrid", "cv", "csv", "folder", *IMPORT_FORMATS)
 TEXT_ONLY_FORMATS = ("eaf", "textgrid", "csv")  # the others hold whole-file transcriptions, whose length is the audio's
 ANNOTATION_SUFFIXES = {"eaf": ".eaf", "textgrid": ".textgrid"}
 UNKNOWN = "(unknown)"
@@ -78,6 +79,12 @@ def _read_sources(source: Path, format: str, selection: TierSelection, language:
         return
     if not selection.is_empty:
         raise AnnotationError(f"{source}: --tier, --linguistic-type and --participant apply to eaf and textgrid sources only.")
+    if format in CORPUS_FORMATS:
+        entry = CORPUS_FORMATS[format]
+        if media is not None and media.media_dir is not None and not entry.finds_audio_by_name:
+            raise AnnotationError(f"{source}: --media-dir does not apply to {format} sources: they name their audio files themselves.")
+        yield from tqdm(entry.read(source, language, media or MediaSearch()), desc=f"reading {format}", unit="item", disable=not progress)
+        return
     if media is not None and media.media_dir is not None:
         raise AnnotationError(f"{source}: --media-dir applies to eaf and textgrid sources only; {format} sources name their audio files themselves.")
     readers = {"cv": read_common_voice, "csv": read_csv, "folder": read_audio_folder}
@@ -95,7 +102,7 @@ class _CorpusBuilder:
 
     def __init__(self, media_root: Path, strict: bool, text_only: bool = False) -> None:
         self.media_root, self.strict, self.text_only = media_root.resolve(), strict, text_only
-        self.recordings: dict[Path, Recording | AudioError] = {}
+        self.recordings: dict[tuple[Path, str | None], Recording | AudioError] = {}
         self.paths_by_id: dict[str, Path] = {}
         self.segments: dict[str, tuple[Segment, str]] = {}
         self.skipped: list[SkippedItem] = []
@@ -116,18 +123,27 @@ class _CorpusBuilder:
             raise ManifestError(f"two audio files would get the recording id {identifier!r}: {other} and {media}. Rename one of them.")
         return identifier
 
-    def _recording(self, media: Path) -> Recording:
+    def _named_recording_id(self, identifier: str, media: Path) -> str:
+        other = self.paths_by_id.setdefault(identifier, media)
+        if other != media:
+            raise ManifestError(f"recording id {identifier!r} names two audio files: {other} and {media}. Each recording id "
+                                "must name one file; fix the source's recording list.")
+        return identifier
+
+    def _recording(self, media: Path, identifier: str | None = None) -> Recording:
         media = media.resolve()
-        if media not in self.recordings:
+        key = (media, identifier)
+        if key not in self.recordings:
             try:
                 if media.suffix.lower() not in AUDIO_EXTENSIONS:
                     raise AudioError(f"{media}: unsupported audio format {media.suffix!r}. Convert it to WAV or FLAC, e.g. `ffmpeg -i {media.name} -ac 1 {media.stem}.wav`.")
-                recording = Recording.from_audio(self._recording_id(media), media)
+                named = self._recording_id(media) if identifier is None else self._named_recording_id(identifier, media)
+                recording = Recording.from_audio(named, media)
                 check_audio_end(media, _header_of(recording))
-                self.recordings[media] = recording
+                self.recordings[key] = recording
             except AudioError as error:
-                self.recordings[media] = error
-        found = self.recordings[media]
+                self.recordings[key] = error
+        found = self.recordings[key]
         if isinstance(found, AudioError):
             raise found
         return found
@@ -140,7 +156,7 @@ class _CorpusBuilder:
         if source.media is None:
             raise ManifestError(f"{source.source}: no audio was looked for; this happens only with --text-only.")
         try:
-            recording = self._recording(source.media)
+            recording = self._recording(source.media, source.recording_id)
         except AudioError as error:
             if self.strict:
                 raise
@@ -181,7 +197,7 @@ class _CorpusBuilder:
         if not text:
             self.skip(SkippedItem(str(source.source), where, "empty annotation (no text)", "empty-text"))
             return
-        segment_id = f"{recording_id}-{annotation.key}" if annotation.key else recording_id
+        segment_id = annotation.segment_id or (f"{recording_id}-{annotation.key}" if annotation.key else recording_id)
         segment = Segment(segment_id, recording_id, start, round(end - start, 6), text,
                           annotation.speaker, annotation.language, custom=dict(annotation.custom))
         if segment_id in self.segments:
@@ -197,30 +213,6 @@ class _CorpusBuilder:
 
 def _header_of(recording: Recording) -> AudioInfo:
     return AudioInfo(recording.sampling_rate, recording.num_samples, recording.channels)
-
-
-def _milliseconds(seconds: float) -> int:
-    return int(round(seconds * 1000))
-
-
-def count_overlapping_pairs(segments: Iterable[Segment]) -> int:
-    """How many pairs of segments of the same recording overlap (e.g. two speakers at once).
-
-    Times are compared in whole milliseconds, ELAN's own unit: two annotations sharing a time slot meet but do not
-    overlap, even where start + duration comes out as 84.61800000000001 against 84.618.
-    """
-    by_recording: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for segment in segments:
-        by_recording[segment.recording_id].append((_milliseconds(segment.start), _milliseconds(segment.end)))
-    pairs = 0
-    for spans in by_recording.values():
-        spans.sort()
-        for index, (start, end) in enumerate(spans):
-            for later_start, later_end in spans[index + 1:]:
-                if later_start >= end:
-                    break
-                pairs += later_end > start
-    return pairs
 
 
 def write_skipped(path: Path, skipped: Iterable[SkippedItem]) -> None:

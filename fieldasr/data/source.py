@@ -23,6 +23,7 @@ class SourceAnnotation:
     speaker: str | None = None
     language: str | None = None
     custom: Mapping[str, Any] = field(default_factory=dict)
+    segment_id: str | None = None  # set by formats that name their segments (Kaldi, Lhotse); else made from the key
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class SourceFile:
     annotations: tuple[SourceAnnotation, ...]
     skipped: tuple["SkippedItem", ...] = ()  # parts the importer itself could not use
     substitution: "MediaSubstitution | None" = None  # set when the audio was found other than where the link points
+    recording_id: str | None = None  # set by formats that name their recordings (Kaldi, Lhotse, STM, Transcriber)
 
 
 @dataclass(frozen=True)
