@@ -283,3 +283,27 @@ def test_text_only_corpus_is_refused_where_audio_is_needed(corpus, tmp_path):
         export_corpus(tmp_path / "text", "kaldi", tmp_path / "data")
     export_corpus(tmp_path / "text", "stm", tmp_path / "ref.stm")
     assert len((tmp_path / "ref.stm").read_text(encoding="utf-8").splitlines()) == 5
+
+
+def test_transcribe_writes_ctm_and_stm_that_sclite_scores(corpus, audio, tmp_path):
+    from fieldasr.cli.transcribe import transcribe
+    from fieldasr.decode.align import WordTiming
+    from fieldasr.transcribe.engine import TranscribedSegment, Transcript
+    from fieldasr.transcribe.outputs import FORMATS, write_transcript
+
+    [option] = [parameter for parameter in transcribe.params if parameter.name == "output_format"]
+    assert list(option.type.choices) == list(FORMATS)  # the CLI offers every writer
+    words = (WordTiming("the", 0.2, 0.4, 0.91, ()), WordTiming("river", 0.45, 0.9, 0.42, ()))
+    transcript = Transcript(audio["north"], 3.0, (TranscribedSegment(0.123, 1.023, "the river", words),
+                                                  TranscribedSegment(1.3, 2.5, "north 'quoted' & odd")))
+    ctm = write_transcript(transcript, tmp_path / "north.ctm", "ctm")
+    assert [(w.word, round(w.start * 1000), round(w.duration * 1000), w.confidence) for w in read_ctm(ctm)[:3]] == \
+        [("the", 200, 200, 0.91), ("river", 450, 450, 0.42), ("north", 1300, 300, None)]  # no word times: spread evenly
+    stm = write_transcript(transcript, tmp_path / "north.stm", "stm")
+    assert stm.read_text(encoding="utf-8").splitlines()[1] == "north 1 unknown 0.123 1.023 the river"
+    reference = Corpus(corpus.recordings, tuple(s for s in corpus.segments if s.recording_id == "north" and s.id != "north-b1"))
+    reference.save(tmp_path / "reference")
+    export_corpus(tmp_path / "reference", "stm", tmp_path / "ref.stm")
+    snt, words_scored, correct, substituted, deleted, inserted = sum_row(sclite(tmp_path, tmp_path / "ref.stm", ctm))[:6]
+    assert (int(snt), int(words_scored)) == (2, 6)
+    assert (float(substituted), float(deleted), float(inserted)) == pytest.approx((100 / 6, 0, 0), abs=0.05)  # <odd> -> odd

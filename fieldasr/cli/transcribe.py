@@ -1,4 +1,4 @@
-"""`fieldasr transcribe`: recordings in, ELAN/Praat/SRT/JSON/text out."""
+"""`fieldasr transcribe`: recordings in, ELAN/Praat/SRT/JSON/text/sclite CTM and STM out."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,7 @@ import click
 @click.command()
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["eaf", "textgrid", "srt", "json", "txt"]), default="eaf", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["eaf", "textgrid", "srt", "json", "txt", "ctm", "stm"]), default="eaf", show_default=True)
 @click.option("--out-dir", type=click.Path(path_type=Path), help="Folder for the outputs, created when missing (default: next to each recording).")
 @click.option("--into", type=click.Path(path_type=Path),
               help="Add the tiers to this existing .eaf instead (one recording). The file is first copied to FILE.bak (then .bak2, ...).")

@@ -1,5 +1,8 @@
-"""Writing transcripts where fieldworkers want them: new ELAN/TextGrid/SRT/JSON/text files, or tiers added
-to an existing .eaf. Every writer is atomic, so an interrupted run never leaves half a file.
+"""Writing transcripts where fieldworkers want them: new ELAN/TextGrid/SRT/JSON/text files, sclite's CTM (timed
+words, with each word's mean label probability as its confidence) and STM, or tiers added to an existing .eaf.
+Every writer is atomic, so an interrupted run never leaves half a file. CTM and STM name the recording by its file
+name without extension, on channel 1; without word times (`--no-word-times`) a CTM spreads each segment's words evenly
+over the segment, as `fieldasr export-corpus --format ctm` does.
 
 Replacing an existing output (`--overwrite`): an .eaf is replaced only while everything in it is fieldasr's
 unedited output (`check_replaceable_output` refuses otherwise, before any work); a TextGrid, SRT, JSON or
@@ -15,12 +18,14 @@ from fieldasr.data.eaf_text import EafText
 from fieldasr.data.elan_provenance import AudioIdentity, summarise_tiers
 from fieldasr.data.elan_write import write_new_eaf, write_tiers_into_eaf
 from fieldasr.data.export import atomic_write_text, write_json, write_srt
+from fieldasr.data.formats import CtmWord, StmLine, write_ctm, write_stm
+from fieldasr.data.formats.sclite import spread_words
 from fieldasr.data.textgrid import write_textgrid
 from fieldasr.errors import AnnotationError
 from fieldasr.files import keep_backup
 from fieldasr.transcribe.engine import Transcript, TranscriptionError
 
-FORMATS = {"eaf": ".eaf", "textgrid": ".TextGrid", "srt": ".srt", "json": ".json", "txt": ".txt"}
+FORMATS = {"eaf": ".eaf", "textgrid": ".TextGrid", "srt": ".srt", "json": ".json", "txt": ".txt", "ctm": ".ctm", "stm": ".stm"}
 
 
 def tier_names(tier: str, word_tier: bool = True) -> list[str]:
@@ -83,7 +88,23 @@ def write_transcript(transcript: Transcript, path: Path, output_format: str, tie
         return write_json(path, tiers, media_path=transcript.audio, duration=transcript.duration, metadata=metadata)
     if output_format == "txt":
         return atomic_write_text(path, "".join(f"{segment.text}\n" for segment in transcript.segments))
+    if output_format == "ctm":
+        return write_ctm(path, transcript_words(transcript))
+    if output_format == "stm":
+        name = transcript.audio.stem
+        return write_stm(path, [StmLine(name, "1", None, segment.start, segment.end, segment.text) for segment in transcript.segments])
     raise TranscriptionError(f"output format {output_format!r} has no writer.")  # a FORMATS entry without a branch above
+
+
+def transcript_words(transcript: Transcript) -> list[CtmWord]:
+    """The CTM words of a transcript: aligned words with their score, else each segment's words spread evenly."""
+    name, words = transcript.audio.stem, []
+    for segment in transcript.segments:
+        if segment.words:
+            words += [CtmWord(name, "1", word.start, word.end - word.start, word.word, word.score) for word in segment.words]
+        else:
+            words += spread_words(name, segment.start, segment.end, segment.text)
+    return words
 
 
 def write_into_eaf(transcript: Transcript, eaf_path: Path, tier: str, word_tier: bool = True, *,
