@@ -10,6 +10,7 @@ To add a case: write a function `def name(ws: Workspace) -> Call` and put `BadIn
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
@@ -553,6 +554,137 @@ def train_missing_transfer_bundle(ws: Workspace) -> Call:
                 ["recipe.yaml", "transfer.init_from", "bundles/multilingual", "fieldasr export"])
 
 
+# formats of the ecosystem: prepare --format kaldi / lhotse / hf-audiofolder / stm / trs, and export-corpus
+
+def _kaldi_dir(ws: Workspace, **files: str) -> str:
+    """A Kaldi data directory `data/` over one real recording; `files` replace or add its files (name: content)."""
+    audio = ws.wav("audio/rec1.wav")
+    contents = {"wav.scp": f"rec1 {audio}\n", "segments": "utt1 rec1 0.10 0.80\nutt2 rec1 0.80 1.20\n",
+                "text": "utt1 the river\nutt2 runs\n", "utt2spk": "utt1 spk1\nutt2 spk1\n", "spk2utt": "spk1 utt1 utt2\n", **files}
+    for name, content in contents.items():
+        ws.write(f"data/{name}", content)
+    return "data"
+
+
+def kaldi_text_utterance_not_in_segments(ws: Workspace) -> Call:
+    data = _kaldi_dir(ws, text="utt1 the river\nutt9 runs\n")
+    return Call(["prepare", data, "--format", "kaldi", "--corpus", "k"], ["data/text line 2", "'utt9'", "segments", "Add it there"])
+
+
+def kaldi_segment_of_unknown_recording(ws: Workspace) -> Call:
+    data = _kaldi_dir(ws, segments="utt1 rec1 0.10 0.80\nutt2 rec2 0.80 1.20\n")
+    return Call(["prepare", data, "--format", "kaldi", "--corpus", "k"], ["data/segments line 2", "'rec2'", "wav.scp"])
+
+
+def kaldi_segment_end_before_start(ws: Workspace) -> Call:
+    data = _kaldi_dir(ws, segments="utt1 rec1 0.10 0.80\nutt2 rec1 1.20 0.80\n")
+    return Call(["prepare", data, "--format", "kaldi", "--corpus", "k"], ["data/segments line 2", "not after start"])
+
+
+def kaldi_spk2utt_disagrees(ws: Workspace) -> Call:
+    data = _kaldi_dir(ws, spk2utt="spk1 utt1\nspk2 utt2\n")
+    return Call(["prepare", data, "--format", "kaldi", "--corpus", "k"], ["data/spk2utt line 2", "'spk2'", "utt2spk_to_spk2utt.pl"])
+
+
+def kaldi_utterance_without_speaker(ws: Workspace) -> Call:
+    data = _kaldi_dir(ws, utt2spk="utt1 spk1\n", spk2utt="spk1 utt1\n")
+    return Call(["prepare", data, "--format", "kaldi", "--corpus", "k"], ["data/utt2spk", "utt2", "no speaker"])
+
+
+def kaldi_only_piped_audio(ws: Workspace) -> Call:
+    data = _kaldi_dir(ws, **{"wav.scp": "rec1 sox rec1.sph -t wav - |\n"})
+    return Call(["prepare", data, "--format", "kaldi", "--corpus", "k"], ["no usable segment", "data/wav.scp line 1", "does not run"])
+
+
+def kaldi_folder_without_wav_scp(ws: Workspace) -> Call:
+    ws.write("data/text", "utt1 the river\n")
+    return Call(["prepare", "data", "--format", "kaldi", "--corpus", "k"], ["data", "no wav.scp"])
+
+
+def kaldi_with_media_dir(ws: Workspace) -> Call:
+    data = _kaldi_dir(ws)
+    return Call(["prepare", data, "--format", "kaldi", "--corpus", "k", "--media-dir", "audio"], ["--media-dir", "kaldi"])
+
+
+def _lhotse_dir(ws: Workspace, supervision: str) -> str:
+    audio = ws.wav("audio/rec1.wav")
+    ws.write("lhotse/x_recordings_dev.jsonl", json.dumps({"id": "rec1", "sources": [{"type": "file", "channels": [0], "source": str(audio)}],
+                                                         "sampling_rate": 16000, "num_samples": 16000, "duration": 1.0}) + "\n")
+    ws.write("lhotse/x_supervisions_dev.jsonl", supervision)
+    return "lhotse"
+
+
+def lhotse_supervision_not_json(ws: Workspace) -> Call:
+    folder = _lhotse_dir(ws, '{"id": "s1", "recording_id": "rec1", "start": 0, "duration": 0.5, "text": "the river"}\n{"id": "s2",\n')
+    return Call(["prepare", folder, "--format", "lhotse", "--corpus", "l"], ["x_supervisions_dev.jsonl line 2", "not valid JSON"])
+
+
+def lhotse_supervision_without_start(ws: Workspace) -> Call:
+    folder = _lhotse_dir(ws, '{"id": "s1", "recording_id": "rec1", "duration": 0.5, "text": "the river"}\n')
+    return Call(["prepare", folder, "--format", "lhotse", "--corpus", "l"], ["x_supervisions_dev.jsonl line 1", "'start'"])
+
+
+def lhotse_supervision_of_unknown_recording(ws: Workspace) -> Call:
+    folder = _lhotse_dir(ws, '{"id": "s1", "recording_id": "rec7", "start": 0, "duration": 0.5, "text": "the river"}\n')
+    return Call(["prepare", folder, "--format", "lhotse", "--corpus", "l"], ["line 1", "'rec7'", "x_recordings_dev.jsonl"])
+
+
+def lhotse_supervisions_without_recordings(ws: Workspace) -> Call:
+    ws.write("lhotse/supervisions.jsonl", '{"id": "s1", "recording_id": "rec1", "start": 0, "duration": 0.5}\n')
+    return Call(["prepare", "lhotse", "--format", "lhotse", "--corpus", "l"], ["supervisions.jsonl", "recordings.jsonl", "beside it"])
+
+
+def audiofolder_without_transcription_column(ws: Workspace) -> Call:
+    ws.wav("hf/a.wav")
+    ws.write("hf/metadata.csv", "file_name,words\na.wav,the river\n")
+    return Call(["prepare", "hf", "--format", "hf-audiofolder", "--corpus", "h"], ["hf/metadata.csv", "transcription", "words"])
+
+
+def stm_line_with_too_few_fields(ws: Workspace) -> Call:
+    ws.wav("stm/rec1.wav")
+    ws.write("stm/ref.stm", "rec1 1 spk1 0.1 0.8 the river\nrec1 1 spk1 0.9\n")
+    return Call(["prepare", "stm/ref.stm", "--format", "stm", "--corpus", "s"], ["stm/ref.stm line 2", "file channel speaker start end"])
+
+
+def stm_time_not_a_number(ws: Workspace) -> Call:
+    ws.wav("stm/rec1.wav")
+    ws.write("stm/ref.stm", "rec1 1 spk1 0,1 0,8 the river\n")
+    return Call(["prepare", "stm/ref.stm", "--format", "stm", "--corpus", "s"], ["stm/ref.stm line 1", "'0,1'", "number of seconds"])
+
+
+def trs_not_xml(ws: Workspace) -> Call:
+    ws.wav("trs/rec1.wav")
+    ws.write("trs/rec1.trs", '<?xml version="1.0"?>\n<Trans audio_filename="rec1">\n<Episode>\n')
+    return Call(["prepare", "trs", "--format", "trs", "--corpus", "t"], ["trs/rec1.trs", "not well-formed XML at line"])
+
+
+def trs_turn_without_end_time(ws: Workspace) -> Call:
+    ws.wav("trs/rec1.wav")
+    ws.write("trs/rec1.trs", '<Trans audio_filename="rec1"><Episode><Section type="report" startTime="0" endTime="1">'
+             '<Turn startTime="0"><Sync time="0"/>the river</Turn></Section></Episode></Trans>\n')
+    return Call(["prepare", "trs", "--format", "trs", "--corpus", "t"], ["trs/rec1.trs", "<Turn>", "endTime"])
+
+
+def _small_corpus(ws: Workspace, text_only: bool = False) -> str:
+    from fieldasr.data import Corpus, Recording, Segment
+
+    audio = ws.wav("audio/a.wav")
+    segments = (Segment("a-1", "a", 0.0, 0.5, "the river"),)
+    Corpus({} if text_only else {"a": Recording.from_audio("a", audio)}, segments, text_only=text_only).save(ws.root / "corpus")
+    return "corpus"
+
+
+def export_corpus_onto_existing_output(ws: Workspace) -> Call:
+    corpus = _small_corpus(ws)
+    ws.write("ref.stm", "my own reference\n")
+    return Call(["export-corpus", corpus, "--format", "stm", "--out", "ref.stm"], ["ref.stm", "already exists", "--overwrite"])
+
+
+def export_corpus_text_only_to_kaldi(ws: Workspace) -> Call:
+    corpus = _small_corpus(ws, text_only=True)
+    return Call(["export-corpus", corpus, "--format", "kaldi", "--out", "data"], ["data", "text-only", "Prepare the corpus with its audio"])
+
+
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
     # --- transcribe / ELAN writing ---
@@ -615,6 +747,27 @@ CASES: list[BadInput] = [
     BadInput("export: G2P spec with an unknown key", export_spec_with_unknown_key),
     BadInput("g2p: letter-to-sound table with unknown symbols under --strict", g2p_table_with_unknown_symbols_strict),
     BadInput("g2p-import-table: unknown symbols under --strict", g2p_import_table_unknown_symbols_strict),
+
+    # --- formats of the ecosystem ---
+    BadInput("prepare kaldi: a text line's utterance is not in segments", kaldi_text_utterance_not_in_segments),
+    BadInput("prepare kaldi: a segment of a recording not in wav.scp", kaldi_segment_of_unknown_recording),
+    BadInput("prepare kaldi: a segment ending before it starts", kaldi_segment_end_before_start),
+    BadInput("prepare kaldi: spk2utt disagrees with utt2spk", kaldi_spk2utt_disagrees),
+    BadInput("prepare kaldi: an utterance without a speaker in utt2spk", kaldi_utterance_without_speaker),
+    BadInput("prepare kaldi: every wav.scp entry is a command", kaldi_only_piped_audio),
+    BadInput("prepare kaldi: no wav.scp", kaldi_folder_without_wav_scp),
+    BadInput("prepare kaldi: with --media-dir", kaldi_with_media_dir),
+    BadInput("prepare lhotse: a supervision line is not JSON", lhotse_supervision_not_json),
+    BadInput("prepare lhotse: a supervision without start", lhotse_supervision_without_start),
+    BadInput("prepare lhotse: a supervision of an unknown recording", lhotse_supervision_of_unknown_recording),
+    BadInput("prepare lhotse: supervisions without a recordings manifest", lhotse_supervisions_without_recordings),
+    BadInput("prepare hf-audiofolder: no transcription column", audiofolder_without_transcription_column),
+    BadInput("prepare stm: a line with too few fields", stm_line_with_too_few_fields),
+    BadInput("prepare stm: a time that is not a number", stm_time_not_a_number),
+    BadInput("prepare trs: not XML", trs_not_xml),
+    BadInput("prepare trs: a turn without endTime", trs_turn_without_end_time),
+    BadInput("export-corpus: onto an existing output without --overwrite", export_corpus_onto_existing_output),
+    BadInput("export-corpus: a text-only corpus to kaldi", export_corpus_text_only_to_kaldi),
 
 ]
 
