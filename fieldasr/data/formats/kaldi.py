@@ -2,19 +2,22 @@
 
 Reading: `wav.scp` (recording id, audio path; a relative path is taken from the current folder, as Kaldi's scripts
 take it from the recipe folder they run in) and `text` are required; without `segments` each utterance is a whole
-recording (its id is the recording id). A `wav.scp` entry that is a command (`sox a.wav -t wav - |`) or an archive
+recording (its id is the recording id). `utt2lang` (as Lhotse writes it) gives languages, `spk2gender` and
+`utt2gender` a gender kept in custom data; files Kaldi derives from the audio (`utt2dur`, `reco2dur`, `feats.scp`,
+...) are not read: `prepare` measures the audio itself. A `wav.scp` entry that is a command (`sox a.wav -t wav - |`) or an archive
 offset (`feats.ark:12`) is not run or opened: its utterances are skipped and counted, with the fix (write the audio to a
 file). Lines that contradict each other (a `text` utterance missing from `segments`, a `segments` line naming a
 recording not in `wav.scp`, `spk2utt` disagreeing with `utt2spk`) stop the import with the file, line and fix.
 
 Kaldi has no "unknown speaker": its convention is to use the utterance id as the speaker, so a speaker equal to its
-utterance id reads as no speaker, and a segment without a speaker is written that way. Kaldi stores no language.
+utterance id reads as no speaker, and a segment without a speaker is written that way. Languages are written to
+`utt2lang` (for the segments that have one).
 """
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +129,19 @@ def _read_speakers(folder: Path, utterances: dict[str, _Utterance]) -> dict[str,
     return speakers
 
 
+def _read_mapping(folder: Path, name: str, known: Iterable[str], what: str) -> dict[str, str]:
+    """An optional `<id> <value>` file (utt2lang, spk2gender, utt2gender) whose ids must be `known`."""
+    path = folder / name
+    if not path.is_file():
+        return {}
+    known, mapping = set(known), {}
+    for key, value, where in _pairs(path, f"<{what}>"):
+        if key not in known:
+            raise AnnotationError(f"{where}: {key!r} is not an utterance or speaker of this data directory. Delete the line or fix the id.")
+        _unique(mapping, key, value, where, "id")
+    return mapping
+
+
 def _read_channels(folder: Path, recordings: dict) -> dict[str, dict[str, str]]:
     """reco2file_and_channel: recording id -> {"file", "channel"} (kept in each segment's custom data)."""
     path = folder / "reco2file_and_channel"
@@ -140,22 +156,50 @@ def _read_channels(folder: Path, recordings: dict) -> dict[str, dict[str, str]]:
     return channels
 
 
+@dataclass(frozen=True)
+class _DataDirectory:
+    """A Kaldi data directory's files, read and checked against each other."""
+
+    folder: Path
+    recordings: dict[str, tuple[Path | str, str]]
+    utterances: dict[str, _Utterance]
+    texts: dict[str, str]
+    speakers: dict[str, str]
+    languages: dict[str, str]
+    custom: dict[str, dict[str, str]]  # utterance id -> file/channel (reco2file_and_channel), gender
+
+    @classmethod
+    def read(cls, folder: Path) -> "_DataDirectory":
+        for required in ("wav.scp", "text"):
+            if not (folder / required).is_file():
+                raise AnnotationError(f"{folder}: no {required} here. A Kaldi data directory holds wav.scp and text "
+                                      "(and segments, utt2spk, spk2utt); give that folder.")
+        recordings = _read_wav_scp(folder)
+        utterances = _read_segments(folder, recordings)
+        speakers = _read_speakers(folder, utterances)
+        channels = _read_channels(folder, recordings)
+        speaker_genders = _read_mapping(folder, "spk2gender", set(speakers.values()), "gender")
+        genders = {utterance: speaker_genders[speaker] for utterance, speaker in speakers.items() if speaker in speaker_genders}
+        genders.update(_read_mapping(folder, "utt2gender", utterances, "gender"))
+        custom = {u.id: {**channels.get(u.recording_id, {}), **({"gender": genders[u.id]} if u.id in genders else {})}
+                  for u in utterances.values()}
+        return cls(folder, recordings, utterances, _read_texts(folder, utterances), speakers,
+                   _read_mapping(folder, "utt2lang", utterances, "language"), custom)
+
+    def annotation(self, utterance: _Utterance, language: str | None) -> SourceAnnotation:
+        speaker = self.speakers.get(utterance.id, utterance.id)
+        return SourceAnnotation(utterance.start, utterance.end, self.texts[utterance.id], utterance.id, f"utterance {utterance.id}",
+                                None if speaker == utterance.id else speaker, self.languages.get(utterance.id, language),
+                                self.custom[utterance.id], segment_id=utterance.id)
+
+
 def read_kaldi(source: Path, language: str | None = None, media: MediaSearch | None = None) -> Iterator[SourceFile | SkippedItem]:
     """One SourceFile per recording of a Kaldi data directory; skipped utterances and recordings with the reason."""
-    folder = Path(source)
-    for required in ("wav.scp", "text"):
-        if not (folder / required).is_file():
-            raise AnnotationError(f"{folder}: no {required} here. A Kaldi data directory holds wav.scp and text "
-                                  "(and segments, utt2spk, spk2utt); give that folder.")
-    recordings = _read_wav_scp(folder)
-    utterances = _read_segments(folder, recordings)
-    texts = _read_texts(folder, utterances)
-    speakers = _read_speakers(folder, utterances)
-    channels = _read_channels(folder, recordings)
+    data = _DataDirectory.read(Path(source))
     by_recording: dict[str, list[_Utterance]] = defaultdict(list)
-    for utterance in utterances.values():
+    for utterance in data.utterances.values():
         by_recording[utterance.recording_id].append(utterance)
-    for recording_id, (entry, where) in recordings.items():
+    for recording_id, (entry, where) in data.recordings.items():
         if isinstance(entry, str):
             lost = len(by_recording.get(recording_id, []))
             yield SkippedItem(where, f"recording {recording_id}", f"{entry} ({lost} utterance(s) not used)", "piped-audio")
@@ -164,19 +208,13 @@ def read_kaldi(source: Path, language: str | None = None, media: MediaSearch | N
             yield SkippedItem(where, f"recording {recording_id}", "no utterance in segments is of this recording", "no-transcription")
             continue
         listed = []
-        for utterance in by_recording[recording_id]:
-            if utterance.id in texts:
-                listed.append(utterance)
+        for utterance in sorted(by_recording[recording_id], key=lambda u: (u.start, u.id)):
+            if utterance.id in data.texts:
+                listed.append(data.annotation(utterance, language))
             else:
-                yield SkippedItem(str(folder / "text"), f"utterance {utterance.id}", "no line in text (no transcription)", "no-transcription")
-        if not listed:
-            continue
-        custom = channels.get(recording_id, {})
-        annotations = tuple(
-            SourceAnnotation(u.start, u.end, texts[u.id], u.id, f"utterance {u.id}",
-                             None if speakers.get(u.id, u.id) == u.id else speakers[u.id], language, dict(custom), segment_id=u.id)
-            for u in sorted(listed, key=lambda u: (u.start, u.id)))
-        yield SourceFile(source=folder / "text", media=entry, annotations=annotations, recording_id=recording_id)
+                yield SkippedItem(str(data.folder / "text"), f"utterance {utterance.id}", "no line in text (no transcription)", "no-transcription")
+        if listed:
+            yield SourceFile(source=data.folder / "text", media=entry, annotations=tuple(listed), recording_id=recording_id)
 
 
 def write_kaldi(corpus: Corpus, out: Path, overwrite: bool = False) -> ExportResult:
@@ -210,6 +248,8 @@ def write_kaldi(corpus: Corpus, out: Path, overwrite: bool = False) -> ExportRes
         "utt2spk": [f"{utterance} {speaker_of[utterance]}" for utterance in sorted(speaker_of)],
         "spk2utt": [f"{speaker} {' '.join(sorted(by_speaker[speaker]))}" for speaker in sorted(by_speaker)],
     }
+    if any(s.language for s in segments):
+        files["utt2lang"] = [f"{s.id} {s.language}" for s in segments if s.language]
     with atomic_directory(out, overwrite=overwrite) as staging:
         for name, lines in files.items():
             atomic_write_text(staging / name, "".join(line + "\n" for line in lines))
