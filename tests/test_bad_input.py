@@ -665,6 +665,14 @@ def trs_turn_without_end_time(ws: Workspace) -> Call:
     return Call(["prepare", "trs", "--format", "trs", "--corpus", "t"], ["trs/rec1.trs", "<Turn>", "endTime"])
 
 
+def trs_who_not_a_number(ws: Workspace) -> Call:
+    ws.wav("trs/rec1.wav")
+    ws.write("trs/rec1.trs", '<Trans audio_filename="rec1"><Episode><Section type="report" startTime="0" endTime="1">'
+             '<Turn speaker="spk1 spk2" startTime="0" endTime="1"><Sync time="0"/><Who nb="first"/>the river</Turn>'
+             '</Section></Episode></Trans>\n')
+    return Call(["prepare", "trs", "--format", "trs", "--corpus", "t"], ["trs/rec1.trs", "turn 1", "nb='first'", "Fix it in Transcriber"])
+
+
 def _small_corpus(ws: Workspace, text_only: bool = False) -> str:
     from fieldasr.data import Corpus, Recording, Segment
 
@@ -766,6 +774,7 @@ CASES: list[BadInput] = [
     BadInput("prepare stm: a time that is not a number", stm_time_not_a_number),
     BadInput("prepare trs: not XML", trs_not_xml),
     BadInput("prepare trs: a turn without endTime", trs_turn_without_end_time),
+    BadInput("prepare trs: a Who mark whose nb is not a number", trs_who_not_a_number),
     BadInput("export-corpus: onto an existing output without --overwrite", export_corpus_onto_existing_output),
     BadInput("export-corpus: a text-only corpus to kaldi", export_corpus_text_only_to_kaldi),
 

@@ -323,3 +323,11 @@ def test_kaldi_directories_of_lhotse_read_and_written_both_ways(corpus, tmp_path
     kaldi.export_to_kaldi(recordings, supervisions, tmp_path / "theirs")
     result = prepare_corpus(tmp_path / "theirs", "kaldi", "theirs", out_dir=tmp_path / "manifests", progress=False)
     assert carried(result.corpus) == carried(corpus)
+
+
+def test_stm_with_sphere_audio_says_how_to_convert(tmp_path):
+    """TED-LIUM ships STM with .sph audio, which fieldasr does not read: the skip reason gives the sox command."""
+    (tmp_path / "talk.sph").write_bytes(b"NIST_1A\n   1024\n")
+    (tmp_path / "talk.stm").write_text("talk 1 speaker1 0.5 2.0 <o,f0,male> the river runs\n", encoding="utf-8")
+    with pytest.raises(AnnotationError, match=r"no usable segment.*sox talk\.sph talk\.wav.*1 segment\(s\) not used"):
+        prepare_corpus(tmp_path / "talk.stm", "stm", "ted", out_dir=tmp_path / "manifests", progress=False)

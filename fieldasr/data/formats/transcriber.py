@@ -44,6 +44,14 @@ def _parse(path: Path) -> ElementTree.Element:
     return root
 
 
+def _who(element: ElementTree.Element, path: Path, turn: int) -> int:
+    value = element.get("nb", "")
+    if not value.isdigit():
+        raise AnnotationError(f"{path}: turn {turn} has <Who nb={value!r}>; nb must be the speaker's position (1, 2, ...) "
+                              "in the turn's speaker list. Fix it in Transcriber.")
+    return int(value)
+
+
 class _TurnReader:
     """Walks one Turn's children, closing an annotation at each Sync, Who and the turn's end."""
 
@@ -60,7 +68,7 @@ class _TurnReader:
             if child.tag == "Sync":
                 self.close(_time(child, "time", path))
             elif child.tag == "Who":
-                self.who = int(child.get("nb", "0") or 0)
+                self.who = _who(child, path, number)
             self.add(child.tail)
         self.close(self.end)
 
