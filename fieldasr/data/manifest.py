@@ -122,7 +122,8 @@ class Segment:
 ManifestItem = TypeVar("ManifestItem", Recording, Segment)
 
 
-def _open_text(path: Path, mode: str) -> io.TextIOBase:
+def open_text(path: Path, mode: str) -> io.TextIOBase:
+    """A UTF-8 text stream of `path`, gzipped when its name ends in .gz."""
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, mode + "b"), encoding="utf-8")
     return open(path, mode, encoding="utf-8")
@@ -142,7 +143,7 @@ def write_manifest(path: str | Path, items: Iterable[Recording | Segment]) -> in
     path = Path(path)
     count = 0
     with atomic_path(path, make_parents=True) as temporary:
-        with _open_text(temporary, "w") as stream:
+        with open_text(temporary, "w") as stream:
             for item in items:
                 stream.write(json.dumps(_to_json(item), ensure_ascii=False) + "\n")
                 count += 1
@@ -161,7 +162,7 @@ def _read(path: str | Path, cls: type[ManifestItem]) -> Iterator[ManifestItem]:
         raise ManifestError(f"{path}: manifest not found. Create it with `fieldasr prepare`.")
     required, known = _field_names(cls)
     kind = cls.__name__.lower()
-    with _open_text(path, "r") as stream:
+    with open_text(path, "r") as stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from fieldasr.data.formats.base import ExportResult, require_audio, seconds_text
+from fieldasr.data.formats.base import ExportResult, read_lines, require_audio, seconds_text
 from fieldasr.data.manifest import Corpus
 from fieldasr.data.media import MediaSearch
 from fieldasr.data.source import SkippedItem, SourceAnnotation, SourceFile
@@ -31,23 +31,22 @@ SPEAKER_COLUMNS = ("speaker_id", "speaker")
 
 
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise AnnotationError(f"{path}: not UTF-8 ({error.reason} at byte {error.start}). Save it as UTF-8.") from None
     if path.suffix == ".csv":
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise AnnotationError(f"{path}: not UTF-8 ({error.reason} at byte {error.start}). Save it as UTF-8.") from None
         for number, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
             yield f"{path} line {number}", row
         return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise AnnotationError(f"{path} line {number}: not valid JSON ({error.msg}). Each line must be one object with file_name.") from None
-            if not isinstance(row, dict):
-                raise AnnotationError(f"{path} line {number}: expected a JSON object with file_name.")
-            yield f"{path} line {number}", row
+    for number, line in read_lines(path):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise AnnotationError(f"{path} line {number}: not valid JSON ({error.msg}). Each line must be one object with file_name.") from None
+        if not isinstance(row, dict):
+            raise AnnotationError(f"{path} line {number}: expected a JSON object with file_name.")
+        yield f"{path} line {number}", row
 
 
 def _text_column(path: Path, columns: set[str]) -> str:

@@ -50,7 +50,9 @@ def read_lines(path: Path) -> Iterator[tuple[int, str]]:
     except UnicodeDecodeError as error:
         raise AnnotationError(f"{path}: not UTF-8 ({error.reason} at byte {error.start}). Save it as UTF-8, "
                               "e.g. `iconv -f LATIN1 -t UTF-8`.") from None
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at \n only: str.splitlines would also split at characters a transcription may hold (U+2028, U+0085).
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if line.strip():
             yield number, line
 

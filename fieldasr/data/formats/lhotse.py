@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldasr.data.formats.base import ExportResult, absolute_audio_path, parse_seconds, require_audio
-from fieldasr.data.manifest import Corpus, Segment, _open_text
+from fieldasr.data.manifest import Corpus, Segment, open_text
 from fieldasr.data.media import MediaSearch
 from fieldasr.data.source import SkippedItem, SourceAnnotation, SourceFile
 from fieldasr.errors import AnnotationError
@@ -31,7 +31,7 @@ _KEPT_IN_CUSTOM = ("gender", "alignment")
 
 def _objects(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     try:
-        with _open_text(path, "r") as stream:
+        with open_text(path, "r") as stream:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue
@@ -145,7 +145,7 @@ def write_lhotse(corpus: Corpus, out: Path, overwrite: bool = False) -> ExportRe
     supervisions = [_supervision(segment, corpus.recordings[segment.recording_id].channels) for segment in corpus.segments]
     with atomic_directory(out, overwrite=overwrite) as staging:
         for name, records in ((RECORDINGS_FILE, recordings), (SUPERVISIONS_FILE, supervisions)):
-            with _open_text(staging / name, "w") as stream:
+            with open_text(staging / name, "w") as stream:
                 for record in records:
                     stream.write(json.dumps(record, ensure_ascii=False) + "\n")
     return ExportResult(out, (out / RECORDINGS_FILE, out / SUPERVISIONS_FILE), len(supervisions))
