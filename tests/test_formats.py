@@ -331,3 +331,42 @@ def test_stm_with_sphere_audio_says_how_to_convert(tmp_path):
     (tmp_path / "talk.stm").write_text("talk 1 speaker1 0.5 2.0 <o,f0,male> the river runs\n", encoding="utf-8")
     with pytest.raises(AnnotationError, match=r"no usable segment.*sox talk\.sph talk\.wav.*1 segment\(s\) not used"):
         prepare_corpus(tmp_path / "talk.stm", "stm", "ted", out_dir=tmp_path / "manifests", progress=False)
+
+
+TRANSCRIBER_EXAMPLES = Path("/usr/share/doc/transcriber/examples")  # Debian package transcriber (tools/install_system_packages.sh)
+TRANSCRIBER_DTD = Path("/etc/transcriber/trans-14.dtd")
+
+
+def transcriber_installed() -> None:
+    if not (TRANSCRIBER_EXAMPLES / "frint980428.trs").is_file() or not TRANSCRIBER_DTD.is_file():
+        pytest.skip("Transcriber is not installed (Debian package transcriber; tools/install_system_packages.sh installs it)")
+
+
+def test_trs_examples_shipped_with_transcriber(tmp_path):
+    """Transcriber's own example files: ISO-8859-1, Topics, Events, Background, a two-speaker turn; SPHERE audio."""
+    transcriber_installed()
+    import gzip
+
+    for name in ("frint980428.trs", "know.trs"):
+        shutil.copy(TRANSCRIBER_EXAMPLES / name, tmp_path)
+    for name in ("frint980428.wav", "know.sph"):
+        (tmp_path / name).write_bytes(gzip.decompress((TRANSCRIBER_EXAMPLES / f"{name}.gz").read_bytes()))
+    result = prepare_corpus(tmp_path, "trs", "examples", out_dir=tmp_path / "manifests", progress=False)
+    assert [(item.source, item.kind) for item in result.skipped] == [(str(tmp_path / "know.trs"), "unusable-audio")]
+    assert "sox know.sph know.wav" in result.skipped[0].reason
+    segments = {(round(s.start * 1000), round(s.end * 1000), s.speaker): s.text for s in result.corpus.segments}
+    assert segments[(0, 387, "Simon Tivolle")] == "ouais ." and segments[(0, 387, "Patricia Martin")] == "sûr ?"
+    assert segments[(387, 3008, "Simon Tivolle")] == "ah bon ? non . blague , blague de Patricia ."
+    assert segments[(18521, 20000, "Simon Tivolle")] == "pour tirer les enseignements du"
+    assert result.counts["overlapping_pairs"] == 1
+    assert result.corpus.recordings["frint980428"].sampling_rate == 8000
+
+
+def test_trs_we_write_is_valid_by_transcribers_dtd(corpus, tmp_path):
+    transcriber_installed()
+    etree = pytest.importorskip("lxml.etree")
+    corpus.save(tmp_path / "original")
+    result = export_corpus(tmp_path / "original", "trs", tmp_path / "trs")
+    dtd = etree.DTD(str(TRANSCRIBER_DTD))
+    for path in result.files:
+        assert dtd.validate(etree.parse(str(path))), (path, dtd.error_log.filter_from_errors())

@@ -16,8 +16,9 @@ declare -A NEEDED_LIBS=(
   [libsndfile.so.1]=libsndfile1
   [libespeak-ng.so.1]=libespeak-ng1
 )
-# Data packages (checked with dpkg): pocketsphinx-testdata is 2 MB of real English speech the tests use.
-NEEDED_DATA=(pocketsphinx-testdata)
+# Data packages (checked with dpkg): pocketsphinx-testdata is 2 MB of real English speech the tests use; transcriber
+# ships Transcriber's own example .trs files (with their audio) and its DTD, which the .trs tests read and validate against.
+NEEDED_DATA=(pocketsphinx-testdata transcriber)
 # Opt-in, about 100 MB: Dutch acted dialogue of Fish Fillets NG for the real-speech benchmarks.
 OPTIONAL_REAL_SPEECH=(fillets-ng-data fillets-ng-data-nl)
 # Opt-in, about 1.5 MB: Spanish and Brazilian Portuguese fortune cookies, real text for benchmarks/lm_transfer.py.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldasr.data.manifest import Corpus, Recording
+from fieldasr.data.media import MediaSearch
 from fieldasr.data.source import SkippedItem
 from fieldasr.errors import AnnotationError
 
@@ -71,3 +72,13 @@ def require_audio(corpus: Corpus, format_name: str, folder: Path) -> None:
 
 def absolute_audio_path(recording: Recording) -> str:
     return str(Path(recording.path).resolve())
+
+
+def why_no_audio(annotation: Path, name: str, media: MediaSearch) -> str:
+    """Why no audio called `name` was found for `annotation`: a same-name file fieldasr cannot read (TED-LIUM's and
+    Transcriber's .sph), else where it was looked for."""
+    other = sorted(path for path in annotation.parent.glob(f"{name}.*") if path != annotation and path.suffix.lower() not in (".stm", ".trs"))
+    if other:
+        return f"{other[0]} is not in a format fieldasr reads; convert it, e.g. `sox {other[0].name} {name}.wav`"
+    searched = f" and under {media.media_dir}" if media.media_dir else ""
+    return f"audio not found: no {name}.wav (or .flac, ...) beside {annotation.name}{searched}; give its folder with --media-dir"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldasr.data.formats.base import ExportResult, key_of_times, parse_seconds, read_lines, seconds_text
+from fieldasr.data.formats.base import ExportResult, key_of_times, parse_seconds, read_lines, seconds_text, why_no_audio
 from fieldasr.data.manifest import Corpus, count_overlapping_pairs
 from fieldasr.data.media import MediaSearch
 from fieldasr.data.source import SkippedItem, SourceAnnotation, SourceFile
@@ -124,14 +124,6 @@ def _audio(stm: Path, file: str, media: MediaSearch) -> Path | None:
         return None
 
 
-def _why_no_audio(stm: Path, file: str, media: MediaSearch) -> str:
-    other = sorted(path for path in stm.parent.glob(f"{file}.*") if path.suffix.lower() != ".stm")
-    if other:  # e.g. TED-LIUM's .sph: audio in a format fieldasr does not read
-        return f"{other[0]} is not in a format fieldasr reads; convert it, e.g. `sox {other[0].name} {file}.wav`"
-    searched = f" and under {media.media_dir}" if media.media_dir else ""
-    return f"audio not found: no {file}.wav (or .flac, ...) beside the STM file{searched}; give its folder with --media-dir"
-
-
 def read_stm(source: Path, language: str | None = None, media: MediaSearch | None = None) -> Iterator[SourceFile | SkippedItem]:
     """One SourceFile per recording (STM `file` field) of an STM file, or of each .stm under a folder."""
     source = Path(source)
@@ -155,7 +147,7 @@ def read_stm(source: Path, language: str | None = None, media: MediaSearch | Non
         for file, annotations in by_file.items():
             audio = _audio(stm, file, media)
             if audio is None:
-                yield SkippedItem(str(stm), f"file {file}", f"{_why_no_audio(stm, file, media)} ({len(annotations)} segment(s) not used)",
+                yield SkippedItem(str(stm), f"file {file}", f"{why_no_audio(stm, file, media)} ({len(annotations)} segment(s) not used)",
                                   "unusable-audio")
                 continue
             yield SourceFile(source=stm, media=audio, annotations=tuple(annotations), recording_id=file)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from fieldasr.data.formats.base import ExportResult, key_of_times, parse_seconds, seconds_text
+from fieldasr.data.formats.base import ExportResult, key_of_times, parse_seconds, seconds_text, why_no_audio
 from fieldasr.data.manifest import Corpus, Segment
 from fieldasr.data.media import MediaSearch
 from fieldasr.data.source import SkippedItem, SourceAnnotation, SourceFile, tidy_text
@@ -109,9 +109,8 @@ def read_trs(source: Path, language: str | None = None, media: MediaSearch | Non
         audio_filename = root.get("audio_filename", "")
         audio = _audio(path, audio_filename, media)
         if audio is None:
-            searched = f" and under {media.media_dir}" if media.media_dir else ""
-            yield SkippedItem(str(path), "", f"audio {audio_filename!r} not found beside the file{searched} (looked for .wav, .flac, ...); "
-                              f"give its folder with --media-dir ({len(annotations)} annotation(s) not used)", "unusable-audio")
+            reason = why_no_audio(path, Path(audio_filename).stem or path.stem, media)
+            yield SkippedItem(str(path), "", f"{reason} ({len(annotations)} annotation(s) not used)", "unusable-audio")
             continue
         yield SourceFile(source=path, media=audio, annotations=tuple(annotations), recording_id=path.stem)
 
