@@ -1,4 +1,5 @@
-"""`prepare`: fieldwork files (ELAN, TextGrid, Common Voice, CSV, audio + .txt) -> checked manifests on disk.
+"""`prepare`: fieldwork files (ELAN, TextGrid, Common Voice, CSV, audio + .txt) and other tools' corpora (Kaldi,
+Lhotse, Hugging Face audiofolder, STM, Transcriber: `fieldasr.data.formats`) -> checked manifests on disk.
 
 Importers parse; this module opens each audio file once, turns annotations into segments, and records
 everything it could not use (empty annotations, annotations past the end of the audio, unreadable files)

@@ -6,8 +6,8 @@ to the metadata file's folder; the transcription is the `transcription` column (
 Each row is one whole-file transcription; the recording id is the file's path under the folder, as for `folder`.
 
 Writing: one WAV per segment, named by the segment id (cut from its recording, keeping its rate, channels and sample
-format where WAV has it, else 16-bit), and `metadata.csv` with `file_name`, `transcription`, `speaker_id`, `language` (+ the source segment's times), which
-`datasets.load_dataset("audiofolder", data_dir=OUT)` loads.
+format where WAV has it, else 16-bit), and `metadata.csv` with `file_name`, `transcription`, `speaker_id`, `language`
+and the segment's source recording and times, which `datasets.load_dataset("audiofolder", data_dir=OUT)` loads.
 """
 from __future__ import annotations
 
