@@ -98,9 +98,11 @@ def test_kaldi_without_segments_is_one_utterance_per_recording(audio, tmp_path):
     data.mkdir()
     (data / "wav.scp").write_text(f"north {audio['north']}\nsouth {audio['south']}\n", encoding="utf-8")
     (data / "text").write_text("north the river runs north\n", encoding="utf-8")
+    (data / "reco2file_and_channel").write_text("north north-session A\nsouth south-session A\n", encoding="utf-8")
     result = prepare_corpus(data, "kaldi", "whole", out_dir=tmp_path / "manifests", progress=False)
     [segment] = result.corpus.segments
     assert (segment.id, segment.start, round(segment.end, 3)) == ("north", 0.0, 3.0)
+    assert dict(segment.custom) == {"file": "north-session", "channel": "A"}
     assert [(item.item, item.kind) for item in result.skipped] == [("utterance south", "no-transcription")]
 
 
