@@ -113,7 +113,10 @@ def _read_speakers(folder: Path, utterances: dict[str, _Utterance]) -> dict[str,
     for utterance_id, speaker, where in _pairs(path, "<speaker id>"):
         if utterance_id not in utterances:
             raise AnnotationError(f"{where}: utterance {utterance_id!r} is not in segments or wav.scp. Delete the line or add the utterance.")
-        _unique(speakers, utterance_id, speaker.split()[0], where, "utterance id")
+        if len(speaker.split()) != 1:
+            raise AnnotationError(f"{where}: {utterance_id} {speaker} has {1 + len(speaker.split())} fields; expected "
+                                  "'<utterance id> <speaker id>'. Fix the line.")
+        _unique(speakers, utterance_id, speaker, where, "utterance id")
     missing = sorted(set(utterances) - set(speakers))
     if missing:
         raise AnnotationError(f"{path}: utterance(s) {', '.join(missing[:5])} have no speaker. Kaldi needs one for every "
