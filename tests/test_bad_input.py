@@ -629,6 +629,11 @@ def lhotse_supervision_of_unknown_recording(ws: Workspace) -> Call:
     return Call(["prepare", folder, "--format", "lhotse", "--corpus", "l"], ["line 1", "'rec7'", "x_recordings_dev.jsonl"])
 
 
+def lhotse_supervision_of_no_duration(ws: Workspace) -> Call:
+    folder = _lhotse_dir(ws, '{"id": "s1", "recording_id": "rec1", "start": 0.2, "duration": 0, "text": "the river"}\n')
+    return Call(["prepare", folder, "--format", "lhotse", "--corpus", "l"], ["x_supervisions_dev.jsonl line 1", "'s1'", "duration 0"])
+
+
 def lhotse_supervisions_without_recordings(ws: Workspace) -> Call:
     ws.write("lhotse/supervisions.jsonl", '{"id": "s1", "recording_id": "rec1", "start": 0, "duration": 0.5}\n')
     return Call(["prepare", "lhotse", "--format", "lhotse", "--corpus", "l"], ["supervisions.jsonl", "recordings.jsonl", "beside it"])
@@ -650,6 +655,14 @@ def stm_time_not_a_number(ws: Workspace) -> Call:
     ws.wav("stm/rec1.wav")
     ws.write("stm/ref.stm", "rec1 1 spk1 0,1 0,8 the river\n")
     return Call(["prepare", "stm/ref.stm", "--format", "stm", "--corpus", "s"], ["stm/ref.stm line 1", "'0,1'", "number of seconds"])
+
+
+def stm_audio_twice_under_media_dir(ws: Workspace) -> Call:
+    ws.wav("media/day1/rec1.wav")
+    ws.wav("media/day2/rec1.wav")
+    ws.write("stm/ref.stm", "rec1 1 spk1 0.1 0.8 the river\n")
+    return Call(["prepare", "stm/ref.stm", "--format", "stm", "--corpus", "s", "--media-dir", "media"],
+                ["rec1.wav", "media/day1/rec1.wav", "media/day2/rec1.wav", "Rename or move one"])
 
 
 def trs_not_xml(ws: Workspace) -> Call:
@@ -769,9 +782,11 @@ CASES: list[BadInput] = [
     BadInput("prepare lhotse: a supervision without start", lhotse_supervision_without_start),
     BadInput("prepare lhotse: a supervision of an unknown recording", lhotse_supervision_of_unknown_recording),
     BadInput("prepare lhotse: supervisions without a recordings manifest", lhotse_supervisions_without_recordings),
+    BadInput("prepare lhotse: a supervision of duration 0", lhotse_supervision_of_no_duration),
     BadInput("prepare hf-audiofolder: no transcription column", audiofolder_without_transcription_column),
     BadInput("prepare stm: a line with too few fields", stm_line_with_too_few_fields),
     BadInput("prepare stm: a time that is not a number", stm_time_not_a_number),
+    BadInput("prepare stm: the audio's name twice under --media-dir", stm_audio_twice_under_media_dir),
     BadInput("prepare trs: not XML", trs_not_xml),
     BadInput("prepare trs: a turn without endTime", trs_turn_without_end_time),
     BadInput("prepare trs: a Who mark whose nb is not a number", trs_who_not_a_number),

@@ -181,10 +181,11 @@ def test_stm_round_trip_and_unscored_lines(corpus, audio, tmp_path):
     result, exported = round_trip(corpus, "stm", tmp_path, media_dir=Path(audio["north"]).parent)
     assert carried(result.corpus, ids=False) == carried(corpus, ids=False)
     stm = tmp_path / "exported.stm"
-    stm.write_text(stm.read_text(encoding="utf-8") + "south 1 inter_segment_gap 2.499 2.5 ignore_time_segment_in_scoring\n",
-                   encoding="utf-8")
+    stm.write_text(stm.read_text(encoding="utf-8") + "south 1 inter_segment_gap 2.499 2.5 ignore_time_segment_in_scoring\n"
+                   "south 1 bo 2.5 2.5 oh\n", encoding="utf-8")
     again = prepare_corpus(stm, "stm", "again", out_dir=tmp_path / "manifests", progress=False, media_dir=Path(audio["north"]).parent)
-    assert [item.kind for item in again.skipped] == ["not-scored"]
+    assert [item.kind for item in again.skipped] == ["not-scored", "zero-length"]
+    assert len(again.corpus.segments) == len(corpus.segments)
 
 
 def sclite(tmp_path: Path, reference: Path, hypothesis: Path) -> str:

@@ -87,6 +87,8 @@ def _annotation(record: dict[str, Any], where: str, language: str | None) -> Sou
     identifier = str(_field(record, "id", where))
     start = parse_seconds(str(_field(record, "start", where)), where, "start")
     duration = parse_seconds(str(_field(record, "duration", where)), where, "duration")
+    if duration == 0:
+        raise AnnotationError(f"{where}: supervision {identifier!r} has duration 0. Fix its times or delete the line.")
     custom = dict(record.get("custom") or {})
     custom.update({name: record[name] for name in _KEPT_IN_CUSTOM if record.get(name) is not None})
     if record.get("channel", 0) not in (0, [0]):

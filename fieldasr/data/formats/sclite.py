@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fieldasr.data.formats.base import ExportResult, key_of_times, parse_seconds, read_lines, seconds_text, why_no_audio
 from fieldasr.data.manifest import Corpus, count_overlapping_pairs
-from fieldasr.data.media import MediaSearch
+from fieldasr.data.media import AmbiguousMediaError, MediaSearch
 from fieldasr.data.source import SkippedItem, SourceAnnotation, SourceFile
 from fieldasr.errors import AnnotationError
 from fieldasr.files import OutputExistsError, atomic_write_text
@@ -120,6 +120,8 @@ def read_ctm(path: str | Path) -> list[CtmWord]:
 def _audio(stm: Path, file: str, media: MediaSearch) -> Path | None:
     try:
         return media.find(stm.parent / f"{file}.stm").path  # looks for <file>.wav, .flac, ... beside it and under --media-dir
+    except AmbiguousMediaError:
+        raise  # two candidates under --media-dir: the fieldworker must choose
     except AnnotationError:
         return None
 
@@ -137,6 +139,9 @@ def read_stm(source: Path, language: str | None = None, media: MediaSearch | Non
             where = f"segment {number} ({line.file} {seconds_text(line.start)}-{seconds_text(line.end)} s)"
             if line.text == NOT_SCORED_TEXT or line.speaker == GAP_SPEAKER:
                 yield SkippedItem(str(stm), where, "marked as not scored (sclite skips it too)", "not-scored")
+                continue
+            if line.end == line.start:
+                yield SkippedItem(str(stm), where, "ends where it starts (no audio to train on)", "zero-length")
                 continue
             custom = {"stm_labels": line.labels} if line.labels else {}
             if line.channel not in ("1", "A"):

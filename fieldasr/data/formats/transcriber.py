@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from fieldasr.data.formats.base import ExportResult, key_of_times, parse_seconds, seconds_text, why_no_audio
 from fieldasr.data.manifest import Corpus, Segment
-from fieldasr.data.media import MediaSearch
+from fieldasr.data.media import AmbiguousMediaError, MediaSearch
 from fieldasr.data.source import SkippedItem, SourceAnnotation, SourceFile, tidy_text
 from fieldasr.errors import AnnotationError
 from fieldasr.files import atomic_directory, atomic_write_text
@@ -90,6 +90,8 @@ def _audio(path: Path, audio_filename: str, media: MediaSearch) -> Path | None:
     for stand_in in ([path.parent / f"{Path(audio_filename).stem}.trs"] if audio_filename else []) + [path]:
         try:
             return media.find(stand_in).path  # <name>.wav, .flac, ... beside the .trs and under --media-dir
+        except AmbiguousMediaError:
+            raise  # two candidates under --media-dir: the fieldworker must choose
         except AnnotationError:
             continue
     return None
