@@ -553,6 +553,29 @@ def train_missing_transfer_bundle(ws: Workspace) -> Call:
                 ["recipe.yaml", "transfer.init_from", "bundles/multilingual", "fieldasr export"])
 
 
+# bundle language: per-language adapters (issue 13)
+
+def _adapter_bundle(language: str | None) -> Callable[[Path], object]:
+    def build(folder: Path) -> None:
+        from fieldasr.bundle import export_bundle
+        from test_bundle_language import LETTERS, adapter_model
+
+        export_bundle(folder, adapter_model(("ain", "jpn")), LETTERS, label_unit="characters", language=language)
+
+    return build
+
+
+def transcribe_language_without_adapter(ws: Workspace) -> Call:
+    shutil.copytree(_cached(ws, "bad-input-adapter-bundle-ain", _adapter_bundle("ain")), ws.path("bundle"))
+    call = transcribe_call(ws, "bundle", ["bundle", "no adapter for language 'deu'", "adapters for ain, jpn", "--language"])
+    return Call([*call.argv, "--language", "deu"], call.mentions)
+
+
+def transcribe_adapter_bundle_without_language(ws: Workspace) -> Call:
+    shutil.copytree(_cached(ws, "bad-input-adapter-bundle-none", _adapter_bundle(None)), ws.path("bundle"))
+    return transcribe_call(ws, "bundle", ["bundle", "adapters for ain, jpn", "--language ain"])
+
+
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
     # --- transcribe / ELAN writing ---
@@ -615,6 +638,10 @@ CASES: list[BadInput] = [
     BadInput("export: G2P spec with an unknown key", export_spec_with_unknown_key),
     BadInput("g2p: letter-to-sound table with unknown symbols under --strict", g2p_table_with_unknown_symbols_strict),
     BadInput("g2p-import-table: unknown symbols under --strict", g2p_import_table_unknown_symbols_strict),
+
+    # --- bundle language (issue 13) ---
+    BadInput("transcribe: --language the bundle has no adapter for", transcribe_language_without_adapter),
+    BadInput("transcribe: adapter bundle that records no language, no --language", transcribe_adapter_bundle_without_language),
 
 ]
 
