@@ -190,7 +190,7 @@ def ctc_fine_tuning(batch_size: int) -> Callable[[Context], tuple[str, str]]:
 
         model = context.ctc_model()
         setting = (f"batch {batch_size} × {context.sizes.utterance_seconds:g} s, {context.precision}, "
-                   f"{sum(p.numel() for p in model.parameters()) / 1e6:.0f} M parameters, feature encoder frozen")
+                   f"{sum(p.numel() for p in model.parameters()) / 1e6:.3g} M parameters, feature encoder frozen")
         batch = ctc_batch(context, batch_size)
         return setting, str(train_steps(context, CTCTask(model, PHONES), batch, batch_size * context.sizes.utterance_seconds))
 
@@ -330,7 +330,7 @@ def greedy_transcription(context: Context) -> tuple[str, str]:
     elapsed = time.perf_counter() - start
     if frames != count:
         raise StageFailure(f"{frames} of {count} segments decoded")
-    return (f"{sizes.transcribe_seconds / 60:g} min of audio in {sizes.segment_seconds:g} s segments, 120 s batches, {model.precision}",
+    return (f"{sizes.transcribe_seconds / 60:.3g} min of audio in {sizes.segment_seconds:g} s segments, 120 s batches, {model.precision}",
             f"RTF {elapsed / sizes.transcribe_seconds:.4f} ({elapsed:.1f} s)")
 
 
@@ -394,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - started
     publish_table(rows, arguments, sizes, total)
     failed = [row.stage for row in rows if row.status.startswith("FAILED")]
-    print(f"\n{len(rows) - len(failed)} of {len(rows)} stages passed in {total:.0f} s" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    skipped = sum(row.status.startswith("skipped") for row in rows)
+    print(f"\n{len(rows) - len(failed) - skipped} of {len(rows)} stages passed, {skipped} skipped, in {total:.0f} s"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
 
