@@ -297,8 +297,12 @@ def trainer_steps(context: Context) -> tuple[str, str]:
                              checkpoint_interval_minutes=0, log_interval_steps=1)
     with process_group(context, backend=""):  # the Trainer joins the group itself, as under torchrun
         start = time.perf_counter()
-        summary = Trainer(CTCTask(context.ctc_model(), PHONES), options, items, collate_ctc, batch_size=size // 2).fit()
+        trainer = Trainer(CTCTask(context.ctc_model(), PHONES), options, items, collate_ctc, batch_size=size // 2)
+        summary = trainer.fit()
         elapsed = time.perf_counter() - start
+        wrapped = isinstance(trainer.brain.modules.task, torch.nn.parallel.DistributedDataParallel)
+    if not wrapped:
+        raise StageFailure("the Trainer did not wrap the task in DistributedDataParallel under a process group")
     if summary.optimizer_steps != 2 or not all(map(torch.isfinite, torch.tensor(summary.step_losses))):
         raise StageFailure(f"{summary.optimizer_steps} steps, losses {summary.step_losses}")
     return (f"Trainer (SpeechBrain) under DDP ({backend_for(context)}), 2 steps of batch {size // 2}, {context.precision}",
@@ -381,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cuda" and not torch.cuda.is_available():
         print("error: --device cuda, but torch sees no CUDA device; use --device cpu", file=sys.stderr)
         return 2
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())  # DDP and the Trainer want the index
     sizes = TINY if arguments.small else FULL
     precision = arguments.precision or ("bf16" if device.type == "cuda" else "fp32")
     chosen = stages(sizes)
