@@ -96,11 +96,8 @@ class BundleAcousticModel:
             return None
         if self.language_asked:
             return [self.language] * len(segment_languages)  # type: ignore[list-item]
-        own = [language or "und" for language in segment_languages]
-        if all(language in self.adapter_languages for language in own):
-            return own
-        default = self.language_for_audio()
-        return [language if language in self.adapter_languages else default for language in own]  # type: ignore[misc]
+        return [language if language in self.adapter_languages else self.language_for_audio()  # type: ignore[misc]
+                for language in segment_languages]
 
     def log_probs(self, waveforms: torch.Tensor, lengths: torch.Tensor,
                   languages: Sequence[str | None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
