@@ -39,6 +39,7 @@ from fieldasr.ssl.recipe import run_continued_pretraining_recipe
 from fieldasr.ssl.vad_chunking import ChunkingOptions, group_into_chunks
 from fieldasr.train.config import load_config
 from fieldasr.train.recipe import run_ctc_recipe
+from fieldasr.transcribe.bundle_model import BundleAcousticModel
 from fieldasr_examples.corpora import build_synthetic_corpus
 
 PRETRAINING_LANGUAGES = ("eng", "nld", "deu", "fra", "spa", "ita")
@@ -131,13 +132,13 @@ def fine_tuning_config(work: Path, settings: Settings) -> dict:
 @torch.no_grad()
 def phone_error_rate(experiment: Path, test: Corpus) -> tuple[float, int]:
     """Greedy PER of the experiment's final checkpoint on `test`, and how many hypotheses were empty."""
-    bundle = load_bundle(export_experiment(experiment, experiment / "bundle", overwrite=True))
+    model = BundleAcousticModel(load_bundle(export_experiment(experiment, experiment / "bundle", overwrite=True)))
     references, hypotheses = {}, {}
     for segment in test.segments:
         recording = test.recordings[segment.recording_id]
         waveform = torch.from_numpy(load_audio(recording.path, start=segment.start, duration=segment.duration))[None]
-        logits, frames = bundle.model(waveform, torch.tensor([waveform.shape[1]]))
-        hypotheses[segment.id] = list(greedy_decode(logits, bundle.vocabulary, frames)[0].tokens)
+        log_probs, frames = model.log_probs(waveform, torch.tensor([waveform.shape[1]]), [segment.language])
+        hypotheses[segment.id] = list(greedy_decode(log_probs, model.vocabulary, frames)[0].tokens)
         references[segment.id] = list(segment.phones)
     result = score(references, hypotheses, unit="phone")
     return result.rate, sum(1 for tokens in hypotheses.values() if not tokens)

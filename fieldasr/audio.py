@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
 from fieldasr.errors import AudioError
 
@@ -34,6 +33,15 @@ class AudioInfo:
     @property
     def duration(self) -> float:
         return self.num_samples / self.sampling_rate
+
+
+def _soundfile():
+    """soundfile, imported when audio is read or written: the models and the GPU check run without it."""
+    try:
+        import soundfile
+    except ImportError as error:
+        raise AudioError(f"reading and writing audio needs the soundfile package ({error}): pip install soundfile") from error
+    return soundfile
 
 
 # The first bytes of each format soundfile reads; a file starting otherwise is not audio at all.
@@ -78,6 +86,7 @@ def audio_info(path: str | Path) -> AudioInfo:
     size = path.stat().st_size
     if size == 0:
         raise AudioFileError(f"{path}: the audio file is empty (0 bytes), e.g. from an interrupted copy. Copy it again from the recorder or a backup.", "empty")
+    soundfile = _soundfile()
     try:
         info = soundfile.info(str(path))
     except (RuntimeError, soundfile.LibsndfileError) as error:
@@ -96,7 +105,7 @@ def audio_info(path: str | Path) -> AudioInfo:
 
 def check_audio_end(path: str | Path, info: AudioInfo) -> None:
     """Read the last few samples: a compressed file (FLAC, Ogg) cut short still has a header promising the full length."""
-    path = Path(path)
+    path, soundfile = Path(path), _soundfile()
     try:
         with soundfile.SoundFile(str(path)) as stream:
             stream.seek(max(0, info.num_samples - 16))
@@ -124,6 +133,7 @@ def load_audio(
     frames = -1 if duration is None else int(round(duration * info.sampling_rate))
     if first < 0 or first >= info.num_samples:
         raise AudioError(f"{path}: start {start:.3f} s lies outside the audio (length {info.duration:.3f} s).")
+    soundfile = _soundfile()
     try:
         samples, file_rate = soundfile.read(str(path), start=first, frames=frames, dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as error:
@@ -145,4 +155,4 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 
 def write_audio(path: str | Path, samples: np.ndarray, sampling_rate: int = TARGET_SAMPLING_RATE) -> None:
     """Write mono float samples as 16-bit PCM (format from the extension)."""
-    soundfile.write(str(path), np.asarray(samples, dtype=np.float32), sampling_rate, subtype="PCM_16")
+    _soundfile().write(str(path), np.asarray(samples, dtype=np.float32), sampling_rate, subtype="PCM_16")

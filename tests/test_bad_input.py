@@ -705,6 +705,28 @@ def export_corpus_text_only_to_kaldi(ws: Workspace) -> Call:
     corpus = _small_corpus(ws, text_only=True)
     return Call(["export-corpus", corpus, "--format", "kaldi", "--out", "data"], ["data", "text-only", "Prepare the corpus with its audio"])
 
+# bundle language: per-language adapters (issue 13)
+
+def _adapter_bundle(language: str | None) -> Callable[[Path], object]:
+    def build(folder: Path) -> None:
+        from fieldasr.bundle import export_bundle
+        from test_bundle_language import LETTERS, adapter_model
+
+        export_bundle(folder, adapter_model(("ain", "jpn")), LETTERS, label_unit="characters", language=language)
+
+    return build
+
+
+def transcribe_language_without_adapter(ws: Workspace) -> Call:
+    shutil.copytree(_cached(ws, "bad-input-adapter-bundle-ain", _adapter_bundle("ain")), ws.path("bundle"))
+    call = transcribe_call(ws, "bundle", ["bundle", "no adapter for language 'deu'", "adapters for ain, jpn", "--language"])
+    return Call([*call.argv, "--language", "deu"], call.mentions)
+
+
+def transcribe_adapter_bundle_without_language(ws: Workspace) -> Call:
+    shutil.copytree(_cached(ws, "bad-input-adapter-bundle-none", _adapter_bundle(None)), ws.path("bundle"))
+    return transcribe_call(ws, "bundle", ["bundle", "adapters for ain, jpn", "--language ain"])
+
 
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
@@ -792,6 +814,10 @@ CASES: list[BadInput] = [
     BadInput("prepare trs: a Who mark whose nb is not a number", trs_who_not_a_number),
     BadInput("export-corpus: onto an existing output without --overwrite", export_corpus_onto_existing_output),
     BadInput("export-corpus: a text-only corpus to kaldi", export_corpus_text_only_to_kaldi),
+
+    # --- bundle language (issue 13) ---
+    BadInput("transcribe: --language the bundle has no adapter for", transcribe_language_without_adapter),
+    BadInput("transcribe: adapter bundle that records no language, no --language", transcribe_adapter_bundle_without_language),
 
 ]
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from fieldasr.ssl import recipe as continued_pretraining
+from fieldasr.ssl import staged_recipe
 from fieldasr.ssl.recipe import read_continued_pretraining_recipe
 from fieldasr.train.config import ConfigError, read_recipe
 from fieldasr.train.recipe import main
@@ -19,7 +20,8 @@ from fieldasr.transfer.recipe import read_lm_transfer_recipe
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "recipes"
 READERS = {"continued_pretraining": (read_continued_pretraining_recipe, continued_pretraining.resolved_settings),
-           "lm_transfer": (read_lm_transfer_recipe, lm_transfer.resolved_settings)}
+           "lm_transfer": (read_lm_transfer_recipe, lm_transfer.resolved_settings),
+           "xlsr_finetune": (staged_recipe.read_staged_recipe, staged_recipe.resolved_settings)}
 
 
 def recipe_files() -> list[Path]:

@@ -30,6 +30,9 @@ class NearTieModel:
     vocabulary = Vocabulary(("<blank>", "<unk>", "|", "a", "b", "c"))
     unit = "characters"
 
+    def language_for_audio(self) -> None:  # a model without per-language adapters
+        return None
+
     def log_probs(self, waveforms: torch.Tensor, lengths: torch.Tensor):
         frames = waveforms.shape[1] // FRAME
         logits = torch.full((len(waveforms), frames, 6), -8.0)
@@ -79,7 +82,7 @@ def test_rescoring_without_beam_search_is_refused(language_model):
 
 def test_transcribe_cli_rescores_with_the_given_lm(recording, language_model, tmp_path, monkeypatch):
     monkeypatch.setattr(fieldasr.bundle, "load_bundle", lambda directory, device="cpu": None)
-    monkeypatch.setattr(fieldasr.transcribe.bundle_model, "BundleAcousticModel", lambda bundle, precision: NearTieModel())
+    monkeypatch.setattr(fieldasr.transcribe.bundle_model, "BundleAcousticModel", lambda bundle, precision, language: NearTieModel())
     monkeypatch.setattr(fieldasr.transcribe.bundle_model, "beam_decoder_for",
                         lambda bundle, options, lm_weight, word_score, beam_size:
                         BeamDecoder(NearTieModel.vocabulary, lexicon=LEXICON, beam_size=beam_size))

@@ -68,14 +68,18 @@ def lm(text: Path, output: Path, order: int, bundle: Path | None, normaliser: st
 @click.option("--lm-weights", default="0,0.5,1,1.5,2,3", show_default=True, help="LM weights to try.")
 @click.option("--word-scores", default="-2,-1,0,1,2", show_default=True, help="Word insertion scores to try.")
 @click.option("--beam-size", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--language", help="With --bundle: per-language adapter for every segment (models with adapters; default: "
+                                 "each segment's language when the model has its adapter, else the bundle's language).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the full grid as JSON.")
-def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output) -> None:
+def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, language, output) -> None:
     """Grid-search the LM weight and word score of the beam decoder on a development set, by WER."""
     from fieldasr.transcribe.decoder_tuning import TuningGrid, tune_bundle_decoder, tune_saved_decoder
 
     grid = TuningGrid(_numbers(lm_weights), _numbers(word_scores), beam_size)
+    if language is not None and bundle is None:
+        raise click.UsageError("--language picks the adapter of --bundle's model; saved --emissions are already computed.")
     if bundle is not None and dev is not None:
-        tuning = tune_bundle_decoder(bundle, dev, lexicon, lm_path, grid, output)
+        tuning = tune_bundle_decoder(bundle, dev, lexicon, lm_path, grid, output, language)
     elif emission_paths and references and vocabulary and lm_path:
         tuning = tune_saved_decoder(emission_paths, references, vocabulary, lm_path, lexicon, grid, output)
     else:

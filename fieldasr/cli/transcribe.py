@@ -23,6 +23,7 @@ import click
 @click.option("--beam-size", type=int, default=50, show_default=True)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto", show_default=True, help="bf16 autocast or int8 dynamic quantisation for faster CPU inference; auto: the measured CPU default (printed).")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
+@click.option("--language", help="Per-language adapter to run (models trained with adapters; default: the bundle's language).")
 @click.option("--threads", type=int, help="CPU threads for the model (default: torch's choice).")
 @click.option("--batch-seconds", type=float, default=120.0, show_default=True, help="Padded audio per forward pass; lower it if memory runs out.")
 @click.option("--max-segment-seconds", type=float, default=20.0, show_default=True, help="VAD splits longer speech at pauses.")
@@ -33,7 +34,7 @@ import click
 @click.option("--rescore-nbest", type=int, default=10, show_default=True, help="Hypotheses per segment to rescore.")
 def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_dir: Path | None, into: Path | None, tier: str,
                replace_tiers: tuple[str, ...], overwrite: bool, decoder: str, lm_weight: float, word_score: float, beam_size: int, precision: str, device: str,
-               threads: int | None, batch_seconds: float, max_segment_seconds: float, no_word_times: bool,
+               language: str | None, threads: int | None, batch_seconds: float, max_segment_seconds: float, no_word_times: bool,
                rescore_lm: Path | None, rescore_weight: float, rescore_nbest: int) -> None:
     """Transcribe recordings (files or folders) with a model BUNDLE.
 
@@ -77,7 +78,10 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
     loaded = load_bundle(bundle, device=device)
     precision = resolve_precision(precision, device)
     click.echo(f"precision: {precision}", err=True)
-    transcriber = Transcriber(BundleAcousticModel(loaded, precision), options,
+    acoustic_model = BundleAcousticModel(loaded, precision, language)
+    if acoustic_model.language_for_audio() is not None:
+        click.echo(f"adapter language: {acoustic_model.language}", err=True)
+    transcriber = Transcriber(acoustic_model, options,
                               beam_decoder_for(loaded, options, lm_weight, word_score, beam_size), rescorer)
     summary: TranscriptionSummary = run_plan(plan, transcriber)
     click.echo(summary.table())
@@ -95,8 +99,10 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
 @click.option("--word-score", type=float, default=0.0, show_default=True)
 @click.option("--beam-size", type=int, default=50, show_default=True)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto", show_default=True)
+@click.option("--language", help="Per-language adapter for every segment (models with adapters; default: each segment's "
+                                 "language when the model has its adapter, else the bundle's language).")
 def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: float, word_score: float,
-           beam_size: int, precision: str) -> None:
+           beam_size: int, precision: str, language: str | None) -> None:
     """Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`.
 
     \b
@@ -113,4 +119,5 @@ def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: 
     beam = beam_decoder_for(loaded, TranscribeOptions(decoder=decoder), lm_weight, word_score, beam_size)
     precision = resolve_precision(precision, "cpu")
     click.echo(f"precision: {precision}", err=True)
-    click.echo(f"hypotheses written to {decode_manifest_to(BundleAcousticModel(loaded, precision), manifest, output, beam)}")
+    acoustic_model = BundleAcousticModel(loaded, precision, language)
+    click.echo(f"hypotheses written to {decode_manifest_to(acoustic_model, manifest, output, beam)}")

@@ -15,8 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from flashlight.lib.text.dictionary import create_word_dict, load_words
-from torchaudio.models.decoder import ctc_decoder
 
 from fieldasr.decode.checks import DecodingError, check_emissions
 from fieldasr.decode.greedy import words_from_tokens
@@ -25,11 +23,6 @@ from fieldasr.decode.ngram import UNKNOWN_WORD
 from fieldasr.text.vocabulary import BLANK, WORD_BOUNDARY, Vocabulary
 
 logger = logging.getLogger(__name__)
-
-try:
-    from flashlight.lib.text.decoder.kenlm import KenLM
-except ImportError:  # flashlight-text wheels built without KenLM; reported when an LM is asked for
-    KenLM = None
 
 
 @dataclass(frozen=True)
@@ -111,8 +104,12 @@ class BeamDecoder:
             )
         if not self.lm_path.is_file():
             raise DecodingError(f"{self.lm_path}: language model not found; build one with `fieldasr lm`.")
-        if KenLM is None:
-            raise DecodingError("flashlight-text was built without KenLM; reinstall it with `pip install kenlm`.")
+        # Imported here, not at the top: greedy decoding (and the GPU check) runs where flashlight-text is not installed.
+        from flashlight.lib.text.dictionary import create_word_dict, load_words
+        try:
+            from flashlight.lib.text.decoder.kenlm import KenLM
+        except ImportError:  # flashlight-text wheels built without KenLM
+            raise DecodingError("flashlight-text was built without KenLM; reinstall it with `pip install kenlm`.") from None
         # The same word dictionary torchaudio derives from the lexicon file, so LM indices line up.
         with self._lexicon_file() as lexicon_file:
             word_dict = create_word_dict(load_words(lexicon_file))
@@ -122,6 +119,8 @@ class BeamDecoder:
             raise DecodingError(f"{self.lm_path}: KenLM cannot read this language model ({error}).") from error
 
     def _build_decoder(self):
+        from torchaudio.models.decoder import ctc_decoder  # needs flashlight-text (see _load_language_model)
+
         with self._lexicon_file() as lexicon_file:
             return ctc_decoder(
                 lexicon=lexicon_file,

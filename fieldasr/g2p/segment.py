@@ -11,8 +11,10 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import panphon
+if TYPE_CHECKING:
+    import panphon
 
 TIE_BARS = frozenset({"\u0361", "\u035c"})
 STRESS_MARKS = frozenset({"ˈ", "ˌ"})
@@ -28,6 +30,8 @@ IPA_LOOKALIKES = {"g": "ɡ", ":": "ː", "ʦ": "t͡s", "ʣ": "d͡z", "ʧ": "t͡ʃ
 
 @lru_cache(maxsize=1)
 def feature_table() -> panphon.FeatureTable:
+    import panphon  # when first needed: decoding and the GPU check import this module without segmenting IPA
+
     return panphon.FeatureTable()
 
 

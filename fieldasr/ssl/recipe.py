@@ -65,19 +65,19 @@ def read_continued_pretraining_recipe(source: RecipeSource) -> ContinuedPretrain
     """The checked settings (keys, types, choices); no file is looked at."""
     reader = SettingsReader(source.origins)
     recipe = reader.build(ContinuedPretrainingRecipe, source.settings, (), recipe_given(source.settings.get("experiment_dir")))
-    try:
-        recipe.pretraining.options.validate()
-    except PretrainingError as error:
-        raise reader.error(("pretraining", "options"), f"pretraining.options: {error}") from None
+    check_pretraining_options(reader, recipe.pretraining)
     return dataclasses.replace(recipe, fine_tuning=checked_ctc_recipe(reader, recipe.fine_tuning, ("fine_tuning",)))
 
 
+def check_pretraining_options(reader: SettingsReader, section: PretrainingSection) -> None:  # type: ignore[valid-type]
+    try:
+        section.options.validate()
+    except PretrainingError as error:
+        raise reader.error(("pretraining", "options"), f"pretraining.options: {error}") from None
+
+
 def check_paths(source: RecipeSource, recipe: ContinuedPretrainingRecipe) -> None:
-    reader, section = SettingsReader(source.origins), recipe.pretraining
-    if isinstance(section.source, str):
-        require_path(reader, ("pretraining", "source"), section.source, "a local Hugging Face checkpoint folder", folder=True)
-    require_manifests(reader, ("pretraining", "data"), section.data)
-    require_manifests(reader, ("pretraining", "replay"), section.replay)
+    check_pretraining_paths(SettingsReader(source.origins), recipe.pretraining)
     check_ctc_paths(source, recipe.fine_tuning, ("fine_tuning",), pretrained_later=True)
 
 
@@ -90,17 +90,29 @@ def as_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any]) -> Continu
     return recipe_from(config, ContinuedPretrainingRecipe, read_continued_pretraining_recipe, check_paths)
 
 
-def run_continued_pretraining_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any], argv: Sequence[str] = ()) -> RecipeSummary:
-    recipe = as_recipe(config)
-    experiment_dir = Path(recipe.experiment_dir)
-    record_experiment(experiment_dir, resolved_settings(recipe), argv)
-    section = recipe.pretraining
+def run_pretraining_section(section: PretrainingSection, out_dir: Path) -> PretrainingSummary:  # type: ignore[valid-type]
+    """The `pretraining:` stage of a recipe: `continue_pretraining` with the section's settings, its outcome printed."""
     arguments = {name: getattr(section, name) for name in (f.name for f in dataclasses.fields(section)) if name not in ("source", "data")}
-    pretrained = continue_pretraining(section.source, section.data, experiment_dir / PRETRAINING_FOLDER, **arguments)
+    pretrained = continue_pretraining(section.source, section.data, out_dir, **arguments)
     print(f"pretraining: {pretrained.steps} steps, loss {pretrained.first_loss:.3f} -> {pretrained.final_loss:.3f}; "
           f"checkpoint {pretrained.checkpoint}")
     for warning in pretrained.warnings:
         print(f"guard: {warning.message}")
+    return pretrained
+
+
+def check_pretraining_paths(reader: SettingsReader, section: PretrainingSection) -> None:  # type: ignore[valid-type]
+    if isinstance(section.source, str):
+        require_path(reader, ("pretraining", "source"), section.source, "a local Hugging Face checkpoint folder", folder=True)
+    require_manifests(reader, ("pretraining", "data"), section.data)
+    require_manifests(reader, ("pretraining", "replay"), section.replay)
+
+
+def run_continued_pretraining_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any], argv: Sequence[str] = ()) -> RecipeSummary:
+    recipe = as_recipe(config)
+    experiment_dir = Path(recipe.experiment_dir)
+    record_experiment(experiment_dir, resolved_settings(recipe), argv)
+    pretrained = run_pretraining_section(recipe.pretraining, experiment_dir / PRETRAINING_FOLDER)
     fine_tuning = recipe.fine_tuning
     model = dataclasses.replace(fine_tuning.model, pretrained=str(pretrained.checkpoint))
     fine_tuned = run_ctc_recipe(dataclasses.replace(fine_tuning, model=model), argv)

@@ -47,14 +47,15 @@ class DecoderTuning:
 
 
 def tune_bundle_decoder(bundle_dir: Path, dev: Path, lexicon: Path | None = None, lm_path: Path | None = None,
-                        grid: TuningGrid = TuningGrid(), output: Path | None = None) -> DecoderTuning:
+                        grid: TuningGrid = TuningGrid(), output: Path | None = None, language: str | None = None) -> DecoderTuning:
     """Decode the segments of the `dev` manifest folder that have text with the bundle's model; tune on them.
-    The lexicon and LM are the bundle's unless given."""
+    The lexicon and LM are the bundle's unless given; `language` picks the adapter (see `BundleAcousticModel`)."""
     from fieldasr.bundle import load_bundle
     from fieldasr.data import Corpus
     from fieldasr.transcribe.bundle_model import BundleAcousticModel, segment_emissions
 
     bundle = load_bundle(bundle_dir)
+    model = BundleAcousticModel(bundle, language=language)
     lm_path = lm_path or bundle.language_model
     if lm_path is None:
         raise DecodingError(f"{bundle_dir} has no LM; give one with --lm (build it with `fieldasr lm`).")
@@ -63,7 +64,7 @@ def tune_bundle_decoder(bundle_dir: Path, dev: Path, lexicon: Path | None = None
     notices = []
     if len(with_text) < len(corpus.segments):
         notices.append(f"Skipped {len(corpus.segments) - len(with_text)} dev segments without text.")
-    emissions = segment_emissions(BundleAcousticModel(bundle), Corpus(corpus.recordings, tuple(with_text)))
+    emissions = segment_emissions(model, Corpus(corpus.recordings, tuple(with_text)))
     return _tune([emissions[segment.id] for segment in with_text], [segment.text for segment in with_text],
                  bundle.vocabulary, lexicon or bundle.lexicon, lm_path, grid, notices, output, bundle.text_normaliser())
 
