@@ -29,6 +29,9 @@ COMMANDS: dict[str, CommandEntry] = {
                              "Check the manifests in MANIFEST_DIR: ids, times, links to recordings, durations (and text), and that "
                              "every audio file is there and readable (not missing, empty or truncated)."),
     "transcribe": CommandEntry("fieldasr.cli.transcribe:transcribe", "Transcribe recordings (files or folders) with a model BUNDLE."),
+    "elan-recognizer": CommandEntry("fieldasr.cli.elan_recognizer:elan_recognizer",
+                                    "Write a recognizer folder for ELAN (CMDI, run.sh, run.bat, help.html and the bundle) that "
+                                    "transcribes with BUNDLE."),
     "tiers": CommandEntry("fieldasr.cli.tiers:tiers", "List the tiers of an ELAN .eaf or Praat .TextGrid file."),
     "decode": CommandEntry("fieldasr.cli.transcribe:decode", "Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`."),
     "lm": CommandEntry("fieldasr.cli.decode:lm", "Build a word n-gram language model (Kneser-Ney, ARPA) from TEXT, one sentence per line."),
