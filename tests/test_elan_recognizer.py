@@ -107,6 +107,7 @@ def test_segmentation_tier_gives_one_span_per_segment_with_speech(setup, tmp_pat
     assert code == 0 and lines[-1] == "RESULT: DONE.", "\n".join(lines)
     values = progress_values(lines)
     assert len(values) >= 5 and values == sorted(values) and len(set(values)) == len(values) and values[-1] < 1.0
+    assert len([line for line in lines if line.startswith("PROGRESS:") and line.endswith("transcribing")]) >= 2  # after VAD, after decoding
     for name in ("phones.xml", "words.xml"):
         root = ET.parse(out / name).getroot()
         assert root.tag == "TIER" and root.get("columns")
@@ -121,15 +122,17 @@ def test_segmentation_tier_gives_one_span_per_segment_with_speech(setup, tmp_pat
 
 def test_without_segmentation_the_speech_is_found_and_only_the_word_tier_written(setup, tmp_path):
     _, folder, audio = setup
-    code, lines = run_like_elan(folder, elan_call(audio, segmentation=None, transcriptions=None, decoder="greedy", units="words",
+    regions = detect_speech(audio)
+    done = tier_file(tmp_path / "transcribed.xml", [(regions[1].start + 0.1, regions[1].end - 0.1, "sinot kamuy")])
+    code, lines = run_like_elan(folder, elan_call(audio, segmentation=None, transcriptions=done, decoder="greedy", units="words",
                                                   phone_tier=tmp_path / "phones.xml", word_tier=tmp_path / "words.xml"))
     assert code == 0 and lines[-1] == "RESULT: DONE.", "\n".join(lines)
     assert not (tmp_path / "phones.xml").exists()
-    regions = detect_speech(audio)
     spans = read_tier(tmp_path / "words.xml")
-    assert len(spans) == len(regions) == 3
-    for (start, end, _), region in zip(spans, regions):
+    assert len(regions) == 3 and len(spans) == 2  # the speech already transcribed is left out
+    for (start, end, _), region in zip(spans, (regions[0], regions[2])):
         assert region.start - 0.001 <= start < end <= region.end + 0.001
+    assert any("1 overlapping existing transcriptions left out" in line for line in lines), "\n".join(lines)
     values = progress_values(lines)
     assert values == sorted(values) and values[-1] < 1.0
 

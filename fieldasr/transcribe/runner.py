@@ -215,16 +215,20 @@ def run_plan(plan: TranscriptionPlan, transcriber: Transcriber | None, show_prog
         plan.out_dir.mkdir(parents=True, exist_ok=True)
     durations = {job.audio: _duration_or_none(job.audio) for job in todo}
     outcomes: list[FileOutcome] = []
-    with tqdm(total=sum(d for d in durations.values() if d), unit="s", desc="audio", disable=not show_progress, bar_format=_BAR) as overall:
+    total, finished = sum(d for d in durations.values() if d), 0.0  # seconds of audio (tqdm counts nothing when disabled)
+    with tqdm(total=total, unit="s", desc="audio", disable=not show_progress, bar_format=_BAR) as overall:
         for job in plan.jobs:
             if job.already_done:
                 outcomes.append(FileOutcome(job.audio, job.output, "skipped", "already done"))
                 continue
             start = overall.n
-            outcomes.append(_one_file(job, plan, transcriber, overall, on_progress))
+            report = None if on_progress is None or not total else (
+                lambda seconds, before=finished: on_progress(min(1.0, (before + seconds) / total)))
+            outcomes.append(_one_file(job, plan, transcriber, overall, report))
             overall.update(start + (durations[job.audio] or 0) - overall.n)  # the whole file, whatever was reported
-            if on_progress is not None and overall.total:
-                on_progress(min(1.0, overall.n / overall.total))
+            finished += durations[job.audio] or 0
+            if report is not None:
+                on_progress(min(1.0, finished / total))
     return TranscriptionSummary(tuple(outcomes))
 
 
@@ -256,14 +260,15 @@ def _duration_or_none(path: Path) -> float | None:
 
 
 def _one_file(job: FileJob, plan: TranscriptionPlan, transcriber: Transcriber, overall: tqdm,
-              on_progress: Callable[[float], None] | None) -> FileOutcome:
+              report: Callable[[float], None] | None) -> FileOutcome:
+    """`report` receives the seconds of this file done so far."""
     overall.set_postfix_str(job.audio.name)
     start = overall.n
 
     def advance(seconds: float) -> None:
         overall.update(start + seconds - overall.n)
-        if on_progress is not None and overall.total:
-            on_progress(min(1.0, overall.n / overall.total))
+        if report is not None:
+            report(seconds)
 
     note = None
     try:
