@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from fieldasr.bundle import export_bundle
 from fieldasr.cli import cli
-from fieldasr.elan_recognizer.folder import write_recognizer_folder
+from fieldasr.elan_recognizer.folder import recognizer_identifier, write_recognizer_folder
 from fieldasr.elan_recognizer.protocol import RecognizerError, parse_call, read_tier
 from fieldasr.models import TINY_CONFORMER, ConformerCTC
 from fieldasr.vad import detect_speech
@@ -83,6 +83,7 @@ def test_the_cmdi_describes_a_local_recognizer_as_elan_reads_it(setup):
     element = recognizer.find(f"{CMD}recognizer")
     assert element.get("recognizerType") == "local" and element.get("runLinux") == "./run.sh" and element.get("runMac") == "./run.sh"
     assert element.get("runWin") == "cmd.exe /c run.bat" and element.text == "fieldasr_Ainu_tiny" == cmdi.stem
+    assert element.get("info") == "fieldasr: Ainu (tiny)" and recognizer_identifier("Māori demo") == "fieldasr_Maori_demo"
     assert recognizer.findtext(f"{CMD}documentation") == "help.html" and (folder / "help.html").is_file()
     inputs = {e.text: e.attrib for e in recognizer.findall(f"{CMD}input")}
     assert inputs["source"]["type"] == "audio" and inputs["source"]["optional"] == "false"

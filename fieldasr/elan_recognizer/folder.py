@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -45,8 +46,9 @@ class RecognizerFolder:
 
 
 def recognizer_identifier(name: str) -> str:
-    """ELAN's unique id of a recognizer: letters, digits and underscores."""
-    return "fieldasr_" + (re.sub(r"\W+", "_", name, flags=re.ASCII).strip("_") or "model")
+    """ELAN's unique id of a recognizer: ASCII letters, digits and underscores ("Māori demo" → fieldasr_Maori_demo)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return "fieldasr_" + (re.sub(r"\W+", "_", ascii_name, flags=re.ASCII).strip("_") or "model")
 
 
 def cmdi_xml(identifier: str, name: str, decoders: Sequence[str], label_unit: str) -> str:
