@@ -114,3 +114,25 @@ Save as text file: "{tmp_path}/session.TextGrid"
     assert boundaries["asr@A"] == [0.0, 0.9, 2.8, 5.0] and boundaries["asr@B"] == [0.0, 1.8, 5.0]
     for speaker, (start, end) in (("A", (0.9, 2.8)), ("B", (1.8, 5.0))):
         assert all(start - 1e-6 <= float(s) and float(e) <= end + 1e-6 for s, e, text in tiers[f"asr-words@{speaker}"] if text)
+
+
+def test_a_long_segment_is_decoded_in_its_speech_and_given_back_whole(tmp_path):
+    """A segment longer than max_segment_seconds is decoded in the VAD regions inside it, then joined into one
+    segment with the span's own times; a silent segment and one past the end of the audio get nothing."""
+    from fieldasr.transcribe import Transcriber, TranscribeOptions
+    from fieldasr.transcribe.spans import TimeSpan
+    from fieldasr.vad import VadOptions, detect_speech
+    from test_transcribe import EnergyModel, recording_with_pauses
+
+    audio = recording_with_pauses(tmp_path, "long", ["good morning", "the river runs"])
+    first, second = detect_speech(audio)
+    whole = TimeSpan(first.start - 0.2, second.end + 0.2)
+    silent = TimeSpan(first.end + 0.3, second.start - 0.3)
+    past_the_end = TimeSpan(second.end + 10, second.end + 11)
+    options = TranscribeOptions(vad=VadOptions(max_segment_seconds=whole.duration / 2))
+    transcript = Transcriber(EnergyModel(), options).transcribe(audio, within=[whole, silent, past_the_end])
+    [segment] = transcript.segments
+    assert (segment.start, segment.end) == (max(0.0, whole.start), whole.end)
+    assert len(segment.text.split()) >= 2 and set(segment.text.replace(" ", "")) == {"a"}  # both phrases, joined
+    times = [t for word in segment.words for t in (word.start, word.end)]
+    assert times == sorted(times) and segment.start <= times[0] and times[-1] <= segment.end
