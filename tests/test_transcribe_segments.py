@@ -136,3 +136,30 @@ def test_a_long_segment_is_decoded_in_its_speech_and_given_back_whole(tmp_path):
     assert len(segment.text.split()) >= 2 and set(segment.text.replace(" ", "")) == {"a"}  # both phrases, joined
     times = [t for word in segment.words for t in (word.start, word.end)]
     assert times == sorted(times) and segment.start <= times[0] and times[-1] <= segment.end
+
+
+def test_speakers_told_apart_by_participant_in_a_real_elan_2013_file(bundle_and_audio, tmp_path, monkeypatch, capsys):
+    """fto.eaf (ELAN, 2013): tiers 'a' and 'b' differ only by PARTICIPANT. Its CONSTRAINT elements are removed here,
+    as some tools write files without them: the one the dependent tiers need is added."""
+    from conftest import speech_of_length
+
+    bundle, _ = bundle_and_audio
+    text = (Path(__file__).parent / "fixtures" / "real_eaf" / "fto.eaf").read_text(encoding="utf-8")
+    eaf = tmp_path / "fto.eaf"
+    eaf.write_text(re.sub(r"\n *<CONSTRAINT [^>]*/>", "", text), encoding="utf-8")
+    wav = speech_of_length("kamuy sinot hunna kamuy aynu sinot kamuy hunna sinot kamuy aynu", tmp_path / "fto.wav", 10.0)
+    code, output = run_fieldasr(monkeypatch, capsys, "transcribe", bundle, wav, "--into", eaf, "--segments-from-tier", "a",
+                                "--segments-from-tier", "b", "--redo-transcribed", "--tier", "asr", "--no-word-times")
+    assert code == 0 and "1 written" in output, output
+    tiers = tier_elements(eaf)
+    assert {name: (tiers[name].get("PARENT_REF"), tiers[name].get("PARTICIPANT")) for name in ("asr@a", "asr@b")} == {
+        "asr@a": ("a", "a"), "asr@b": ("b", "b")}
+    assert "asr-words@a" not in tiers
+    for speaker in ("a", "b"):
+        parent = [(start, end) for start, end, _ in pympi_tier(eaf, speaker)]
+        assert all(any(p_start <= start < end <= p_end for p_start, p_end in parent) for start, end, _ in pympi_tier(eaf, f"asr@{speaker}"))
+    root = ET.parse(eaf).getroot()
+    assert [c.get("STEREOTYPE") for c in root.iter("CONSTRAINT")] == ["Included_In"]
+    children = [child.tag for child in root]
+    assert children.index("CONSTRAINT") > max(i for i, tag in enumerate(children) if tag == "LINGUISTIC_TYPE")
+    assert canonical_parts(eaf)["TIER"][:4] == canonical_parts(eaf.with_name("fto.eaf.bak"))["TIER"]
