@@ -158,6 +158,7 @@ def test_no_python_with_fieldasr_fails_saying_what_to_do(setup, tmp_path):
     code, lines = run_like_elan(folder, elan_call(audio, phone_tier=tmp_path / "phones.xml"))
     assert code == 1 and lines[-1] == "RESULT: FAILED.", "\n".join(lines)
     assert "no Python with fieldasr installed was found" in lines[-2] and str(fake) in lines[-2]
+    assert lines[-2].endswith("fieldasr elan-recognizer BUNDLE --out FOLDER --overwrite")  # the fix, echoed as written
 
 
 @pytest.mark.parametrize("params, message", [

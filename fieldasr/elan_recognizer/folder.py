@@ -32,8 +32,8 @@ BUNDLE_FOLDER = "bundle"
 FALLBACK_PYTHONS = ("$(command -v python3)", "/usr/local/bin/python3", "/opt/homebrew/bin/python3", "/usr/bin/python3", "$HOME/.local/bin/python3",
                     "$HOME/miniforge3/bin/python3", "$HOME/miniconda3/bin/python3", "$HOME/anaconda3/bin/python3")
 NO_PYTHON = ("no Python with fieldasr installed was found (tried the one recorded when this recognizer was made, {recorded}, "
-             "then the usual places). Install fieldasr (pip install fieldasr), then make this folder again with "
-             "`fieldasr elan-recognizer BUNDLE --out FOLDER --overwrite` from that environment.")
+             "then the usual places). Install fieldasr (pip install fieldasr), then make this folder again from that "
+             "environment: fieldasr elan-recognizer BUNDLE --out FOLDER --overwrite")  # no quotes: echoed by sh and cmd
 
 
 @dataclass(frozen=True)
