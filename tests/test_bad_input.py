@@ -575,6 +575,12 @@ def segments_tier_without_annotations(ws: Workspace) -> Call:
     return Call(segments(ws, "default", "--into", "fto.eaf"), ["fto.eaf: tier 'default' has no annotations", "leave out --segments-from-tier"])
 
 
+def segments_output_onto_the_segmentation_tier(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf")
+    return Call(segments(ws, "tx", "--into", "rec.eaf", "--tier", "tx"), ["--tier tx would write onto the segmentation tier tx@A",
+                                                                           "--tier tx-asr"])
+
+
 def segments_into_srt(ws: Workspace) -> Call:
     ws.fixture("elan6_session.eaf", "rec.eaf")
     return Call(segments(ws, "tx", "--segments-file", "rec.eaf", "--format", "srt", "--out-dir", "out"),
@@ -692,6 +698,7 @@ CASES: list[BadInput] = [
     BadInput("transcribe --segments-from-tier: no file holding the tier", segments_without_a_file),
     BadInput("transcribe --segments-from-tier: no such tier in the .eaf", segments_tier_not_in_the_eaf),
     BadInput("transcribe --segments-from-tier: a real ELAN tier without annotations", segments_tier_without_annotations),
+    BadInput("transcribe --segments-from-tier: output onto the segmentation tier", segments_output_onto_the_segmentation_tier),
     BadInput("transcribe --segments-from-tier: --format srt", segments_into_srt),
     BadInput("transcribe --segments-file: missing", segments_file_missing),
     BadInput("transcribe --segments-file: neither .eaf nor .TextGrid", segments_file_of_another_format),

@@ -149,6 +149,10 @@ def segment_groups(tiers: Sequence[SegmentationTier], tier: str, word_tier: bool
         todo = [TimeSpan(start, end) for start, end, text in source.segments if redo_transcribed or not text.strip()]
         groups.append(SegmentGroup(source, f"{tier}{at}", f"{tier}-words{at}" if word_tier else None, tuple(todo),
                                    len(source.segments) - len(todo)))
+    clash = sorted({name for group in groups for name in group.names} & {source.name for source in tiers})
+    if clash:
+        raise TranscriptionError(f"--tier {tier} would write onto the segmentation tier {', '.join(clash)} it reads; choose "
+                                 f"another --tier, e.g. --tier {tier}-asr.")
     return groups
 
 
