@@ -727,6 +727,82 @@ def transcribe_adapter_bundle_without_language(ws: Workspace) -> Call:
     shutil.copytree(_cached(ws, "bad-input-adapter-bundle-none", _adapter_bundle(None)), ws.path("bundle"))
     return transcribe_call(ws, "bundle", ["bundle", "adapters for ain, jpn", "--language ain"])
 
+# --- transcribe --segments-from-tier / elan-recognizer (issue 16) ------------------------------------
+
+def segments(ws: Workspace, *extra: str) -> list[str]:
+    """`transcribe BUNDLE rec.wav --segments-from-tier ...` with rec.wav in place."""
+    ws.wav("rec.wav")
+    return ["transcribe", str(tiny_bundle(ws)), "rec.wav", "--segments-from-tier", *extra]
+
+
+def segments_without_a_file(ws: Workspace) -> Call:
+    return Call(segments(ws, "Phrase"), ["--segments-from-tier Phrase", "--into FILE.eaf", "--segments-file FILE"])
+
+
+def segments_tier_not_in_the_eaf(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf")
+    return Call(segments(ws, "Phrase", "--into", "rec.eaf"), ["rec.eaf: no tier named 'Phrase' or 'Phrase@...'", "'tx@A'", "'tx@B'"])
+
+
+def segments_tier_without_annotations(ws: Workspace) -> Call:
+    ws.fixture("real_eaf/fto.eaf", "fto.eaf")  # a real ELAN file with an empty tier 'default'
+    return Call(segments(ws, "default", "--into", "fto.eaf"), ["fto.eaf: tier 'default' has no annotations", "leave out --segments-from-tier"])
+
+
+def segments_output_onto_the_segmentation_tier(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf")
+    return Call(segments(ws, "tx", "--into", "rec.eaf", "--tier", "tx"), ["--tier tx would write onto the segmentation tier tx@A",
+                                                                           "--tier tx-asr"])
+
+
+def segments_into_srt(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf")
+    return Call(segments(ws, "tx", "--segments-file", "rec.eaf", "--format", "srt", "--out-dir", "out"),
+                ["--format srt", "--format eaf, textgrid, json"])
+
+
+def segments_file_missing(ws: Workspace) -> Call:
+    return Call(segments(ws, "Phrase", "--segments-file", "rec.TextGrid", "--format", "textgrid", "--out-dir", "out"),
+                ["rec.TextGrid: segmentation file not found", "--segments-file"])
+
+
+def segments_file_of_another_format(ws: Workspace) -> Call:
+    ws.write("rec.txt", "0.5\t1.5\tkamuy\n")
+    return Call(segments(ws, "Phrase", "--segments-file", "rec.txt", "--format", "textgrid", "--out-dir", "out"),
+                ["rec.txt: segments are read from an ELAN .eaf or a Praat .TextGrid"])
+
+
+def segments_output_would_replace_the_textgrid(ws: Workspace) -> Call:
+    ws.write("rec.TextGrid", 'File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = 1\ntiers? <exists>\nsize = 1\n'
+             'item []:\n    item [1]:\n        class = "IntervalTier"\n        name = "Phrase"\n        xmin = 0\n        xmax = 1\n'
+             '        intervals: size = 1\n        intervals [1]:\n            xmin = 0\n            xmax = 1\n            text = ""\n')
+    return Call(segments(ws, "Phrase", "--segments-file", "rec.TextGrid", "--format", "textgrid"),
+                ["rec.TextGrid: the new textgrid file would replace the segmentation", "--out-dir FOLDER"])
+
+
+def segments_with_a_folder_of_recordings(ws: Workspace) -> Call:
+    ws.fixture("elan6_session.eaf", "rec.eaf")
+    ws.wav("folder/a.wav"), ws.wav("folder/b.wav")
+    return Call(["transcribe", str(tiny_bundle(ws)), "folder", "--segments-from-tier", "tx", "--segments-file", "rec.eaf",
+                 "--out-dir", "out"], ["--segments-from-tier takes one recording", "a.wav"])
+
+
+def redo_transcribed_without_segments(ws: Workspace) -> Call:
+    ws.wav("rec.wav")
+    return Call(["transcribe", str(tiny_bundle(ws)), "rec.wav", "--redo-transcribed"], ["--redo-transcribed go with --segments-from-tier"])
+
+
+def elan_recognizer_truncated_bundle(ws: Workspace) -> Call:
+    weights = bundle_copy(ws) / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    return Call(["elan-recognizer", "bundle", "--out", "recognizer"], ["model.safetensors is truncated", "--overwrite"])
+
+
+def elan_recognizer_onto_an_existing_folder(ws: Workspace) -> Call:
+    bundle_copy(ws)
+    ws.write("recognizer/notes.txt", "mine")
+    return Call(["elan-recognizer", "bundle", "--out", "recognizer"], ["recognizer: already exists", "--overwrite"])
+
 
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
@@ -819,6 +895,20 @@ CASES: list[BadInput] = [
     BadInput("transcribe: --language the bundle has no adapter for", transcribe_language_without_adapter),
     BadInput("transcribe: adapter bundle that records no language, no --language", transcribe_adapter_bundle_without_language),
 
+
+    # --- transcribe --segments-from-tier / elan-recognizer (issue 16) ---
+    BadInput("transcribe --segments-from-tier: no file holding the tier", segments_without_a_file),
+    BadInput("transcribe --segments-from-tier: no such tier in the .eaf", segments_tier_not_in_the_eaf),
+    BadInput("transcribe --segments-from-tier: a real ELAN tier without annotations", segments_tier_without_annotations),
+    BadInput("transcribe --segments-from-tier: output onto the segmentation tier", segments_output_onto_the_segmentation_tier),
+    BadInput("transcribe --segments-from-tier: --format srt", segments_into_srt),
+    BadInput("transcribe --segments-file: missing", segments_file_missing),
+    BadInput("transcribe --segments-file: neither .eaf nor .TextGrid", segments_file_of_another_format),
+    BadInput("transcribe --segments-file: the output would replace it", segments_output_would_replace_the_textgrid),
+    BadInput("transcribe --segments-from-tier: a folder of recordings", segments_with_a_folder_of_recordings),
+    BadInput("transcribe --redo-transcribed without --segments-from-tier", redo_transcribed_without_segments),
+    BadInput("elan-recognizer: truncated bundle weights", elan_recognizer_truncated_bundle),
+    BadInput("elan-recognizer: --out folder exists", elan_recognizer_onto_an_existing_folder),
 ]
 
 

@@ -32,6 +32,9 @@ COMMANDS: dict[str, CommandEntry] = {
                                   "Write the corpus in MANIFEST_DIR in another tool's format (Kaldi, Lhotse, Hugging Face, sclite, "
                                   "Transcriber)."),
     "transcribe": CommandEntry("fieldasr.cli.transcribe:transcribe", "Transcribe recordings (files or folders) with a model BUNDLE."),
+    "elan-recognizer": CommandEntry("fieldasr.cli.elan_recognizer:elan_recognizer",
+                                    "Write a recognizer folder for ELAN (CMDI, run.sh, run.bat, help.html and the bundle) that "
+                                    "transcribes with BUNDLE."),
     "tiers": CommandEntry("fieldasr.cli.tiers:tiers", "List the tiers of an ELAN .eaf or Praat .TextGrid file."),
     "decode": CommandEntry("fieldasr.cli.transcribe:decode", "Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`."),
     "lm": CommandEntry("fieldasr.cli.decode:lm", "Build a word n-gram language model (Kneser-Ney, ARPA) from TEXT, one sentence per line."),

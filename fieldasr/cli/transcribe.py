@@ -17,6 +17,13 @@ import click
 @click.option("--replace-tier", "replace_tiers", multiple=True, metavar="NAME",
               help="With --into: allow replacing tier NAME although it holds your own annotations (repeat for TIER-words).")
 @click.option("--overwrite", is_flag=True, help="Transcribe again recordings whose output already exists (fieldasr's own output only; see above).")
+@click.option("--segments-from-tier", "segments_from", multiple=True, metavar="TIER",
+              help="Transcribe only inside the annotations of TIER (or of every TIER@SPEAKER tier), from the --into .eaf or "
+                   "--segments-file; one tier per speaker is written (asr@A, asr-words@A, ...).")
+@click.option("--segments-file", type=click.Path(path_type=Path), help="The .eaf or .TextGrid holding the --segments-from-tier tier "
+              "(not needed with --into, whose file is used).")
+@click.option("--redo-transcribed", is_flag=True, help="With --segments-from-tier: transcribe segments that already hold text too "
+              "(by default they are left alone).")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy", show_default=True, help="beam uses the bundle's lexicon and n-gram LM.")
 @click.option("--lm-weight", type=float, default=1.0, show_default=True)
 @click.option("--word-score", type=float, default=0.0, show_default=True, help="Word insertion bonus (negative: fewer words).")
@@ -33,7 +40,8 @@ import click
 @click.option("--rescore-weight", type=float, default=0.5, show_default=True, help="LM weight in rescoring (tune it on dev).")
 @click.option("--rescore-nbest", type=int, default=10, show_default=True, help="Hypotheses per segment to rescore.")
 def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_dir: Path | None, into: Path | None, tier: str,
-               replace_tiers: tuple[str, ...], overwrite: bool, decoder: str, lm_weight: float, word_score: float, beam_size: int, precision: str, device: str,
+               replace_tiers: tuple[str, ...], overwrite: bool, segments_from: tuple[str, ...], segments_file: Path | None,
+               redo_transcribed: bool, decoder: str, lm_weight: float, word_score: float, beam_size: int, precision: str, device: str,
                language: str | None, threads: int | None, batch_seconds: float, max_segment_seconds: float, no_word_times: bool,
                rescore_lm: Path | None, rescore_weight: float, rescore_nbest: int) -> None:
     """Transcribe recordings (files or folders) with a model BUNDLE.
@@ -47,22 +55,33 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
     --overwrite replaces only fieldasr's own, unedited output; an older TextGrid/SRT/JSON/text output is kept as
     a numbered backup (FILE.bak, FILE.bak2, ...). `fieldasr tiers FILE.eaf` shows which tiers fieldasr wrote.
 
+    With --segments-from-tier, the recording is transcribed only inside an existing segmentation (say, an ELAN
+    tier of empty or partly filled annotations): segments that already hold text are left alone (unless
+    --redo-transcribed), segments without speech stay empty. Into an .eaf the new tiers become dependent tiers
+    (Included_In) of their segmentation tier, with its participant.
+
     \b
     Examples:
       fieldasr transcribe exp/bundle recordings/ --format eaf --out-dir transcripts/
+      fieldasr transcribe exp/bundle session3.wav --into session3.eaf --segments-from-tier Phrase --tier asr
+      fieldasr transcribe exp/bundle session3.wav --segments-file session3.TextGrid --segments-from-tier Phrase --format textgrid --out-dir asr/
       fieldasr transcribe exp/bundle session3.wav --into session3.eaf --tier asr
       fieldasr transcribe exp/bundle session3.wav --into session3.eaf --tier Phrase --replace-tier Phrase
       fieldasr transcribe exp/bundle recordings/ --decoder beam --rescore-lm exp/lm_transfer/pt --rescore-weight 0.5
     """
     from fieldasr.transcribe.engine import TranscribeOptions
     from fieldasr.transcribe.runner import TranscriptionSummary, plan_transcription, run_plan
+    from fieldasr.transcribe.segment_tiers import SegmentRequest
     from fieldasr.vad import VadOptions
 
     options = TranscribeOptions(decoder=decoder, batch_seconds=batch_seconds, word_timestamps=not no_word_times,
                                 precision=precision, device=device, threads=threads,
                                 vad=VadOptions(max_segment_seconds=max_segment_seconds))
     options.validate()
-    plan = plan_transcription(inputs, output_format, out_dir, overwrite, into, tier, not no_word_times, replace_tiers)
+    if (segments_file is not None or redo_transcribed) and not segments_from:
+        raise click.UsageError("--segments-file and --redo-transcribed go with --segments-from-tier TIER.")
+    segments = SegmentRequest(segments_from, segments_file, redo_transcribed) if segments_from else None
+    plan = plan_transcription(inputs, output_format, out_dir, overwrite, into, tier, not no_word_times, replace_tiers, segments)
     if not plan.to_transcribe:  # nothing to do: the model is not even loaded
         click.echo(run_plan(plan, transcriber=None, show_progress=False).table())
         return

@@ -36,6 +36,8 @@ CONSTRAINTS = {
     "Symbolic_Association": "1-1 association with a parent annotation",
     "Included_In": "Time alignable annotations within the parent annotation's time interval, gaps are allowed",
 }
+# The linguistic type of tiers fieldasr writes under a segmentation tier: time-aligned, inside the parent's spans.
+INCLUDED_IN_TYPE = "fieldasr-included-in"
 
 
 def _number(identifier: str) -> int:
@@ -130,10 +132,16 @@ def _refuse_hierarchy(path: Path, summary: TierSummary, suggestion: str) -> Anno
     )
 
 
+def _stays_in_place(summary: TierSummary, parent: str | None) -> bool:
+    """A tier in a hierarchy can be replaced only by a tier under the same parent, and only while nothing depends on it."""
+    return parent is not None and summary.parent == parent and not summary.children
+
+
 def decide_tier_writes(document: EafText, names: Sequence[str], audio: AudioIdentity | None, *,
-                       replace: Collection[str] = (), overwrite: bool = False) -> EafWritePlan:
+                       replace: Collection[str] = (), overwrite: bool = False, parents: Mapping[str, str] = {}) -> EafWritePlan:
     """What writing tiers `names` (the first is the main tier) into `document` would do; raises, changing nothing,
-    when a tier that is not fieldasr's unedited output would be replaced without being named in `replace`."""
+    when a tier that is not fieldasr's unedited output would be replaced without being named in `replace`.
+    `parents` names the parent tier of tiers written as dependent tiers."""
     path = document.path
     unknown = sorted(set(replace) - set(names))
     if unknown:
@@ -146,7 +154,7 @@ def decide_tier_writes(document: EafText, names: Sequence[str], audio: AudioIden
         summary = summaries.get(name)
         if summary is None:
             writes.append(TierWrite(name, "add"))
-        elif summary.in_hierarchy:
+        elif summary.in_hierarchy and not _stays_in_place(summary, parents.get(name)):
             raise _refuse_hierarchy(path, summary, suggestion)
         elif summary.is_fieldasr_output:
             same_audio = audio is not None and summary.mark.audio is not None and summary.mark.audio.sha256 == audio.sha256
@@ -167,27 +175,30 @@ def decide_tier_writes(document: EafText, names: Sequence[str], audio: AudioIden
 
 
 def plan_eaf_write(eaf_path: str | Path, names: Sequence[str], audio: AudioIdentity | None, *,
-                   replace: Collection[str] = (), overwrite: bool = False) -> EafWritePlan:
+                   replace: Collection[str] = (), overwrite: bool = False, parents: Mapping[str, str] = {}) -> EafWritePlan:
     """The pre-flight check of writing tiers into an existing .eaf: raises before any work when the file is
     missing, read-only or broken, or when a fieldworker's tier would be replaced without being named."""
     path = Path(eaf_path)
     _check_writable(path)
-    return decide_tier_writes(EafText.read(path), names, audio, replace=replace, overwrite=overwrite)
+    return decide_tier_writes(EafText.read(path), names, audio, replace=replace, overwrite=overwrite, parents=parents)
 
 
-def _linguistic_type_edit(document: EafText, linguistic_type: str) -> None:
-    """Check that `linguistic_type` can hold time-aligned top-level annotations; add it if the file lacks it."""
+def _linguistic_type_edit(document: EafText, linguistic_type: str, constraint: str | None = None) -> None:
+    """Check that `linguistic_type` can hold time-aligned annotations (top-level, or with `constraint` under a
+    parent); add it if the file lacks it."""
     types = {element.attributes.get("LINGUISTIC_TYPE_ID"): element for element in document.top("LINGUISTIC_TYPE")}
     existing = types.get(linguistic_type)
     if existing is not None:
-        if existing.attributes.get("TIME_ALIGNABLE", "true") != "true" or existing.attributes.get("CONSTRAINTS"):
+        if existing.attributes.get("TIME_ALIGNABLE", "true") != "true" or existing.attributes.get("CONSTRAINTS") != constraint:
             raise AnnotationError(
-                f"{document.path}: linguistic type {linguistic_type!r} is not a plain time-alignable type "
-                f"(constraints {existing.attributes.get('CONSTRAINTS')!r}), so a transcription tier cannot use it. In ELAN "
-                "(Type > Change Linguistic Type), make it time-alignable without constraints, or rename it and run again."
+                f"{document.path}: linguistic type {linguistic_type!r} is not a time-alignable type with constraint "
+                f"{constraint!r} (it has {existing.attributes.get('CONSTRAINTS')!r}), so a transcription tier cannot use it. In "
+                "ELAN (Type > Change Linguistic Type), change it back, or rename it and run again."
             )
         return
-    new_type = f'<LINGUISTIC_TYPE GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID={quoteattr(linguistic_type)} TIME_ALIGNABLE="true"/>'
+    constraint_attribute = f" CONSTRAINTS={quoteattr(constraint)}" if constraint else ""
+    new_type = (f'<LINGUISTIC_TYPE{constraint_attribute} GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID={quoteattr(linguistic_type)} '
+                'TIME_ALIGNABLE="true"/>')
     if types:
         document.insert(list(types.values())[-1].end, document.newline + document.indent + new_type)
         return
@@ -196,6 +207,18 @@ def _linguistic_type_edit(document: EafText, linguistic_type: str) -> None:
         document.insert(min(element.start for element in following), new_type + document.newline + document.indent)
     else:
         document.insert(document.root.inner_end, document.indent + new_type + document.newline)
+
+
+def _constraint_edit(document: EafText, stereotype: str) -> None:
+    """Add the CONSTRAINT element a linguistic type refers to when the file lacks it (ELAN writes all four)."""
+    if any(element.attributes.get("STEREOTYPE") == stereotype for element in document.top("CONSTRAINT")):
+        return
+    new_constraint = f'<CONSTRAINT DESCRIPTION={quoteattr(CONSTRAINTS[stereotype])} STEREOTYPE="{stereotype}"/>'
+    before = [element for name in AFTER_LINGUISTIC_TYPES[3:] for element in document.top(name)]  # after CONSTRAINT
+    if before:
+        document.insert(min(element.start for element in before), new_constraint + document.newline + document.indent)
+    else:
+        document.insert(document.root.inner_end, document.indent + new_constraint + document.newline)
 
 
 def _time_order_edit(document: EafText, slots: Sequence[tuple[str, int]], unused: set[str]) -> None:
@@ -284,21 +307,26 @@ def write_tiers_into_eaf(
     linguistic_type: str = "default-lt",
     participant: str | None = None,
     backup: bool = True,
+    parents: Mapping[str, str] = {},
+    participants: Mapping[str, str] = {},
 ) -> Path:
     """Add tiers to an existing .eaf, or replace them; every other byte is kept; one atomic write for all.
 
     A tier that exists is replaced only when it is fieldasr's unedited output or is named in `replace`
-    (`decide_tier_writes`), and only if it is a top-level tier without dependent tiers. A replaced tier keeps its
-    attributes (linguistic type, language) except PARTICIPANT when given; every written tier gets the fieldasr
-    mark (`fieldasr.data.elan_provenance`). The file before the change is kept as a numbered backup
-    (`rec.eaf.bak`, `rec.eaf.bak2`, ...; never overwritten) when `backup`.
+    (`decide_tier_writes`), and only if it is a top-level tier without dependent tiers (or, for a tier in
+    `parents`, a dependent tier of that same parent). A replaced tier keeps its attributes (linguistic type,
+    language) except PARTICIPANT when given (`participant` for all, `participants` per tier); a tier in `parents`
+    becomes a dependent tier of the named tier with linguistic type INCLUDED_IN_TYPE (constraint Included_In: its
+    annotations must lie inside the parent's). Every written tier gets the fieldasr mark
+    (`fieldasr.data.elan_provenance`). The file before the change is kept as a numbered backup (`rec.eaf.bak`,
+    `rec.eaf.bak2`, ...; never overwritten) when `backup`.
     """
     path = Path(eaf_path)
     _check_writable(path)
     timed = {name: _milliseconds(annotations, f"{path} tier {name!r}") for name, annotations in tiers.items()}
     original = path.read_bytes()
     document = EafText(path, original)
-    decide_tier_writes(document, list(tiers), audio, replace=replace, overwrite=True)
+    decide_tier_writes(document, list(tiers), audio, replace=replace, overwrite=True, parents=parents)
     existing = {tier.attributes.get("TIER_ID"): tier for tier in document.top("TIER")}
     last_used = [element for element in document.header_properties() if element.attributes.get("NAME") == LAST_USED_ANNOTATION_ID]
     rows, slots, last_annotation = _numbered_rows(document, timed, last_used)
@@ -307,6 +335,10 @@ def write_tiers_into_eaf(
         old = existing.get(name)
         attributes = dict(old.attributes) if old is not None else {"LINGUISTIC_TYPE_REF": linguistic_type, "TIER_ID": name}
         attributes = {**attributes, "ANNOTATOR": ANNOTATOR, **({"PARTICIPANT": participant} if participant else {})}
+        if participants.get(name):
+            attributes["PARTICIPANT"] = participants[name]
+        if name in parents:
+            attributes.update(PARENT_REF=parents[name], LINGUISTIC_TYPE_REF=INCLUDED_IN_TYPE)
         attributes = dict(sorted(attributes.items()))  # ELAN writes attributes in alphabetical order
         types.add(attributes["LINGUISTIC_TYPE_REF"])
         tier_xml = _tier_xml(attributes, tier_rows, document.indent, document.newline)
@@ -315,7 +347,9 @@ def write_tiers_into_eaf(
         else:
             new_tiers += document.newline + document.indent + tier_xml
     for name in sorted(types):
-        _linguistic_type_edit(document, name)
+        _linguistic_type_edit(document, name, "Included_In" if name == INCLUDED_IN_TYPE and parents else None)
+    if parents:
+        _constraint_edit(document, "Included_In")
     if new_tiers:
         tier_elements = document.top("TIER")
         document.insert((tier_elements[-1] if tier_elements else document.top("TIME_ORDER")[0]).end, new_tiers)

@@ -20,6 +20,7 @@ from fieldasr.decode.align import TokenTiming, WordTiming, align_words
 from fieldasr.decode.greedy import greedy_decode, words_from_tokens
 from fieldasr.errors import FieldasrError
 from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary
+from fieldasr.transcribe.spans import TimeSpan, merge_into_spans, regions_in_spans
 from fieldasr.vad import SpeechRegion, VadOptions, detect_speech
 
 
@@ -115,20 +116,26 @@ class Transcriber:
             beam_decoder = rescorer.nbest_decoder(beam_decoder)
         self.model, self.options, self.beam_decoder, self.rescorer = model, options, beam_decoder, rescorer
 
-    def transcribe(self, path: str | Path, on_progress: Callable[[float], None] | None = None) -> Transcript:
-        """Transcribe one recording; `on_progress` receives seconds of audio done (VAD counts as the first half)."""
+    def transcribe(self, path: str | Path, on_progress: Callable[[float], None] | None = None,
+                   within: Sequence[TimeSpan] | None = None) -> Transcript:
+        """Transcribe one recording; `on_progress` receives seconds of audio done (VAD counts as the first half).
+        With `within` (an existing segmentation), one segment per span with speech (`fieldasr.transcribe.spans`)."""
         path = Path(path)
         duration = audio_info(path).duration
         report = (lambda seconds: on_progress(seconds / 2)) if on_progress else None
         regions = detect_speech(path, self.options.vad, on_progress=report)
+        owners = None if within is None else regions_in_spans(regions, within, duration, self.options.vad.max_segment_seconds)
+        if owners is not None:
+            regions = list(owners)
         if not regions:
-            return Transcript(path, duration, (), note="no speech detected")
-        done, segments = 0.0, []
+            return Transcript(path, duration, (), note="no speech detected" if within is None else "no speech in the segments")
+        done, decoded = 0.0, {}
         for batch in length_batches(regions, self.options.batch_seconds):
-            segments += self._transcribe_batch(path, batch)
+            decoded.update(zip(batch, self._transcribe_batch(path, batch)))
             done += sum(region.duration for region in batch)
             if on_progress:
                 on_progress(duration / 2 + duration / 2 * done / sum(r.duration for r in regions))
+        segments = list(decoded.values()) if owners is None else merge_into_spans(decoded, owners, duration)
         segments.sort(key=lambda segment: segment.start)
         return Transcript(path, duration, tuple(segments))
 

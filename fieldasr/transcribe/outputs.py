@@ -11,13 +11,13 @@ text file cannot carry fieldasr's mark, so the previous one is kept as a numbere
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from fieldasr.data.eaf_text import EafText
 from fieldasr.data.elan_provenance import AudioIdentity, summarise_tiers
 from fieldasr.data.elan_write import write_new_eaf, write_tiers_into_eaf
-from fieldasr.data.export import atomic_write_text, write_json, write_srt
+from fieldasr.data.export import TimedText, atomic_write_text, write_json, write_srt
 from fieldasr.data.formats import CtmWord, StmLine, write_ctm, write_stm
 from fieldasr.data.formats.sclite import spread_words
 from fieldasr.data.textgrid import write_textgrid
@@ -69,10 +69,11 @@ def check_replaceable_output(path: Path) -> None:
 
 
 def write_transcript(transcript: Transcript, path: Path, output_format: str, tier: str = "fieldasr", word_tier: bool = True,
-                     audio: AudioIdentity | None = None) -> Path:
-    """Write `transcript` as a new file at `path`; an existing one is replaced atomically (see the module docstring)."""
+                     audio: AudioIdentity | None = None, tiers: Mapping[str, Sequence[TimedText]] | None = None) -> Path:
+    """Write `transcript` as a new file at `path`; an existing one is replaced atomically (see the module docstring).
+    `tiers` replaces the transcript's own `tier` / `<tier>-words` (e.g. one pair per speaker: `segment_tiers`)."""
     check_format(output_format)
-    tiers = transcript_tiers(transcript, tier, word_tier)
+    tiers = tiers if tiers is not None else transcript_tiers(transcript, tier, word_tier)
     if path.exists():
         check_replaceable_output(path)  # again: the file may have been edited while the model was running
         if output_format != "eaf":

@@ -8,8 +8,10 @@ tiers for this very recording (same audio digest).
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,10 @@ from fieldasr.data.elan_provenance import AudioIdentity
 from fieldasr.data.elan_write import plan_eaf_write
 from fieldasr.data.textgrid import TEXTGRID_SUFFIXES
 from fieldasr.errors import AudioError, FieldasrError
-from fieldasr.transcribe.engine import Transcriber, TranscriptionError
+from fieldasr.transcribe.engine import Transcriber, Transcript, TranscriptionError
+from fieldasr.transcribe.segment_tiers import (SegmentRequest, all_spans, dependent_tier_placement, read_segmentation, segment_groups,
+                                               write_groups_into_eaf, write_groups_to_new_file)
+from fieldasr.transcribe.spans import TimeSpan
 from fieldasr.transcribe.outputs import FORMATS, check_format, check_replaceable_output, output_path, tier_names, write_into_eaf, write_transcript
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,7 @@ class FileJob:
     output: Path
     already_done: bool  # the output exists (new files) or holds fieldasr's unedited tiers of this audio (--into)
     identity: AudioIdentity | None = None  # computed for --into only (new .eaf files compute their own)
+    within: tuple[TimeSpan, ...] | None = None  # an existing segmentation to transcribe inside (None: wherever VAD finds speech)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,9 @@ class TranscriptionPlan:
     into: Path | None = None
     replace_tiers: tuple[str, ...] = ()
     out_dir: Path | None = None
+    # Writes a finished transcript instead of the format writers (segment tiers, ELAN's recognizer protocol);
+    # returns a note for the summary, e.g. what it left out.
+    deliver: Callable[[Transcript, FileJob], str | None] | None = None
 
     @property
     def to_transcribe(self) -> list[FileJob]:
@@ -135,14 +144,18 @@ def plan_transcription(
     tier: str = "fieldasr",
     word_tier: bool = True,
     replace_tiers: Sequence[str] = (),
+    segments: SegmentRequest | None = None,
 ) -> TranscriptionPlan:
-    """Check every input and output and decide what to do with each recording; raises before any work."""
+    """Check every input and output and decide what to do with each recording; raises before any work.
+    With `segments`, transcribe inside an existing segmentation (`fieldasr.transcribe.segment_tiers`)."""
     check_format(output_format)
     if replace_tiers and into is None:
         raise TranscriptionError(f"--replace-tier {' '.join(replace_tiers)} applies only with --into (adding tiers to an "
                                  "existing .eaf). New files never replace anyone's tiers; leave it out.")
     audio_files = find_audio(inputs)
     common = dict(output_format=output_format, tier=tier, word_tier=word_tier, out_dir=out_dir)
+    if segments is not None:
+        return _plan_in_segments(audio_files, segments, overwrite, into, tuple(replace_tiers), **common)
     if into is None:
         return TranscriptionPlan(tuple(_new_file_jobs(audio_files, output_format, out_dir, overwrite)), **common)
     _check_into(into, audio_files, out_dir, output_format)
@@ -152,22 +165,70 @@ def plan_transcription(
     return TranscriptionPlan((job,), into=into, replace_tiers=tuple(replace_tiers), **common)
 
 
-def run_plan(plan: TranscriptionPlan, transcriber: Transcriber | None, show_progress: bool = True) -> TranscriptionSummary:
+def _plan_in_segments(audio_files: Sequence[Path], segments: SegmentRequest, overwrite: bool, into: Path | None,
+                      replace_tiers: tuple[str, ...], output_format: str, tier: str, word_tier: bool,
+                      out_dir: Path | None) -> TranscriptionPlan:
+    if len(audio_files) != 1:
+        raise TranscriptionError(f"--segments-from-tier takes one recording (the one its segmentation belongs to), got "
+                                 f"{len(audio_files)} ({', '.join(p.name for p in audio_files[:3])}{', ...' if len(audio_files) > 3 else ''}).")
+    audio = audio_files[0]
+    if into is not None:
+        _check_into(into, audio_files, out_dir, output_format)
+    source = segments.source_file(into, output_format)
+    groups = segment_groups(read_segmentation(source, segments.tiers), tier, word_tier, segments.redo_transcribed)
+    within = all_spans(groups)
+    common = dict(output_format=output_format, tier=tier, word_tier=word_tier, out_dir=out_dir)
+    if into is not None:
+        identity = AudioIdentity.of(audio)
+        parents, _ = dependent_tier_placement(groups)
+        names = [name for group in groups for name in group.names]
+        done = plan_eaf_write(into, names, identity, replace=replace_tiers, overwrite=overwrite, parents=parents).already_done
+        job = FileJob(audio, into, done or not within, identity, within)
+        deliver = functools.partial(write_groups_into_eaf, groups=groups, replace=replace_tiers)
+        return TranscriptionPlan((job,), into=into, replace_tiers=replace_tiers, deliver=deliver, **common)
+    [job] = _new_file_jobs([audio], output_format, out_dir, overwrite)
+    if job.output.resolve() == source.resolve():
+        raise TranscriptionError(f"{source}: the new {output_format} file would replace the segmentation it is read from. Write it "
+                                 "elsewhere with --out-dir FOLDER" + (", or add the tiers to it with --into." if source.suffix.lower() == ".eaf" else "."))
+    job = dataclasses.replace(job, already_done=job.already_done or not within, within=within)
+    deliver = functools.partial(write_groups_to_new_file, groups=groups, output_format=output_format)
+    return TranscriptionPlan((job,), deliver=deliver, **common)
+
+
+def plan_delivery(audio: Path, output: Path, deliver: Callable[[Transcript, FileJob], str | None],
+                  within: Sequence[TimeSpan] | None = None) -> TranscriptionPlan:
+    """One recording whose transcript goes to `deliver` instead of a format writer (e.g. ELAN's recognizer
+    protocol, `fieldasr.elan_recognizer`); `output` is where it writes, for the summary."""
+    if not Path(audio).is_file():
+        raise TranscriptionError(f"{audio}: recording not found. Check that the file exists and is linked where ELAN expects it.")
+    job = FileJob(Path(audio), Path(output), False, within=None if within is None else tuple(within))
+    return TranscriptionPlan((job,), output_format="json", tier="fieldasr", word_tier=True, deliver=deliver)
+
+
+def run_plan(plan: TranscriptionPlan, transcriber: Transcriber | None, show_progress: bool = True,
+             on_progress: Callable[[float], None] | None = None) -> TranscriptionSummary:
     """Transcribe the recordings a plan leaves to do; finished files are kept whatever happens later.
-    `transcriber` may be None when nothing is left to do (a rerun need not load the model)."""
+    `transcriber` may be None when nothing is left to do (a rerun need not load the model); `on_progress`
+    receives the fraction of the audio done so far (0 to 1)."""
     todo = plan.to_transcribe
     if todo and plan.out_dir is not None:
         plan.out_dir.mkdir(parents=True, exist_ok=True)
     durations = {job.audio: _duration_or_none(job.audio) for job in todo}
     outcomes: list[FileOutcome] = []
-    with tqdm(total=sum(d for d in durations.values() if d), unit="s", desc="audio", disable=not show_progress, bar_format=_BAR) as overall:
+    total, finished = sum(d for d in durations.values() if d), 0.0  # seconds of audio (tqdm counts nothing when disabled)
+    with tqdm(total=total, unit="s", desc="audio", disable=not show_progress, bar_format=_BAR) as overall:
         for job in plan.jobs:
             if job.already_done:
                 outcomes.append(FileOutcome(job.audio, job.output, "skipped", "already done"))
                 continue
             start = overall.n
-            outcomes.append(_one_file(job, plan, transcriber, overall))
+            report = None if on_progress is None or not total else (
+                lambda seconds, before=finished: on_progress(min(1.0, (before + seconds) / total)))
+            outcomes.append(_one_file(job, plan, transcriber, overall, report))
             overall.update(start + (durations[job.audio] or 0) - overall.n)  # the whole file, whatever was reported
+            finished += durations[job.audio] or 0
+            if report is not None:
+                on_progress(min(1.0, finished / total))
     return TranscriptionSummary(tuple(outcomes))
 
 
@@ -198,16 +259,27 @@ def _duration_or_none(path: Path) -> float | None:
         return None
 
 
-def _one_file(job: FileJob, plan: TranscriptionPlan, transcriber: Transcriber, overall: tqdm) -> FileOutcome:
+def _one_file(job: FileJob, plan: TranscriptionPlan, transcriber: Transcriber, overall: tqdm,
+              report: Callable[[float], None] | None) -> FileOutcome:
+    """`report` receives the seconds of this file done so far."""
     overall.set_postfix_str(job.audio.name)
     start = overall.n
+
+    def advance(seconds: float) -> None:
+        overall.update(start + seconds - overall.n)
+        if report is not None:
+            report(seconds)
+
+    note = None
     try:
-        transcript = transcriber.transcribe(job.audio, on_progress=lambda seconds: overall.update(start + seconds - overall.n))
-        if plan.into is not None:
+        transcript = transcriber.transcribe(job.audio, on_progress=advance, within=job.within)
+        if plan.deliver is not None:
+            note = plan.deliver(transcript, job)
+        elif plan.into is not None:
             write_into_eaf(transcript, plan.into, plan.tier, plan.word_tier, replace=plan.replace_tiers, audio=job.identity)
         else:
             write_transcript(transcript, job.output, plan.output_format, plan.tier, plan.word_tier)
     except FieldasrError as error:  # one bad file must not stop a folder of good ones
         log.warning("%s: %s", job.audio, error)
         return FileOutcome(job.audio, None, "failed", str(error))
-    return FileOutcome(job.audio, job.output, "written", transcript.note or "")
+    return FileOutcome(job.audio, job.output, "written", note or transcript.note or "")
