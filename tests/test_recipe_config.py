@@ -110,9 +110,12 @@ def test_a_mistake_is_blamed_on_the_file_that_holds_it(recipe):
         load(recipe)
 
 
-def test_model_settings_a_pretrained_checkpoint_would_override_are_refused(recipe):
-    with pytest.raises(ConfigError, match=r"model.config is not used with model.pretrained"):
+def test_a_pretrained_checkpoint_takes_fine_tuning_overrides_only(recipe):
+    with pytest.raises(ConfigError, match=r"model.config.hidden_size is not a fine-tuning override .* only mask_time_prob"):
         load(recipe, "model.architecture=wav2vec2_ctc", "model.pretrained=models/xlsr", "model.config={hidden_size: 8}")
+    overrides = {"mask_time_prob": 0.05, "layerdrop": 0.1, "hidden_dropout": 0.1}
+    given = load(recipe, "model.architecture=wav2vec2_ctc", "model.pretrained=models/xlsr", f"model.config={overrides}")
+    assert given.model.config == overrides
     assert load(recipe, "model.architecture=wav2vec2_ctc", "model.pretrained=models/xlsr", "model.config=null").model.config == {}
 
 

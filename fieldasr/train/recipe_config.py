@@ -43,8 +43,12 @@ class DataSection:
 class ModelSection:
     architecture: Literal["conformer_ctc", "wav2vec2_ctc"] = "conformer_ctc"
     size: str = "tiny"  # conformer_ctc: tiny | small; wav2vec2_ctc without `pretrained`: tiny | base
-    pretrained: str | None = None  # wav2vec2_ctc: a local Hugging Face checkpoint folder
-    config: Mapping[str, Any] | None = field(default_factory=dict)  # over the size's (ConformerConfig / Wav2Vec2Config); null: none
+    pretrained: str | None = None  # wav2vec2_ctc: a local Hugging Face checkpoint folder (wav2vec2/XLS-R/MMS, hubert, wavlm, data2vec-audio, wav2vec2-bert)
+    # over the size's (ConformerConfig / Wav2Vec2Config); with `pretrained`: only fine-tuning overrides
+    # (hf_encoder.ENCODER_OVERRIDES: masking, layerdrop, dropouts); null: none
+    config: Mapping[str, Any] | None = field(default_factory=dict)
+    gradient_checkpointing: bool = False  # wav2vec2_ctc: recompute activations in the backward pass (less memory, ~30 % slower)
+    mms_adapter: str | None = None  # wav2vec2_ctc, MMS checkpoint: start its adapter from adapter.<lang>.safetensors; null: fresh
     freeze_feature_encoder: bool = True  # wav2vec2_ctc
     freeze_encoder_steps: int = 0  # wav2vec2_ctc: train only the output layer for these many steps
     adapter_languages: Literal["auto"] | tuple[str, ...] = ()  # wav2vec2_ctc; auto: one adapter per training language
@@ -104,12 +108,17 @@ def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) ->
         return dataclasses.replace(model, config=config)
     from transformers import Wav2Vec2Config
 
-    _refuse_unknown_model_settings(reader, model.config, Wav2Vec2Config().to_dict(), path, "wav2vec 2.0 (transformers' Wav2Vec2Config)")
-    if model.pretrained is not None:  # the checkpoint's own config.json decides (size too: a base file may set it)
-        if model.config:
-            raise reader.error(path + ("config",), f"{dotted(path + ('config',))} is not used with {dotted(path + ('pretrained',))}: "
-                                                   "the checkpoint's config.json decides. Remove it (or set it to null).")
+    from fieldasr.models.hf_encoder import ENCODER_OVERRIDES
+
+    if model.pretrained is not None:  # the checkpoint's own config.json decides, but for fine-tuning overrides
+        overrides = {key: None for key in ENCODER_OVERRIDES}
+        _refuse_unknown_model_settings(reader, model.config, overrides, path, "fine-tuning override of a pretrained encoder "
+                                       f"(with {dotted(path + ('pretrained',))} only {', '.join(ENCODER_OVERRIDES)} can be set)")
         return model
+    if model.mms_adapter is not None:
+        where = path + ("mms_adapter",)
+        raise reader.error(where, f"{dotted(where)} needs {dotted(path + ('pretrained',))}: an MMS checkpoint folder with adapter files.")
+    _refuse_unknown_model_settings(reader, model.config, Wav2Vec2Config().to_dict(), path, "wav2vec 2.0 (transformers' Wav2Vec2Config)")
     reader.choice(path + ("size",), model.size, WAV2VEC2_SIZES, " for wav2vec2_ctc")
     return dataclasses.replace(model, config={**WAV2VEC2_SIZES[model.size], **model.config})
 
