@@ -107,11 +107,6 @@ class EncoderCheckpoint:
     def is_ctc(self) -> bool:
         return any(name.endswith("ForCTC") for name in self.architectures)
 
-    @property
-    def adapter_languages(self) -> tuple[str, ...]:
-        """MMS-style per-language adapter files `adapter.<lang>.safetensors` in the folder."""
-        return tuple(sorted(path.name[len("adapter."):-len(".safetensors")] for path in self.directory.glob("adapter.*.safetensors")))
-
 
 def family_of(model_type: Any, source: str) -> Family:
     """The family for `model_type`, or EncoderCheckpointError naming it and the supported ones."""
@@ -261,13 +256,17 @@ def load_ctc_model(checkpoint: EncoderCheckpoint) -> torch.nn.Module:
     """The family's own `...ForCTC` with the checkpoint's head (for import-hf and for comparing against it)."""
     from transformers import AutoModelForCTC
 
+    require_ctc(checkpoint)
+    model, info = _from_pretrained(AutoModelForCTC, checkpoint, checkpoint.settings)
+    _checked_loading(str(checkpoint.directory), type(model).__name__, info, OPTIONAL_ENCODER_WEIGHTS, ())
+    return model
+
+
+def require_ctc(checkpoint: EncoderCheckpoint) -> None:
     if not checkpoint.is_ctc:
         raise EncoderCheckpointError(
             f"{checkpoint.directory}: config.json's architectures are {list(checkpoint.architectures) or 'not given'}, not a CTC model "
             "(…ForCTC), so it has no output layer to transcribe with. Fine-tune it with a recipe (model.pretrained) instead.")
-    model, info = _from_pretrained(AutoModelForCTC, checkpoint, checkpoint.settings)
-    _checked_loading(str(checkpoint.directory), type(model).__name__, info, OPTIONAL_ENCODER_WEIGHTS, ())
-    return model
 
 
 def load_pretraining_model(checkpoint: EncoderCheckpoint) -> tuple[torch.nn.Module, LoadReport]:
