@@ -39,8 +39,11 @@ def vocabulary_json(tokens: list[str], pad_index: int) -> dict[str, int]:
     return {token: index for index, token in enumerate(ordered)}
 
 
-def make_checkpoint(folder: Path, family: str, seed: int = 0, tokens: list[str] = CHARACTERS, pad_index: int = 0) -> Path:
-    config_class, model_class, settings, preprocessing, weights = FAMILIES[family]
+def make_checkpoint(folder: Path, family: str, seed: int = 0, tokens: list[str] = CHARACTERS, pad_index: int = 0,
+                    model_class: str | None = None) -> Path:
+    """`model_class`: save another class of the family than FAMILIES says (e.g. Wav2Vec2ForCTC of the xlsr shape)."""
+    config_class, family_class, settings, preprocessing, weights = FAMILIES[family]
+    model_class = model_class or family_class
     vocabulary = vocabulary_json(tokens, pad_index)
     config = getattr(transformers, config_class)(**{**SIZES, **NO_DROPOUT, **settings}, vocab_size=len(vocabulary), pad_token_id=pad_index)
     torch.manual_seed(seed)
