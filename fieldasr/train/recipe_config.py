@@ -146,6 +146,25 @@ def check_ctc_paths(source: RecipeSource, recipe: CTCRecipe, path: KeyPath = (),
         require_path(reader, path + key, value, what, folder=True)
     for key, (value, what) in files.items():
         require_path(reader, path + key, value, what, folder=False)
+    if ("model", "pretrained") in folders and recipe.model.pretrained is not None:
+        check_pretrained_checkpoint(reader, recipe.model, path + ("model",))
+
+
+def check_pretrained_checkpoint(reader: SettingsReader, model: ModelSection, path: KeyPath) -> None:
+    """The checkpoint's family, config.json, preprocessor and (MMS) adapter file, read before anything is written."""
+    from fieldasr.models.hf_encoder import EncoderCheckpointError, read_checkpoint
+    from fieldasr.models.mms import ADAPTER_FILE, available_adapters
+
+    key = path + ("pretrained",)
+    try:
+        checkpoint = read_checkpoint(model.pretrained)  # type: ignore[arg-type]
+    except EncoderCheckpointError as error:
+        raise reader.error(key, f"{dotted(key)}: {error}") from None
+    if model.mms_adapter is not None and not (checkpoint.directory / ADAPTER_FILE.format(model.mms_adapter)).is_file():
+        where = path + ("mms_adapter",)
+        known = available_adapters(checkpoint.directory)
+        raise reader.error(where, f"{dotted(where)}: {model.pretrained} has no {ADAPTER_FILE.format(model.mms_adapter)}; "
+                                  f"available: {', '.join(known) if known else 'none (not an MMS checkpoint with adapters)'}.")
 
 
 def require_manifests(reader: SettingsReader, key: KeyPath, value: str | None) -> None:
