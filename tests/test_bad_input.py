@@ -590,6 +590,13 @@ def import_hf_onto_existing_bundle(ws: Workspace) -> Call:
     return Call(["import-hf", hf_checkpoint(ws, "hubert"), "--out", "bundle"], ["bundle", "already exists", "--overwrite"])
 
 
+def pretrain_hubert_checkpoint(ws: Workspace) -> Call:
+    ws.write("corpus/recordings.jsonl", "")
+    ws.write("corpus/segments.jsonl", "")
+    return Call(["pretrain", hf_checkpoint(ws, "hubert"), "corpus", "--out", "exp/ssl", "--max-steps", "2"],
+                ["hf", "continued pretraining is not offered for hubert", "k-means", "model.pretrained"])
+
+
 def train_pretrained_unsupported_model_type(ws: Workspace) -> Call:
     ws.write("hf/config.json", '{"model_type": "whisper"}')
     text = RECIPE.replace("  architecture: conformer_ctc\n  size: tiny", "  architecture: wav2vec2_ctc\n  pretrained: hf")
@@ -678,6 +685,7 @@ CASES: list[BadInput] = [
     BadInput("import-hf: a pretraining (non-CTC) checkpoint", import_hf_pretraining_checkpoint),
     BadInput("import-hf: MMS --target-lang without an adapter", import_hf_unknown_target_language),
     BadInput("import-hf: onto an existing bundle without --overwrite", import_hf_onto_existing_bundle),
+    BadInput("pretrain: a HuBERT checkpoint (no wav2vec 2.0 quantizer)", pretrain_hubert_checkpoint),
     BadInput("train: model.pretrained of an unsupported model_type", train_pretrained_unsupported_model_type),
     BadInput("train: model.config key a pretrained encoder cannot override", train_pretrained_unknown_override),
     BadInput("train: model.mms_adapter without its adapter file", train_mms_adapter_missing),

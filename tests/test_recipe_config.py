@@ -119,6 +119,12 @@ def test_a_pretrained_checkpoint_takes_fine_tuning_overrides_only(recipe):
     assert load(recipe, "model.architecture=wav2vec2_ctc", "model.pretrained=models/xlsr", "model.config=null").model.config == {}
 
 
+@pytest.mark.parametrize("setting", ["model.gradient_checkpointing=true", "model.mms_adapter=eng", "model.pretrained=models/xlsr"])
+def test_wav2vec2_settings_are_refused_for_a_conformer(recipe, setting):
+    with pytest.raises(ConfigError, match=rf"{setting.split('=')[0]} is a wav2vec2_ctc setting; conformer_ctc does not use it"):
+        load(recipe, "model.architecture=conformer_ctc", setting)
+
+
 def test_a_base_that_does_not_resolve_says_where_it_looked(recipe, tmp_path):
     copied = tmp_path / "elsewhere" / "mine.yaml"
     copied.parent.mkdir()

@@ -101,6 +101,11 @@ def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) ->
     with the recipe's over them), so the recorded configuration shows every effective model setting."""
     model = dataclasses.replace(model, config=model.config or {})  # null drops a base file's settings (merging cannot)
     if model.architecture == "conformer_ctc":
+        for name in ("pretrained", "mms_adapter", "gradient_checkpointing"):
+            if getattr(model, name):
+                where = path + (name,)
+                raise reader.error(where, f"{dotted(where)} is a wav2vec2_ctc setting; conformer_ctc does not use it. "
+                                          f"Remove it, or set {dotted(path + ('architecture',))}: wav2vec2_ctc.")
         reader.choice(path + ("size",), model.size, CONFORMER_SIZES, " for conformer_ctc")
         _refuse_unknown_model_settings(reader, model.config, dataclasses.asdict(ConformerConfig()), path, "Conformer")
         complete = {**dataclasses.asdict(CONFORMER_SIZES[model.size]), **model.config}
