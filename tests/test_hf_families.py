@@ -193,3 +193,15 @@ def test_mms_fine_tuning_trains_its_own_adapter_and_head_only(checkpoints, engli
     frozen = [name for name in trained if name.startswith("encoder.") and ".adapter_layer." not in name and "masked_spec_embed" not in name]
     assert frozen and all(torch.equal(trained[name], base["wav2vec2." + name.removeprefix("encoder.")]) for name in frozen)
     assert load_bundle(bundle_dir).model.has_mms_adapters
+
+
+def test_a_bundle_from_before_the_loader_keeps_its_input_rules():
+    """Old bundles' model_config has no model_type or inputs: wav2vec 2.0, normalised, with a mask, as they were trained."""
+    from fieldasr.models import TINY_WAV2VEC2, build_model
+    from fieldasr.models.hf_encoder import LEGACY_INPUT_POLICY
+
+    old = {key: value for key, value in Wav2Vec2CTC({**TINY_WAV2VEC2, "feat_extract_norm": "group", "do_stable_layer_norm": False},
+                                                     5).model_config().items() if key not in ("model_type", "inputs")}
+    rebuilt = build_model("wav2vec2_ctc", old)
+    assert type(rebuilt.encoder) is transformers.Wav2Vec2Model and rebuilt.inputs == LEGACY_INPUT_POLICY
+    assert Wav2Vec2CTC(old["encoder_config"], 5).inputs.attention_mask is False  # a new group-norm model: HF's rule

@@ -39,7 +39,8 @@ class ModelSettings(Protocol):
 
 
 def build_model(architecture: str, config: Mapping[str, Any]) -> torch.nn.Module:
-    """The model a bundle describes: `architecture` and the `model_config()` it was saved with (weights not loaded)."""
+    """The model a bundle describes: `architecture` and the `model_config()` it was saved with (weights not loaded,
+    possibly not even initialised: load them with `load_matching_state`, which requires every one)."""
     if architecture not in ARCHITECTURES:
         raise FieldasrError(f"unknown model architecture {architecture!r}; known: {sorted(ARCHITECTURES)}.")
     return ARCHITECTURES[architecture].from_model_config(dict(config))

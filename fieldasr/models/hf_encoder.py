@@ -185,10 +185,17 @@ def encoder_config(model_type: str, settings: Mapping[str, Any]) -> Any:
     return AutoConfig.for_model(model_type, **settings)
 
 
-def build_encoder(model_type: str, settings: Mapping[str, Any]) -> torch.nn.Module:
-    """A new encoder of the family (random weights): for training from scratch, or to load a bundle's weights into."""
+def build_encoder(model_type: str, settings: Mapping[str, Any], initialise: bool = True) -> torch.nn.Module:
+    """A new encoder of the family: random weights for training from scratch, or, `initialise=False`, uninitialised
+    memory for weights about to be loaded (a bundle's): made on the meta device, so a 1B model does not spend its
+    start-up drawing random numbers it then overwrites."""
     family = family_of(model_type, "model config")
-    return _transformers_class(family.encoder_class)(encoder_config(model_type, settings))
+    model_class, config = _transformers_class(family.encoder_class), encoder_config(model_type, settings)
+    if initialise:
+        return model_class(config)
+    with torch.device("meta"):
+        model = model_class(config)
+    return model.to_empty(device="cpu")
 
 
 @dataclass(frozen=True)

@@ -123,11 +123,13 @@ class Wav2Vec2CTC(torch.nn.Module):
 
     @classmethod
     def from_model_config(cls, config: Mapping[str, Any]) -> "Wav2Vec2CTC":
+        """The model a bundle describes, its encoder uninitialised: `load_matching_state` must fill every weight."""
         settings = dict(config)
         # Bundles from before the loader: wav2vec 2.0, always normalised, always with an attention mask.
         settings.setdefault("model_type", "wav2vec2")
         settings.setdefault("inputs", LEGACY_INPUT_POLICY)
-        return cls(settings.pop("encoder_config"), settings.pop("vocab_size"), **settings)
+        encoder = build_encoder(settings["model_type"], settings["encoder_config"], initialise=False)
+        return cls(settings.pop("encoder_config"), settings.pop("vocab_size"), encoder=encoder, **settings)
 
     def model_config(self) -> dict[str, Any]:
         return {"encoder_config": self.encoder_config, "model_type": self.model_type, "inputs": self.inputs.to_dict(), **self.settings}
