@@ -8,7 +8,8 @@ checkpoint (`adapter_attn_dim`, vocab.json keyed by language) `target_language` 
 `adapter.<lang>.safetensors`, which holds the encoder's adapter weights and that language's output layer.
 A phone checkpoint (e.g. wav2vec2-xlsr-53-espeak-cv-ft) with `label_unit="phones"` has its IPA tokens spelled
 as fieldasr's G2P spells phones (panphon segmentation, `fieldasr.g2p.segment`), so lexicons and phone → word
-decoding built with fieldasr's G2P match its output.
+decoding built with fieldasr's G2P match its output; one without a word delimiter gets a `|` output scored as
+its blank (`with_boundary_like_blank`), which lexicon decoding needs between words.
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class ImportSummary:
     label_unit: str
     mapping: TokenMapping
     unsplit_phone_tokens: tuple[str, ...]  # phone tokens that are more than one phone for fieldasr's G2P (kept whole)
+    added_word_boundary: bool = False  # a phone model without word delimiter got `|`, scored as its blank (see below)
 
 
 def _read_json(path: Path) -> Any:
@@ -156,9 +158,26 @@ def import_hf(directory: str | Path, output: str | Path, target_language: str | 
         model.load_mms_adapter(checkpoint.directory, target_language, with_head=True)
     mapping, unsplit = token_mapping(vocabulary, model.head.out_features, pad, delimiter, label_unit, str(checkpoint.directory / "vocab.json"))
     reorder_outputs(model.head, mapping.hf_ids)
-    bundle = export_bundle(output, model.eval(), Vocabulary(mapping.tokens), label_unit=label_unit, language=target_language,
+    tokens = mapping.tokens
+    if label_unit == "phones" and WORD_BOUNDARY not in tokens:
+        model.set_output_layer(with_boundary_like_blank(model.head))
+        tokens = (*tokens, WORD_BOUNDARY)
+    bundle = export_bundle(output, model.eval(), Vocabulary(tokens), label_unit=label_unit, language=target_language,
                            overwrite=overwrite, lexicon=lexicon, language_model=language_model, g2p_spec=g2p_spec)
-    return ImportSummary(bundle, checkpoint.model_type, target_language, label_unit, mapping, unsplit)
+    return ImportSummary(bundle, checkpoint.model_type, target_language, label_unit, mapping, unsplit,
+                         added_word_boundary=len(tokens) > len(mapping.tokens))
+
+
+def with_boundary_like_blank(head: torch.nn.Linear) -> torch.nn.Linear:
+    """The head plus a word-boundary row equal to the blank's (row 0). Phone models such as espeak-cv-ft output no
+    word boundaries, but fieldasr's lexicon decoding needs one between words: scored as the blank, a boundary is as
+    likely as silence or a pause between phones, so the beam search can put words where the lexicon fits. Greedy
+    output is unchanged (on a tie the first row, the blank, wins)."""
+    extended = torch.nn.Linear(head.in_features, head.out_features + 1)
+    with torch.no_grad():
+        extended.weight.copy_(torch.cat([head.weight, head.weight[:1]]))
+        extended.bias.copy_(torch.cat([head.bias, head.bias[:1]]))
+    return extended
 
 
 def reorder_outputs(head: torch.nn.Linear, order: tuple[int, ...]) -> None:

@@ -81,7 +81,8 @@ def test_mms_uses_the_target_languages_adapter_and_vocabulary(speech, tmp_path):
 
 
 def test_phone_checkpoint_tokens_are_spelled_as_fieldasr_phones(speech, tmp_path):
-    folder = make_checkpoint(tmp_path / "espeak", "xlsr", seed=5, tokens=["<s>", "</s>", "<unk>", "|", *PHONES],
+    # Like wav2vec2-xlsr-53-espeak-cv-ft: IPA tokens, no word delimiter.
+    folder = make_checkpoint(tmp_path / "espeak", "xlsr", seed=5, tokens=["<s>", "</s>", "<unk>", *PHONES],
                              model_class="Wav2Vec2ForCTC")
     lexicon = tmp_path / "lexicon.txt"
     lexicon.write_text("gas ɡ a s\nchin t͡ʃ i n\nnice n aɪ s\n", encoding="utf-8")
@@ -96,6 +97,17 @@ def test_phone_checkpoint_tokens_are_spelled_as_fieldasr_phones(speech, tmp_path
     vocabulary = json.loads((folder / "vocab.json").read_text())
     expected = hf_greedy(transformers.AutoModelForCTC.from_pretrained(str(folder)).eval(), folder, wave, vocabulary, vocabulary["<pad>"])
     assert our_greedy(tmp_path / "bundle", wave, summary.mapping) == expected
+    # Phone → word: the added boundary (scored as the blank) lets the lexicon beam search put words into the phones.
+    assert summary.added_word_boundary and load_bundle(tmp_path / "bundle").vocabulary.tokens[-1] == "|"
+    pytest.importorskip("flashlight.lib.text")
+    from fieldasr.transcribe.bundle_model import beam_decoder_for
+    from fieldasr.transcribe.engine import TranscribeOptions
+
+    bundle = load_bundle(tmp_path / "bundle")
+    decoder = beam_decoder_for(bundle, TranscribeOptions(decoder="beam"), lm_weight=0.0, word_score=5.0, beam_size=20)
+    log_probs, frames = BundleAcousticModel(bundle).log_probs(torch.from_numpy(wave)[None], torch.tensor([len(wave)]))
+    words = decoder.decode(log_probs, frames)[0][0].words
+    assert len(words) >= 2 and set(words) <= {"gas", "chin", "nice"}
 
 
 def test_refusals_name_the_problem(tmp_path):

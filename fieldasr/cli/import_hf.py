@@ -38,6 +38,8 @@ def import_hf(directory: Path, output: Path, target_language: str | None, label_
     renamed = {hf: ours for hf, ours in mapping.renamed().items() if ours != "<blank>"}
     if renamed:
         click.echo(f"  {len(renamed)} token(s) renamed: " + ", ".join(f"{hf!r}→{ours!r}" for hf, ours in list(renamed.items())[:12]))
+    if summary.added_word_boundary:
+        click.echo("  no word delimiter in vocab.json: added | scored as the blank, for lexicon decoding (greedy output unchanged)")
     if summary.unsplit_phone_tokens:
         click.echo(f"  {len(summary.unsplit_phone_tokens)} token(s) are several phones for fieldasr's G2P and stay whole: "
                    + ", ".join(summary.unsplit_phone_tokens[:12]))
