@@ -298,7 +298,7 @@ def output_size(encoder: torch.nn.Module) -> int:
 def normalise_waveforms(waveforms: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Zero mean, unit variance per utterance over its real samples (what wav2vec 2.0 was trained on)."""
     mask = sample_mask(waveforms, lengths)
-    count = lengths.clamp(min=1)[:, None].to(waveforms.dtype)
+    count = lengths.clamp(min=1)[:, None].to(waveforms.device, waveforms.dtype)
     mean = (waveforms * mask).sum(1, keepdim=True) / count
     variance = (((waveforms - mean) * mask) ** 2).sum(1, keepdim=True) / count
     return ((waveforms - mean) / torch.sqrt(variance + 1e-7)) * mask
