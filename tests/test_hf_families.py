@@ -205,3 +205,12 @@ def test_a_bundle_from_before_the_loader_keeps_its_input_rules():
     rebuilt = build_model("wav2vec2_ctc", old)
     assert type(rebuilt.encoder) is transformers.Wav2Vec2Model and rebuilt.inputs == LEGACY_INPUT_POLICY
     assert Wav2Vec2CTC(old["encoder_config"], 5).inputs.attention_mask is False  # a new group-norm model: HF's rule
+
+
+def test_weights_stored_in_fp16_load_as_fp32(checkpoints, tmp_path):
+    half = transformers.HubertForCTC.from_pretrained(str(checkpoints["hubert"])).half()
+    half.save_pretrained(str(tmp_path / "half"))
+    (tmp_path / "half" / "preprocessor_config.json").write_bytes((checkpoints["hubert"] / "preprocessor_config.json").read_bytes())
+    model = Wav2Vec2CTC.from_pretrained(tmp_path / "half", 5)
+    assert {parameter.dtype for parameter in model.parameters()} == {torch.float32}
+    torch.testing.assert_close(model.encoder.feature_projection.projection.weight, half.hubert.feature_projection.projection.weight.float())

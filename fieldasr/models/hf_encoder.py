@@ -235,16 +235,23 @@ def _from_pretrained(model_class: Any, checkpoint: EncoderCheckpoint, settings: 
     """transformers' own loading: the model is made on the meta device and filled from the file, never randomly
     initialised first (transformers 5 always; 4.x with low_cpu_mem_usage)."""
     import transformers
+    from transformers.utils import logging as transformers_logging
 
     config = encoder_config(checkpoint.model_type, settings)
     if int(transformers.__version__.split(".")[0]) < 5:
-        options["low_cpu_mem_usage"] = True
+        options.update(low_cpu_mem_usage=True, torch_dtype=torch.float32)
+    else:
+        options["dtype"] = torch.float32  # weights stored in fp16 train in fp32 (mixed precision is autocast's job)
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # its load report would list the heads we leave out; ours is checked
     try:
         return model_class.from_pretrained(str(checkpoint.directory), config=config, local_files_only=True,
                                            output_loading_info=True, **options)
     except OSError as error:
         raise EncoderCheckpointError(f"{checkpoint.directory}: no weights could be read ({error}). The folder needs "
                                      "model.safetensors or pytorch_model.bin beside config.json.") from error
+    finally:
+        transformers_logging.set_verbosity(verbosity)
 
 
 def load_encoder(checkpoint: EncoderCheckpoint, overrides: Mapping[str, Any] | None = None) -> tuple[torch.nn.Module, LoadReport]:
