@@ -121,7 +121,8 @@ def test_overrides_reach_a_pretrained_encoder_and_unknown_ones_are_refused(check
                                         gradient_checkpointing=True)
     config = model.encoder.config
     assert (config.mask_time_prob, config.layerdrop, config.hidden_dropout) == (0.3, 0.2, 0.1)
-    assert model.encoder.is_gradient_checkpointing and model.model_config()["encoder_config"]["mask_time_prob"] == 0.3
+    checkpointing = getattr(type(model.encoder), "is_activation_checkpointing", None) or type(model.encoder).is_gradient_checkpointing
+    assert checkpointing.fget(model.encoder) and model.model_config()["encoder_config"]["mask_time_prob"] == 0.3
     _, padded, lengths = two_waves()
     model.train()
     logits, _ = model(padded, lengths)
@@ -214,3 +215,19 @@ def test_weights_stored_in_fp16_load_as_fp32(checkpoints, tmp_path):
     model = Wav2Vec2CTC.from_pretrained(tmp_path / "half", 5)
     assert {parameter.dtype for parameter in model.parameters()} == {torch.float32}
     torch.testing.assert_close(model.encoder.feature_projection.projection.weight, half.hubert.feature_projection.projection.weight.float())
+
+
+def test_old_weight_norm_names_of_published_checkpoints_load(checkpoints, tmp_path):
+    """XLS-R and MMS files name the positional convolution's weight norm weight_g / weight_v (older torch)."""
+    folder = tmp_path / "old-names"
+    folder.mkdir()
+    for path in checkpoints["xlsr"].iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    weights = load_file(str(folder / "model.safetensors"))
+    old_names = {name.replace("parametrizations.weight.original0", "weight_g").replace("parametrizations.weight.original1", "weight_v"): tensor
+                 for name, tensor in weights.items()}
+    assert "wav2vec2.encoder.pos_conv_embed.conv.weight_v" in old_names
+    save_file(old_names, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    model = Wav2Vec2CTC.from_pretrained(folder, 5)
+    torch.testing.assert_close(model.encoder.encoder.pos_conv_embed.conv.parametrizations.weight.original1,
+                               weights["wav2vec2.encoder.pos_conv_embed.conv.parametrizations.weight.original1"])

@@ -90,8 +90,9 @@ class Wav2Vec2CTC(torch.nn.Module):
         }
         if freeze_feature_encoder and hasattr(self.encoder, "freeze_feature_encoder"):  # w2v-BERT has no convolutions
             self.encoder.freeze_feature_encoder()
-        if gradient_checkpointing:
-            self.encoder.gradient_checkpointing_enable()
+        if gradient_checkpointing:  # transformers 5 renamed it (the old name goes in 6)
+            enable = getattr(self.encoder, "activation_checkpointing_enable", None) or self.encoder.gradient_checkpointing_enable
+            enable()
         hidden = output_size(self.encoder)
         self.adapters = None
         if adapter_languages:
