@@ -94,7 +94,8 @@ def huggingface_recognizer(bundle_dir: Path, precision: str):
     vocab_file = bundle_dir / "hf_vocab.json"
     vocab_file.write_text(json.dumps({token: index for index, token in enumerate(LETTERS)}))
     tokenizer = Wav2Vec2CTCTokenizer(str(vocab_file), pad_token="<blank>", unk_token="<unk>", word_delimiter_token="|")
-    extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True, return_attention_mask=True)
+    extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=ours.inputs.normalise,
+                                         return_attention_mask=ours.inputs.attention_mask)  # the policy our model applies
     return pipeline("automatic-speech-recognition", model=hf, tokenizer=tokenizer, feature_extractor=extractor, device="cpu")
 
 

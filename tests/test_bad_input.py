@@ -803,6 +803,67 @@ def elan_recognizer_onto_an_existing_folder(ws: Workspace) -> Call:
     ws.write("recognizer/notes.txt", "mine")
     return Call(["elan-recognizer", "bundle", "--out", "recognizer"], ["recognizer: already exists", "--overwrite"])
 
+# --- import-hf / Hugging Face checkpoints (fieldasr.hf_bundle, fieldasr.models.hf_encoder) ---
+def hf_checkpoint(ws: Workspace, family: str, relative: str = "hf", **options) -> str:
+    from hf_checkpoints import make_checkpoint
+
+    make_checkpoint(ws.path(relative), family, **options)
+    return relative
+
+
+def import_hf_folder_without_config(ws: Workspace) -> Call:
+    ws.write("hf/vocab.json", "{}")
+    return Call(["import-hf", "hf", "--out", "bundle"], ["hf", "no config.json", "model.safetensors"])
+
+
+def import_hf_unsupported_model_type(ws: Workspace) -> Call:
+    ws.write("hf/config.json", '{"model_type": "whisper", "architectures": ["WhisperForConditionalGeneration"]}')
+    return Call(["import-hf", "hf", "--out", "bundle"], ["hf/config.json", "model_type 'whisper'", "wav2vec2, hubert, wavlm, data2vec-audio, wav2vec2-bert"])
+
+
+def import_hf_without_vocab(ws: Workspace) -> Call:
+    folder = hf_checkpoint(ws, "hubert")
+    (ws.root / folder / "vocab.json").unlink()
+    return Call(["import-hf", folder, "--out", "bundle"], ["hf", "no vocab.json", "tokenizer"])
+
+
+def import_hf_pretraining_checkpoint(ws: Workspace) -> Call:
+    return Call(["import-hf", hf_checkpoint(ws, "xlsr"), "--out", "bundle"], ["hf", "Wav2Vec2ForPreTraining", "not a CTC model", "model.pretrained"])
+
+
+def import_hf_unknown_target_language(ws: Workspace) -> Call:
+    return Call(["import-hf", hf_checkpoint(ws, "mms"), "--out", "bundle", "--target-lang", "deu"], ["hf", "'deu'", "eng, fra"])
+
+
+def import_hf_onto_existing_bundle(ws: Workspace) -> Call:
+    ws.write("bundle/bundle.json", "{}")
+    return Call(["import-hf", hf_checkpoint(ws, "hubert"), "--out", "bundle"], ["bundle", "already exists", "--overwrite"])
+
+
+def pretrain_hubert_checkpoint(ws: Workspace) -> Call:
+    ws.write("corpus/recordings.jsonl", "")
+    ws.write("corpus/segments.jsonl", "")
+    return Call(["pretrain", hf_checkpoint(ws, "hubert"), "corpus", "--out", "exp/ssl", "--max-steps", "2"],
+                ["hf", "continued pretraining is not offered for hubert", "k-means", "model.pretrained"])
+
+
+def train_pretrained_unsupported_model_type(ws: Workspace) -> Call:
+    ws.write("hf/config.json", '{"model_type": "whisper"}')
+    text = RECIPE.replace("  architecture: conformer_ctc\n  size: tiny", "  architecture: wav2vec2_ctc\n  pretrained: hf")
+    return Call(["train", recipe(ws, text)], ["recipe.yaml", "model.pretrained", "model_type 'whisper'", "wav2vec2"])
+
+
+def train_pretrained_unknown_override(ws: Workspace) -> Call:
+    text = RECIPE.replace("  architecture: conformer_ctc\n  size: tiny", "  architecture: wav2vec2_ctc\n  pretrained: hf\n  config: {hidden_size: 64}")
+    return Call(["train", recipe(ws, text)], ["recipe.yaml", "model.config.hidden_size", "mask_time_prob"])
+
+
+def train_mms_adapter_missing(ws: Workspace) -> Call:
+    text = RECIPE.replace("  architecture: conformer_ctc\n  size: tiny",
+                          "  architecture: wav2vec2_ctc\n  pretrained: hf\n  mms_adapter: deu\n  train_only_adapters: true")
+    hf_checkpoint(ws, "mms")
+    return Call(["train", recipe(ws, text)], ["recipe.yaml", "model.mms_adapter", "adapter.deu.safetensors", "eng, fra"])
+
 
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
@@ -909,6 +970,19 @@ CASES: list[BadInput] = [
     BadInput("transcribe --redo-transcribed without --segments-from-tier", redo_transcribed_without_segments),
     BadInput("elan-recognizer: truncated bundle weights", elan_recognizer_truncated_bundle),
     BadInput("elan-recognizer: --out folder exists", elan_recognizer_onto_an_existing_folder),
+
+    # --- import-hf / Hugging Face checkpoints ---
+    BadInput("import-hf: folder without config.json", import_hf_folder_without_config),
+    BadInput("import-hf: unsupported model_type", import_hf_unsupported_model_type),
+    BadInput("import-hf: checkpoint without vocab.json", import_hf_without_vocab),
+    BadInput("import-hf: a pretraining (non-CTC) checkpoint", import_hf_pretraining_checkpoint),
+    BadInput("import-hf: MMS --target-lang without an adapter", import_hf_unknown_target_language),
+    BadInput("import-hf: onto an existing bundle without --overwrite", import_hf_onto_existing_bundle),
+    BadInput("pretrain: a HuBERT checkpoint (no wav2vec 2.0 quantizer)", pretrain_hubert_checkpoint),
+    BadInput("train: model.pretrained of an unsupported model_type", train_pretrained_unsupported_model_type),
+    BadInput("train: model.config key a pretrained encoder cannot override", train_pretrained_unknown_override),
+    BadInput("train: model.mms_adapter without its adapter file", train_mms_adapter_missing),
+
 ]
 
 

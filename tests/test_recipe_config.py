@@ -112,10 +112,19 @@ def test_a_mistake_is_blamed_on_the_file_that_holds_it(recipe):
         load(recipe)
 
 
-def test_model_settings_a_pretrained_checkpoint_would_override_are_refused(recipe):
-    with pytest.raises(ConfigError, match=r"model.config is not used with model.pretrained"):
+def test_a_pretrained_checkpoint_takes_fine_tuning_overrides_only(recipe):
+    with pytest.raises(ConfigError, match=r"model.config.hidden_size is not a fine-tuning override .* only mask_time_prob"):
         load(recipe, "model.architecture=wav2vec2_ctc", "model.pretrained=models/xlsr", "model.config={hidden_size: 8}")
+    overrides = {"mask_time_prob": 0.05, "layerdrop": 0.1, "hidden_dropout": 0.1}
+    given = load(recipe, "model.architecture=wav2vec2_ctc", "model.pretrained=models/xlsr", f"model.config={overrides}")
+    assert given.model.config == overrides
     assert load(recipe, "model.architecture=wav2vec2_ctc", "model.pretrained=models/xlsr", "model.config=null").model.config == {}
+
+
+@pytest.mark.parametrize("setting", ["model.gradient_checkpointing=true", "model.mms_adapter=eng", "model.pretrained=models/xlsr"])
+def test_wav2vec2_settings_are_refused_for_a_conformer(recipe, setting):
+    with pytest.raises(ConfigError, match=rf"{setting.split('=')[0]} is a wav2vec2_ctc setting; conformer_ctc does not use it"):
+        load(recipe, "model.architecture=conformer_ctc", setting)
 
 
 def test_a_base_that_does_not_resolve_says_where_it_looked(recipe, tmp_path):

@@ -41,9 +41,9 @@ def record_batches(monkeypatch) -> list[tuple[int, ...]]:
     seen: list[tuple[int, ...]] = []
     collate = collate_audio
 
-    def recording_collate(waveforms):
+    def recording_collate(waveforms, **options):
         seen.append(tuple(len(wave) for wave in waveforms))
-        return collate(waveforms)
+        return collate(waveforms, **options)
 
     monkeypatch.setattr(pretrain_module, "collate_audio", recording_collate)
     return seen

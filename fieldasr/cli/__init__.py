@@ -57,6 +57,9 @@ COMMANDS: dict[str, CommandEntry] = {
     "export": CommandEntry("fieldasr.cli.train:export",
                            "Write a self-contained model bundle (weights, config, tokens, G2P spec with its rule and lexicon "
                            "files, decoding lexicon, LM, subword model) to OUTPUT, with each file's size and checksum."),
+    "import-hf": CommandEntry("fieldasr.cli.import_hf:import_hf",
+                              "Turn a local Hugging Face CTC checkpoint (config.json, weights, vocab.json) into a bundle for "
+                              "zero-shot transcription."),
     "transfer": CommandEntry("fieldasr.cli.transfer:transfer", "Text-side transfer: a target-language LM from a related high-resource model."),
 }
 

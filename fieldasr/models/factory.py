@@ -32,10 +32,15 @@ class ModelSettings(Protocol):
     def adapter_languages(self) -> str | Sequence[str]: ...
     @property
     def train_only_adapters(self) -> bool: ...
+    @property
+    def gradient_checkpointing(self) -> bool: ...
+    @property
+    def mms_adapter(self) -> str | None: ...
 
 
 def build_model(architecture: str, config: Mapping[str, Any]) -> torch.nn.Module:
-    """The model a bundle describes: `architecture` and the `model_config()` it was saved with (weights not loaded)."""
+    """The model a bundle describes: `architecture` and the `model_config()` it was saved with (weights not loaded,
+    possibly not even initialised: load them with `load_matching_state`, which requires every one)."""
     if architecture not in ARCHITECTURES:
         raise FieldasrError(f"unknown model architecture {architecture!r}; known: {sorted(ARCHITECTURES)}.")
     return ARCHITECTURES[architecture].from_model_config(dict(config))
@@ -52,9 +57,13 @@ def model_from_settings(settings: ModelSettings, vocabulary_size: int, train_lan
         "freeze_feature_encoder": settings.freeze_feature_encoder,
         "freeze_encoder_steps": settings.freeze_encoder_steps,
         "adapter_languages": sorted(set(train_languages)) if adapters == "auto" else list(adapters),
+        "gradient_checkpointing": settings.gradient_checkpointing,
     }
     if settings.pretrained:
-        model = Wav2Vec2CTC.from_pretrained(settings.pretrained, vocabulary_size, **options)
+        # `config` holds only fine-tuning overrides here (masking, layerdrop, dropouts): the checkpoint decides the rest.
+        model = Wav2Vec2CTC.from_pretrained(settings.pretrained, vocabulary_size, overrides=config, **options)
+        if settings.mms_adapter is not None:
+            model.load_mms_adapter(settings.pretrained, settings.mms_adapter, with_head=False)
     else:
         model = Wav2Vec2CTC(config, vocabulary_size, **options)
     if settings.train_only_adapters:

@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from fieldasr.ssl.pretraining_task import (
     Wav2Vec2PretrainingTask,
     collate_audio,
     load_pretraining_model,
+    pretraining_input_policy,
     save_pretraining_checkpoint,
 )
 from fieldasr.ssl.replay import ReplayBatchSampler
@@ -172,7 +174,8 @@ def continue_pretraining(
     torch.manual_seed(seed)
     np.random.seed(seed)  # transformers draws masks and distractors with numpy
     model = load_source_model(source)
-    task = Wav2Vec2PretrainingTask(model, options)
+    inputs = pretraining_input_policy(source if isinstance(source, (str, Path)) else model.config)
+    task = Wav2Vec2PretrainingTask(model, options, inputs=inputs)
     dataset, sampler, skipped = pretraining_data(target, replay, replay_fraction, model, options, max_batch_seconds, seed)
     trainer_options = TrainerOptions(
         experiment_dir=out_dir, lr=lr, warmup_steps=warmup, lr_decay="linear", max_epochs=10**9, max_steps=max_steps,
@@ -180,11 +183,11 @@ def continue_pretraining(
         checkpoint_interval_minutes=checkpoint_interval_minutes, checkpoint_interval_steps=checkpoint_interval_steps,
         log_interval_steps=log_interval_steps, seed=seed, progress_bar=progress_bar,
     )
-    trainer = Trainer(task, trainer_options, dataset, collate_audio, batch_sampler=sampler)
+    trainer = Trainer(task, trainer_options, dataset, partial(collate_audio, normalise=inputs.normalise), batch_sampler=sampler)
     losses: tuple[float, ...] = ()
     if not restore_finished_run(trainer, max_steps):
         losses = trainer.fit().step_losses
-    checkpoint = save_pretraining_checkpoint(task.model, out_dir / CHECKPOINT_FOLDER)
+    checkpoint = save_pretraining_checkpoint(task.model, out_dir / CHECKPOINT_FOLDER, inputs)
     return PretrainingSummary(
         steps=trainer.brain.optimizer_step,
         steps_this_run=len(losses),

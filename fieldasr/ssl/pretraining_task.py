@@ -1,7 +1,9 @@
 """Continued wav2vec 2.0 pretraining as a Trainer task: masked contrastive + diversity loss.
 
-The model is Hugging Face's `Wav2Vec2ForPreTraining`, continued from a local checkpoint (e.g. XLSR-53) or,
-for tiny test runs, built from a config. Masks and negatives are drawn with transformers' own helpers
+The model is Hugging Face's `Wav2Vec2ForPreTraining`, continued from a local checkpoint (e.g. XLSR-53) loaded
+through `fieldasr.models.hf_encoder` (which refuses the families whose objective this is not, such as HuBERT and
+WavLM, and honours the checkpoint's normalisation and attention-mask policy) or, for tiny test runs, built from a
+config. Masks and negatives are drawn with transformers' own helpers
 (span masking, distractors from other masked frames of the same utterance, as in the wav2vec 2.0 paper).
 The loss is summed over masked frames by the model and divided here by their number, so the gradient is
 normalised per masked frame as in fairseq, whatever the batch size.
@@ -22,16 +24,12 @@ from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
 from fieldasr.audio import TARGET_SAMPLING_RATE
 from fieldasr.errors import FieldasrError
 from fieldasr.files import atomic_directory
+from fieldasr.models import hf_encoder
+from fieldasr.models.hf_encoder import InputPolicy
 from fieldasr.ssl.guard import GradientGuard
 from fieldasr.train.task import TaskOutput
 
 logger = logging.getLogger(__name__)
-
-# Parameters a checkpoint must provide, else we would silently train from random weights; the pretraining-only
-# ones (quantizer, projections, mask embedding) are absent from fine-tuned checkpoints and may start fresh.
-ENCODER_PREFIX = "wav2vec2."
-PRETRAINING_ONLY_PREFIXES = ("quantizer.", "project_q.", "project_hid.", "wav2vec2.masked_spec_embed")
-
 
 class PretrainingError(FieldasrError):
     """A self-supervised pretraining model, checkpoint or batch cannot be used as asked."""
@@ -87,8 +85,9 @@ def gumbel_decay_reaching_minimum(steps: int, max_temperature: float = 2.0, min_
 def load_pretraining_model(source: str | Path | Wav2Vec2Config) -> Wav2Vec2ForPreTraining:
     """A `Wav2Vec2ForPreTraining` from a local checkpoint folder, or freshly initialised from a config.
 
-    Raises PretrainingError when the folder holds no wav2vec 2.0 encoder weights (training would start from
-    random weights without anyone noticing); warns when only the quantizer is new (e.g. a CTC checkpoint).
+    The folder must hold a wav2vec 2.0-family checkpoint (other families are refused with the reason); missing
+    encoder weights are an error (training would start from random weights without anyone noticing); a missing
+    quantizer (a fine-tuned CTC checkpoint) starts fresh, with a warning.
     """
     if isinstance(source, Wav2Vec2Config):
         return Wav2Vec2ForPreTraining(source)
@@ -98,53 +97,44 @@ def load_pretraining_model(source: str | Path | Wav2Vec2Config) -> Wav2Vec2ForPr
             f"{folder}: no config.json here, so this is not a Hugging Face wav2vec 2.0 checkpoint folder. "
             "Point to the folder holding config.json and model.safetensors (e.g. a local copy of XLSR-53)."
         )
-    model, info = Wav2Vec2ForPreTraining.from_pretrained(str(folder), local_files_only=True, output_loading_info=True)
-    missing = sorted(info.get("missing_keys", []))
-    missing_pretraining_only = [key for key in missing if key.startswith(PRETRAINING_ONLY_PREFIXES)]
-    missing_encoder = [key for key in missing if key.startswith(ENCODER_PREFIX) and key not in missing_pretraining_only]
-    if missing_encoder:
-        raise PretrainingError(
-            f"{folder}: {len(missing_encoder)} encoder weights are missing from the checkpoint "
-            f"(e.g. {missing_encoder[0]}); continuing would start from random weights. "
-            "Use a wav2vec 2.0 pretraining or CTC checkpoint."
-        )
-    if missing_pretraining_only:
+    model, report = hf_encoder.load_pretraining_model(hf_encoder.read_checkpoint(folder))
+    if report.missing_made_fresh:
         logger.warning(
-            "%s: the checkpoint has no quantizer/projection weights (%d tensors); they start random. "
-            "This is expected for a fine-tuned (CTC) checkpoint, but expect a few thousand steps of warm-up.",
-            folder,
-            len(missing_pretraining_only),
+            "%s: the checkpoint has no quantizer/projection weights (%d tensors); they start random, so expect a few "
+            "thousand steps of warm-up before the contrastive loss is meaningful.", folder, len(report.missing_made_fresh),
         )
     return model
 
 
-def save_pretraining_checkpoint(model: Wav2Vec2ForPreTraining, folder: str | Path) -> Path:
+def pretraining_input_policy(source: str | Path | Wav2Vec2Config) -> InputPolicy:
+    """How audio enters the model: the checkpoint's preprocessor_config.json, or the defaults for a config."""
+    if isinstance(source, Wav2Vec2Config):
+        return hf_encoder.default_input_policy("wav2vec2", source.to_dict())
+    return hf_encoder.read_checkpoint(source).inputs
+
+
+def save_pretraining_checkpoint(model: Wav2Vec2ForPreTraining, folder: str | Path, inputs: InputPolicy | None = None) -> Path:
     """Write `model` so that both `Wav2Vec2ForPreTraining` and `Wav2Vec2ForCTC.from_pretrained` load it.
 
     Written through `atomic_directory`, so a kill never leaves half a checkpoint and an old one stays whole.
-    A feature-extractor config travels with it (16 kHz, per-utterance normalisation, attention mask as the
-    model expects), as Hugging Face's fine-tuning code reads it.
+    A feature-extractor config travels with it (16 kHz, the normalisation and attention-mask policy it was trained
+    with, by default Hugging Face's for its config), as Hugging Face's and fieldasr's loaders read it.
     """
     folder = Path(folder)
     with atomic_directory(folder, overwrite=True) as staging:
         model.save_pretrained(str(staging))
-        feature_extractor_for(model.config).save_pretrained(str(staging))
+        feature_extractor_for(inputs or pretraining_input_policy(model.config)).save_pretrained(str(staging))
     return folder
 
 
-def feature_extractor_for(config: Wav2Vec2Config) -> Wav2Vec2FeatureExtractor:
-    # Models with layer-normalised convolutions (large, XLSR) are trained with attention masks; base ones are not.
-    return Wav2Vec2FeatureExtractor(
-        feature_size=1,
-        sampling_rate=TARGET_SAMPLING_RATE,
-        padding_value=0.0,
-        do_normalize=True,
-        return_attention_mask=config.feat_extract_norm == "layer",
-    )
+def feature_extractor_for(inputs: InputPolicy) -> Wav2Vec2FeatureExtractor:
+    return Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=inputs.sampling_rate, padding_value=0.0,
+                                    do_normalize=inputs.normalise, return_attention_mask=inputs.attention_mask)
 
 
-def collate_audio(waveforms: list[np.ndarray | torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Pad raw 16 kHz waveforms into a batch: each normalised to zero mean, unit variance over its own samples.
+def collate_audio(waveforms: list[np.ndarray | torch.Tensor], normalise: bool = True) -> dict[str, torch.Tensor]:
+    """Pad raw 16 kHz waveforms into a batch: each normalised (unless `normalise` is False, as a checkpoint's
+    preprocessor may say) to zero mean, unit variance over its own samples.
 
     Returns `input_values` (batch, samples) and `attention_mask` (1 on real samples, 0 on padding).
     """
@@ -157,7 +147,9 @@ def collate_audio(waveforms: list[np.ndarray | torch.Tensor]) -> dict[str, torch
     for row, tensor in enumerate(tensors):
         if len(tensor) == 0:
             raise PretrainingError(f"collate_audio: item {row} of the batch has no samples; remove empty segments.")
-        input_values[row, : len(tensor)] = (tensor - tensor.mean()) / torch.sqrt(tensor.var(unbiased=False) + 1e-7)
+        if normalise:
+            tensor = (tensor - tensor.mean()) / torch.sqrt(tensor.var(unbiased=False) + 1e-7)
+        input_values[row, : len(tensor)] = tensor
         attention_mask[row, : len(tensor)] = 1
     return {"input_values": input_values, "attention_mask": attention_mask}
 
@@ -177,6 +169,7 @@ class Wav2Vec2PretrainingTask(nn.Module):
         model: Wav2Vec2ForPreTraining,
         options: PretrainingOptions = PretrainingOptions(),
         guard: GradientGuard | None = None,
+        inputs: InputPolicy | None = None,
     ) -> None:
         super().__init__()
         if getattr(model.wav2vec2, "masked_spec_embed", None) is None:
@@ -193,6 +186,7 @@ class Wav2Vec2PretrainingTask(nn.Module):
             )
         options.validate()
         self.model = model
+        self.inputs = inputs or pretraining_input_policy(model.config)
         self.options = options
         self.guard = guard or GradientGuard(codebook_size(model.config))
         model.config.diversity_loss_weight = options.diversity_weight
@@ -224,7 +218,7 @@ class Wav2Vec2PretrainingTask(nn.Module):
         frame_mask = self.frame_attention_mask(attention_mask)
         mask_time_indices, negative_indices = self.draw_masks_and_negatives(frame_mask)
         # Base-style models (group-normalised convolutions) were trained without attention masks on zero padding.
-        model_attention_mask = attention_mask if self.model.config.feat_extract_norm == "layer" else None
+        model_attention_mask = attention_mask if self.inputs.attention_mask else None
         output = self.model(
             input_values,
             attention_mask=model_attention_mask,

@@ -43,8 +43,12 @@ class DataSection:
 class ModelSection:
     architecture: Literal["conformer_ctc", "wav2vec2_ctc"] = "conformer_ctc"
     size: str = "tiny"  # conformer_ctc: tiny | small; wav2vec2_ctc without `pretrained`: tiny | base
-    pretrained: str | None = None  # wav2vec2_ctc: a local Hugging Face checkpoint folder
-    config: Mapping[str, Any] | None = field(default_factory=dict)  # over the size's (ConformerConfig / Wav2Vec2Config); null: none
+    pretrained: str | None = None  # wav2vec2_ctc: a local Hugging Face checkpoint folder (wav2vec2/XLS-R/MMS, hubert, wavlm, data2vec-audio, wav2vec2-bert)
+    # over the size's (ConformerConfig / Wav2Vec2Config); with `pretrained`: only fine-tuning overrides
+    # (hf_encoder.ENCODER_OVERRIDES: masking, layerdrop, dropouts); null: none
+    config: Mapping[str, Any] | None = field(default_factory=dict)
+    gradient_checkpointing: bool = False  # wav2vec2_ctc: recompute activations in the backward pass (less memory, ~30 % slower)
+    mms_adapter: str | None = None  # wav2vec2_ctc, MMS checkpoint: start its adapter from adapter.<lang>.safetensors; null: fresh
     freeze_feature_encoder: bool = True  # wav2vec2_ctc
     freeze_encoder_steps: int = 0  # wav2vec2_ctc: train only the output layer for these many steps
     adapter_languages: Literal["auto"] | tuple[str, ...] = ()  # wav2vec2_ctc; auto: one adapter per training language
@@ -97,6 +101,11 @@ def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) ->
     with the recipe's over them), so the recorded configuration shows every effective model setting."""
     model = dataclasses.replace(model, config=model.config or {})  # null drops a base file's settings (merging cannot)
     if model.architecture == "conformer_ctc":
+        for name in ("pretrained", "mms_adapter", "gradient_checkpointing"):
+            if getattr(model, name):
+                where = path + (name,)
+                raise reader.error(where, f"{dotted(where)} is a wav2vec2_ctc setting; conformer_ctc does not use it. "
+                                          f"Remove it, or set {dotted(path + ('architecture',))}: wav2vec2_ctc.")
         reader.choice(path + ("size",), model.size, CONFORMER_SIZES, " for conformer_ctc")
         _refuse_unknown_model_settings(reader, model.config, dataclasses.asdict(ConformerConfig()), path, "Conformer")
         complete = {**dataclasses.asdict(CONFORMER_SIZES[model.size]), **model.config}
@@ -104,12 +113,17 @@ def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) ->
         return dataclasses.replace(model, config=config)
     from transformers import Wav2Vec2Config
 
-    _refuse_unknown_model_settings(reader, model.config, Wav2Vec2Config().to_dict(), path, "wav2vec 2.0 (transformers' Wav2Vec2Config)")
-    if model.pretrained is not None:  # the checkpoint's own config.json decides (size too: a base file may set it)
-        if model.config:
-            raise reader.error(path + ("config",), f"{dotted(path + ('config',))} is not used with {dotted(path + ('pretrained',))}: "
-                                                   "the checkpoint's config.json decides. Remove it (or set it to null).")
+    from fieldasr.models.hf_encoder import ENCODER_OVERRIDES
+
+    if model.pretrained is not None:  # the checkpoint's own config.json decides, but for fine-tuning overrides
+        overrides = {key: None for key in ENCODER_OVERRIDES}
+        _refuse_unknown_model_settings(reader, model.config, overrides, path, "fine-tuning override of a pretrained encoder "
+                                       f"(with {dotted(path + ('pretrained',))} only {', '.join(ENCODER_OVERRIDES)} can be set)")
         return model
+    if model.mms_adapter is not None:
+        where = path + ("mms_adapter",)
+        raise reader.error(where, f"{dotted(where)} needs {dotted(path + ('pretrained',))}: an MMS checkpoint folder with adapter files.")
+    _refuse_unknown_model_settings(reader, model.config, Wav2Vec2Config().to_dict(), path, "wav2vec 2.0 (transformers' Wav2Vec2Config)")
     reader.choice(path + ("size",), model.size, WAV2VEC2_SIZES, " for wav2vec2_ctc")
     return dataclasses.replace(model, config={**WAV2VEC2_SIZES[model.size], **model.config})
 
@@ -137,6 +151,25 @@ def check_ctc_paths(source: RecipeSource, recipe: CTCRecipe, path: KeyPath = (),
         require_path(reader, path + key, value, what, folder=True)
     for key, (value, what) in files.items():
         require_path(reader, path + key, value, what, folder=False)
+    if ("model", "pretrained") in folders and recipe.model.pretrained is not None:
+        check_pretrained_checkpoint(reader, recipe.model, path + ("model",))
+
+
+def check_pretrained_checkpoint(reader: SettingsReader, model: ModelSection, path: KeyPath) -> None:
+    """The checkpoint's family, config.json, preprocessor and (MMS) adapter file, read before anything is written."""
+    from fieldasr.models.hf_encoder import EncoderCheckpointError, read_checkpoint
+    from fieldasr.models.mms import ADAPTER_FILE, available_adapters
+
+    key = path + ("pretrained",)
+    try:
+        checkpoint = read_checkpoint(model.pretrained)  # type: ignore[arg-type]
+    except EncoderCheckpointError as error:
+        raise reader.error(key, f"{dotted(key)}: {error}") from None
+    if model.mms_adapter is not None and not (checkpoint.directory / ADAPTER_FILE.format(model.mms_adapter)).is_file():
+        where = path + ("mms_adapter",)
+        known = available_adapters(checkpoint.directory)
+        raise reader.error(where, f"{dotted(where)}: {model.pretrained} has no {ADAPTER_FILE.format(model.mms_adapter)}; "
+                                  f"available: {', '.join(known) if known else 'none (not an MMS checkpoint with adapters)'}.")
 
 
 def require_manifests(reader: SettingsReader, key: KeyPath, value: str | None) -> None:
