@@ -171,9 +171,16 @@ class CTCBatch:
     def durations(self) -> torch.Tensor:
         return self.lengths.float() / TARGET_SAMPLING_RATE
 
-    def to(self, device: torch.device | str) -> "CTCBatch":
-        return CTCBatch(self.ids, self.waveforms.to(device), self.lengths.to(device), self.labels.to(device),
-                        self.label_lengths.to(device), self.languages)
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "CTCBatch":
+        def moved(tensor: torch.Tensor) -> torch.Tensor:
+            return tensor.to(device, non_blocking=non_blocking)
+
+        return CTCBatch(self.ids, moved(self.waveforms), moved(self.lengths), moved(self.labels), moved(self.label_lengths), self.languages)
+
+    def pin_memory(self) -> "CTCBatch":
+        """Called by a DataLoader with pin_memory=True (CUDA), so that copies to the GPU can overlap computation."""
+        return CTCBatch(self.ids, self.waveforms.pin_memory(), self.lengths.pin_memory(), self.labels.pin_memory(),
+                        self.label_lengths.pin_memory(), self.languages)
 
 
 def collate_ctc(items: Sequence[dict[str, Any]]) -> CTCBatch:
