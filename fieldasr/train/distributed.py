@@ -48,23 +48,30 @@ def init_distributed(device: str) -> None:
 
 @register_checkpoint_hooks  # saved by the main process only
 class TrainingPosition:
-    """Checkpoint hooks for the training loader's place in an epoch, written as batches taken by all processes
-    together, so that a run resumes with another number of processes: each then skips its share.
+    """The training loader's place in an epoch, for checkpoints: batches trained on, counted over all processes
+    together, so that a run resumes with another number of processes, each skipping its share.
 
     Ranks take global batches rank, rank + world, ... (`ShardedBatchSampler`; DistributedSampler interleaves
     examples the same way), so after n steps on W processes the first n·W global batches are done; on W'
     processes each skips ⌊n·W / W'⌋ (at most W' - 1 batches are seen again, none is skipped unseen).
+    The Trainer counts the batches it trains on (`batch_trained`): the loader's own count includes the batch it
+    fetched before a run stopped at max_steps, which was never trained on.
     """
 
     def __init__(self, loader: torch.utils.data.DataLoader) -> None:
         self.loader = loader
+        self.trained = 0  # batches of this epoch trained on by this process
+        self.resumed_at = 0
+
+    def start_epoch(self) -> None:
+        self.trained, self.resumed_at = self.resumed_at, 0
+
+    def batch_trained(self) -> None:
+        self.trained += 1
 
     @mark_as_saver
     def save(self, path: Path) -> None:
-        iterator = getattr(self.loader, "_speechbrain_iterator", None)
-        taken = None if iterator is None else iterator._num_yielded
-        record = {"batches_per_process": taken, "processes": world_size()}
-        Path(path).write_text(json.dumps(record), encoding="utf-8")
+        Path(path).write_text(json.dumps({"batches_per_process": self.trained, "processes": world_size()}), encoding="utf-8")
 
     @mark_as_loader
     def load(self, path: Path, end_of_epoch: bool) -> None:
@@ -73,12 +80,11 @@ class TrainingPosition:
         text = Path(path).read_text(encoding="utf-8").strip()
         if text in ("", "None"):
             return
-        # Checkpoints written before this record existed hold the bare count of one process.
+        # Checkpoints written before this record existed hold SpeechBrain's count of one process.
         record = json.loads(text) if text.startswith("{") else {"batches_per_process": int(text), "processes": 1}
-        if record["batches_per_process"] is None:
-            return
         done = record["batches_per_process"] * record["processes"]
-        self.loader._speechbrain_recovery_skip_to = done // world_size()
+        self.resumed_at = done // world_size()
+        self.loader._speechbrain_recovery_skip_to = self.resumed_at
         if record["processes"] != world_size():
             logger.info("resuming on %d processes a run saved on %d: %d batches of the epoch were done",
                         world_size(), record["processes"], done)

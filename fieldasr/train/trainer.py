@@ -223,6 +223,7 @@ class _TaskBrain(sb.Brain):
                 f"out of memory on {what} at step {self.optimizer_step}. Lower the maximum batch duration "
                 f"(max_batch_duration){f', e.g. to {duration / 2:.0f} s' if duration else ''}, or use gradient accumulation."
             ) from error
+        self.training_position.batch_trained()
         self.on_fit_batch_end(batch, outputs, loss, should_step)
         return loss.detach()
 
@@ -285,6 +286,8 @@ class _TaskBrain(sb.Brain):
             ) from error
 
     def on_stage_start(self, stage: sb.Stage, epoch: int | None = None) -> None:
+        if stage == sb.Stage.TRAIN:
+            self.training_position.start_epoch()
         self.stage_stats, self.stage_counts = WeightedAverage(self.device), WeightedAverage(self.device)
         self.interval_stats, self.interval_counts = WeightedAverage(self.device), WeightedAverage(self.device)
 
@@ -449,7 +452,8 @@ class Trainer:
             loader = sb.dataio.dataloader.make_dataloader(dataset, batch_sampler=batch_sampler, **self._loader_options())
             self.brain.train_sampler = batch_sampler  # so that Brain calls set_epoch() each epoch
         # Its position within an epoch, counted over all processes, for mid-epoch resumption on any number of them.
-        self.brain.checkpointer.add_recoverable("dataloader-TRAIN", TrainingPosition(loader))
+        self.brain.training_position = TrainingPosition(loader)
+        self.brain.checkpointer.add_recoverable("dataloader-TRAIN", self.brain.training_position)
         return loader
 
     def _evaluation_loader(self, dataset: Any, batch_size: int) -> Any:
