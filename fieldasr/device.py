@@ -33,11 +33,11 @@ def resolve_device(requested: str | None = AUTO, precision: str | None = None) -
         try:
             device = str(torch.device(requested))
         except RuntimeError:
-            raise DeviceError(f"--device {requested!r} is not a device; use {DEVICE_HELP}") from None
+            raise DeviceError(f"device {requested!r} is not a device name; use {DEVICE_HELP}") from None
     local_rank = os.environ.get("LOCAL_RANK")
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise DeviceError(f"--device {requested} asks for CUDA, but no CUDA device is available here; use --device cpu.")
+            raise DeviceError(f"device {requested} asks for CUDA, but no CUDA device is available here; use cpu (or auto).")
         device = _cuda_device_of_process(device, local_rank)
     logger.info("device: %s%s", device, " (auto)" if requested == AUTO else "")
     return device

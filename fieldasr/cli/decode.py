@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from fieldasr.device import DEVICE_HELP
+
 
 def _numbers(text: str) -> tuple[float, ...]:
     try:
@@ -69,13 +71,18 @@ def lm(text: Path, output: Path, order: int, bundle: Path | None, normaliser: st
 @click.option("--word-scores", default="-2,-1,0,1,2", show_default=True, help="Word insertion scores to try.")
 @click.option("--beam-size", type=click.IntRange(1), default=50, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the full grid as JSON.")
-def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output) -> None:
+@click.option("--device", default="auto", show_default=True, help=f"For the emissions of --dev: {DEVICE_HELP}")
+def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, output, device) -> None:
     """Grid-search the LM weight and word score of the beam decoder on a development set, by WER."""
     from fieldasr.transcribe.decoder_tuning import TuningGrid, tune_bundle_decoder, tune_saved_decoder
 
     grid = TuningGrid(_numbers(lm_weights), _numbers(word_scores), beam_size)
     if bundle is not None and dev is not None:
-        tuning = tune_bundle_decoder(bundle, dev, lexicon, lm_path, grid, output)
+        from fieldasr.device import resolve_device
+
+        device = resolve_device(device)
+        click.echo(f"device: {device}", err=True)
+        tuning = tune_bundle_decoder(bundle, dev, lexicon, lm_path, grid, output, device=device)
     elif emission_paths and references and vocabulary and lm_path:
         tuning = tune_saved_decoder(emission_paths, references, vocabulary, lm_path, lexicon, grid, output)
     else:

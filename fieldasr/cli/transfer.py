@@ -5,6 +5,8 @@ import json
 
 import click
 
+from fieldasr.device import DEVICE_HELP
+
 
 @click.group()
 def transfer() -> None:
@@ -72,7 +74,7 @@ def init_command(source_model: str, target_tokenizer: str, output: str, method: 
 @click.option("--max-length", default=128, show_default=True, help="Tokens per line; longer lines are cut.")
 @click.option("--warmup-steps", default=100, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 def pretrain_command(model: str, train_text: str, output: str, tokenizer: str | None, kind: str, valid_text: str | None,
                      max_steps: int, lr: float, batch_size: int, max_length: int, warmup_steps: int, seed: int,
                      device: str) -> None:

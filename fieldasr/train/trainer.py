@@ -84,11 +84,16 @@ class TrainerOptions:
     def validate(self) -> None:
         if self.precision not in PRECISIONS:
             raise TrainingError(f"precision {self.precision!r} is not one of {PRECISIONS}.")
-        on_cuda = self.device.startswith("cuda") or (self.device == "auto" and torch.cuda.is_available())
-        if self.precision == "fp16" and not on_cuda:
+        try:
+            device = resolve_device(self.device)
+        except FieldasrError as error:
+            raise TrainingError(str(error)) from None
+        if self.precision == "fp16" and not device.startswith("cuda"):
             raise TrainingError("precision fp16 needs a CUDA device; on CPU use bf16 or fp32.")
-        if self.lr <= 0 or (self.encoder_lr is not None and self.encoder_lr < 0):
-            raise TrainingError(f"lr must be positive and encoder_lr at least 0 (0 freezes the encoder); got {self.lr}, {self.encoder_lr}.")
+        if self.lr <= 0:
+            raise TrainingError(f"lr must be positive, not {self.lr}.")
+        if self.encoder_lr is not None and self.encoder_lr < 0:
+            raise TrainingError(f"encoder_lr must be 0 or more (0 keeps the encoder as it is; null: lr), not {self.encoder_lr}.")
         if self.num_workers != "auto" and self.num_workers < 0:
             raise TrainingError(f"num_workers must be 0 or more (0: load data in the training process), not {self.num_workers}.")
         if self.valid_batch_size < 1:

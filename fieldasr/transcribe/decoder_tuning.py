@@ -47,14 +47,14 @@ class DecoderTuning:
 
 
 def tune_bundle_decoder(bundle_dir: Path, dev: Path, lexicon: Path | None = None, lm_path: Path | None = None,
-                        grid: TuningGrid = TuningGrid(), output: Path | None = None) -> DecoderTuning:
-    """Decode the segments of the `dev` manifest folder that have text with the bundle's model; tune on them.
-    The lexicon and LM are the bundle's unless given."""
+                        grid: TuningGrid = TuningGrid(), output: Path | None = None, device: str = "cpu") -> DecoderTuning:
+    """Decode the segments of the `dev` manifest folder that have text with the bundle's model (on `device`); tune
+    on them. The lexicon and LM are the bundle's unless given."""
     from fieldasr.bundle import load_bundle
     from fieldasr.data import Corpus
     from fieldasr.transcribe.bundle_model import BundleAcousticModel, segment_emissions
 
-    bundle = load_bundle(bundle_dir)
+    bundle = load_bundle(bundle_dir, device=device)
     lm_path = lm_path or bundle.language_model
     if lm_path is None:
         raise DecodingError(f"{bundle_dir} has no LM; give one with --lm (build it with `fieldasr lm`).")
