@@ -56,7 +56,7 @@ class BundleAcousticModel:
         autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == "bf16"
                     else contextlib.nullcontext())
         with autocast:
-            logits, frame_lengths = self.network(waveforms, lengths)
+            logits, frame_lengths = self.network(waveforms.to(self.device), lengths.to(self.device))
         return logits.float().log_softmax(dim=-1), frame_lengths
 
 
