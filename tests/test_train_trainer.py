@@ -132,4 +132,4 @@ def test_bf16_autocast_on_cpu_trains(tmp_path):
 
 def test_fp16_on_cpu_is_refused(tmp_path):
     with pytest.raises(TrainingError, match="fp16 needs a CUDA"):
-        Trainer(ToyTask(), options(tmp_path, precision="fp16"), ToyDataset(), collate)
+        Trainer(ToyTask(), options(tmp_path, precision="fp16", device="cpu"), ToyDataset(), collate)

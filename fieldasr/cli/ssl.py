@@ -64,8 +64,11 @@ def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | Non
     wav2vec 2.0 config settings to pretrain from scratch. MANIFEST_DIR holds recordings.jsonl(.gz) and
     segments.jsonl(.gz), e.g. from `fieldasr vad-chunk`; transcripts, if any, are not used.
     """
+    from fieldasr.device import resolve_device
     from fieldasr.ssl.pretrain import continue_pretraining, pretraining_source
 
+    device = resolve_device(device)
+    click.echo(f"device: {device}", err=True)
     summary = continue_pretraining(
         pretraining_source(source), manifest_dir, out_dir, replay=replay, replay_fraction=replay_fraction, max_steps=max_steps,
         lr=lr, warmup_steps=warmup_steps, max_batch_seconds=max_batch_seconds, grad_accumulation=grad_accumulation,

@@ -79,9 +79,12 @@ def pretrain_command(model: str, train_text: str, output: str, tokenizer: str | 
                      max_steps: int, lr: float, batch_size: int, max_length: int, warmup_steps: int, seed: int,
                      device: str) -> None:
     """Continue pretraining MODEL (a local folder, e.g. from `transfer init`) on TRAIN_TEXT; resumable; saved to OUTPUT."""
+    from fieldasr.device import resolve_device
     from fieldasr.transfer.pretrain import continue_lm_pretraining
     from fieldasr.transfer.tokenizer import read_target_text
 
+    device = resolve_device(device)
+    click.echo(f"device: {device}", err=True)
     summary = continue_lm_pretraining(model, tokenizer or model, read_target_text(train_text), output, kind=kind,
                                       valid_lines=_read_lines(valid_text), max_steps=max_steps, lr=lr,
                                       batch_size=batch_size, max_length=max_length, warmup_steps=warmup_steps,
