@@ -137,6 +137,10 @@ class SpeechDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.examples)
 
+    def reseed(self, seed: int) -> None:
+        """A new seed for the speed factor draws (each DataLoader worker and DDP process gets its own)."""
+        self.random = random.Random(seed)
+
     @property
     def durations(self) -> list[float]:
         return [example.segment.duration for example in self.examples]

@@ -19,7 +19,7 @@ from fieldasr.models import model_from_settings
 from fieldasr.text.normalise import normaliser_from_settings
 from fieldasr.train.config import record_experiment
 from fieldasr.train.data import build_vocabulary, feasible_dataset, load_corpus, load_subword_model
-from fieldasr.train.distributed import is_main_process
+from fieldasr.train.distributed import is_main_process, rank
 from fieldasr.train.output_transfer import transfer_model
 from fieldasr.train.pipeline import collate_ctc, prepare_ctc_examples
 from fieldasr.train.recipe_config import CTCRecipe, as_ctc_recipe, ctc_settings, load_ctc_recipe
@@ -46,7 +46,7 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     else:
         model = model_from_settings(recipe.model, len(vocabulary), languages)
     examples = prepare_ctc_examples(train_corpus, vocabulary, data.label_unit, subwords, normaliser)
-    train_set = feasible_dataset(examples, model, data.speed_factors, "train", seed)
+    train_set = feasible_dataset(examples, model, data.speed_factors, "train", seed + rank())  # own draws per process
     valid_set = None
     if valid_corpus is not None:
         valid_examples = prepare_ctc_examples(valid_corpus, vocabulary, data.label_unit, subwords, normaliser)

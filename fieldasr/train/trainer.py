@@ -376,6 +376,15 @@ def data_loader_workers(setting: int | str, device: str) -> int:
     return max(0, min(4, cores // processes_here - 1))
 
 
+def seed_data_worker(worker_id: int) -> None:
+    """A DataLoader worker's own seed (torch's, different per worker, process and epoch) for `random` and for a
+    dataset's random draws (e.g. speed perturbation): otherwise every worker repeats the same draws."""
+    info = torch.utils.data.get_worker_info()
+    random.seed(info.seed)
+    if hasattr(info.dataset, "reseed"):
+        info.dataset.reseed(info.seed % 2**32)
+
+
 def consecutive_batches(num_examples: int, batch_size: int) -> list[list[int]]:
     return [list(range(start, min(start + batch_size, num_examples))) for start in range(0, num_examples, batch_size)]
 
@@ -441,20 +450,21 @@ class Trainer:
         context = _BrainContext(options, self.epoch_counter, valid_metric, has_validation, MetricLog(self.experiment_dir, options.log_formats))
         return _TaskBrain(context, modules={"task": task}, hparams={}, run_opts=run_options, checkpointer=checkpointer)
 
-    def _loader_options(self) -> dict[str, Any]:
+    def _loader_options(self, persistent_workers: bool = False) -> dict[str, Any]:
         workers = data_loader_workers(self.options.num_workers, self.device)
         return {"collate_fn": self.collate_fn, "num_workers": workers, "pin_memory": self.device.startswith("cuda"),
-                "persistent_workers": workers > 0}
+                "persistent_workers": persistent_workers and workers > 0, "worker_init_fn": seed_data_worker if workers > 0 else None}
 
     def _make_loader(self, dataset: Any, collate_fn: Callable, batch_sampler: Any, batch_size: int) -> Any:
         if batch_sampler is None:
             # Brain draws batches with its reproducible random sampler (DistributedSampler under DDP).
             loader = self.brain.make_dataloader(dataset, stage=sb.Stage.TRAIN, batch_size=batch_size, shuffle=True,
-                                                **self._loader_options())
+                                                **self._loader_options(persistent_workers=True))
         else:
             if is_distributed():
                 batch_sampler = ShardedBatchSampler(batch_sampler, rank(), world_size())
-            loader = sb.dataio.dataloader.make_dataloader(dataset, batch_sampler=batch_sampler, **self._loader_options())
+            loader = sb.dataio.dataloader.make_dataloader(dataset, batch_sampler=batch_sampler,
+                                                          **self._loader_options(persistent_workers=True))
             self.brain.train_sampler = batch_sampler  # so that Brain calls set_epoch() each epoch
         # Its position within an epoch, counted over all processes, for mid-epoch resumption on any number of them.
         self.brain.training_position = TrainingPosition(loader)
