@@ -120,7 +120,7 @@ class TrainingSummary:
     step_losses: tuple[float, ...]  # training loss of each optimizer step of this run (after resumption: the new ones)
     valid_metrics: Mapping[str, float]  # of the last validation
     checkpoint_dir: Path
-    skipped_nonfinite: int = 0  # batches whose loss was not finite (their step is skipped)
+    skipped_nonfinite: int = 0  # batches whose loss was not finite, all processes (their steps are skipped)
     counts: Mapping[str, float] = field(default_factory=dict)  # the tasks' counts (e.g. infinite CTC losses), this run, all processes
 
 
@@ -233,13 +233,16 @@ class _TaskBrain(sb.Brain):
         return loss.detach()
 
     def optimizers_step(self) -> None:
-        """Unscale (AMP), clip every parameter group, and step unless the gradients are not finite: one host sync.
-
-        Under DDP the gradients are already averaged, so every process takes the same decision."""
+        """Unscale (AMP), clip every parameter group, and step unless the gradients are not finite: one host sync
+        (and under DDP one small all-reduce of the non-finite counts; the gradients are already averaged, so
+        every process takes the same decision)."""
         self.scaler.unscale_(self.optimizer)  # before clipping and before the finiteness check, or both see scaled values
         parameters = [parameter for group in self.optimizer.param_groups for parameter in group["params"]]
         total_norm = torch.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
-        finite_gradients, nonfinite_losses = torch.stack([torch.isfinite(total_norm).long(), self.pending_nonfinite]).tolist()
+        flags = torch.stack([(~torch.isfinite(total_norm)).long(), self.pending_nonfinite])
+        if is_distributed():  # counted over all processes, so that they all stop (nonfinite_patience) at the same step
+            torch.distributed.all_reduce(flags)
+        nonfinite_gradients, nonfinite_losses = flags.tolist()
         self.pending_nonfinite.zero_()
         if nonfinite_losses:
             self.skipped_nonfinite += nonfinite_losses
@@ -249,7 +252,7 @@ class _TaskBrain(sb.Brain):
                     f"{self.nonfinite_count} batches of this epoch had a non-finite loss (nonfinite_patience: "
                     f"{self.nonfinite_patience}). Lower the learning rate, or use fp32/bf16 instead of fp16."
                 )
-        if finite_gradients:
+        if not nonfinite_gradients:
             self.scaler.step(self.optimizer)
         elif not self.scaler.is_enabled():  # with fp16's loss scaling, overflowing steps are routine (the scale shrinks)
             logger.warning("step %d: gradients are not finite; this step is skipped", self.optimizer_step)
