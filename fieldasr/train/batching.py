@@ -217,8 +217,9 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
 
     def __iter__(self) -> Iterator[list[int]]:
         batches = list(self.batch_sampler)
-        if self.repeat_to_even:
-            batches = batches + batches[: -(-len(batches) // self.world_size) * self.world_size - len(batches)]
+        if self.repeat_to_even and batches:
+            even = -(-len(batches) // self.world_size) * self.world_size
+            batches = [batches[index % len(batches)] for index in range(even)]  # cyclic: also with fewer batches than ranks
         return iter(batches[self.rank :: self.world_size])
 
     def __len__(self) -> int:
