@@ -864,6 +864,44 @@ def train_mms_adapter_missing(ws: Workspace) -> Call:
     hf_checkpoint(ws, "mms")
     return Call(["train", recipe(ws, text)], ["recipe.yaml", "model.mms_adapter", "adapter.deu.safetensors", "eng, fra"])
 
+# devices and fine-tuning controls (train, transcribe, decode)
+
+def transcribe_int8_on_cuda(ws: Workspace) -> Call:
+    ws.path("bundle").mkdir()  # refused before the bundle is opened, and before anything touches CUDA
+    ws.wav("session.wav")
+    return Call(["transcribe", "bundle", "session.wav", "--precision", "int8", "--device", "cuda"],
+                ["--precision int8", "CPU only", "cuda", "--device cpu"])
+
+
+def decode_int8_on_cuda(ws: Workspace) -> Call:
+    ws.path("bundle").mkdir()
+    ws.path("manifest").mkdir()
+    return Call(["decode", "bundle", "manifest", "--out", "hypotheses", "--precision", "int8", "--device", "cuda:1"],
+                ["--precision int8", "CPU only", "cuda:1"])
+
+
+def transcribe_unknown_device(ws: Workspace) -> Call:
+    ws.path("bundle").mkdir()
+    ws.wav("session.wav")
+    return Call(["transcribe", "bundle", "session.wav", "--device", "gpu"], ["'gpu' is not a device name", "cuda[:N]"])
+
+
+def train_unknown_device(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--device", "gpu"], ["recipe.yaml", "trainer", "'gpu' is not a device name"])
+
+
+def train_negative_encoder_lr(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "trainer.encoder_lr=-0.1"], ["recipe.yaml", "trainer", "encoder_lr", "-0.1"])
+
+
+def train_find_unused_parameters_not_a_choice(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "trainer.find_unused_parameters=sometimes"],
+                ["recipe.yaml", "trainer.find_unused_parameters", "'sometimes'", "'auto'", "true or false"])
+
+
+def train_negative_num_workers(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "trainer.num_workers=-2"], ["recipe.yaml", "trainer", "num_workers", "-2"])
+
 
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
@@ -982,6 +1020,15 @@ CASES: list[BadInput] = [
     BadInput("train: model.pretrained of an unsupported model_type", train_pretrained_unsupported_model_type),
     BadInput("train: model.config key a pretrained encoder cannot override", train_pretrained_unknown_override),
     BadInput("train: model.mms_adapter without its adapter file", train_mms_adapter_missing),
+
+    # --- devices and fine-tuning controls ---
+    BadInput("transcribe: --precision int8 with --device cuda", transcribe_int8_on_cuda),
+    BadInput("decode: --precision int8 with --device cuda:1", decode_int8_on_cuda),
+    BadInput("transcribe: --device that is not a device", transcribe_unknown_device),
+    BadInput("train: --device that is not a device", train_unknown_device),
+    BadInput("train: negative trainer.encoder_lr", train_negative_encoder_lr),
+    BadInput("train: trainer.find_unused_parameters neither auto nor true/false", train_find_unused_parameters_not_a_choice),
+    BadInput("train: negative trainer.num_workers", train_negative_num_workers),
 
 ]
 

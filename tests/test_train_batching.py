@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from fieldasr.train.batching import (
-    LanguageBalancedBatchSampler, batching_report, duration_batch_sampler, fixed_size_batches,
-    language_sampling_probabilities, padding_ratio,
+    FixedBatchSampler, LanguageBalancedBatchSampler, ShardedBatchSampler, batching_report, duration_batch_sampler,
+    fixed_size_batches, language_sampling_probabilities, padding_ratio,
 )
 
 _RANDOM = random.Random(3)
@@ -67,3 +67,19 @@ def test_fixed_batch_sampler_gives_the_same_batches_every_epoch():
     sampler.set_epoch(1)
     assert first == list(sampler) == batches and len(sampler) == 3
     assert sorted(index for batch in first for index in batch) == list(range(10))
+
+
+@pytest.mark.parametrize("batches", [1, 2, 7, 8])
+def test_training_shards_take_equal_steps_and_cover_every_batch(batches):
+    sampler = FixedBatchSampler([[index] for index in range(batches)])
+    shards = [list(ShardedBatchSampler(sampler, rank, 3)) for rank in range(3)]
+    assert len({len(shard) for shard in shards}) == 1 and all(len(shard) == len(ShardedBatchSampler(sampler, 0, 3)) for shard in shards)
+    assert {batch[0] for shard in shards for batch in shard} == set(range(batches))
+
+
+@pytest.mark.parametrize("batches", [1, 2, 7, 8])
+def test_evaluation_shards_hold_every_batch_exactly_once(batches):
+    sampler = FixedBatchSampler([[index] for index in range(batches)])
+    shards = [ShardedBatchSampler(sampler, rank, 3, repeat_to_even=False) for rank in range(3)]
+    taken = sorted(batch[0] for shard in shards for batch in shard)
+    assert taken == list(range(batches)) and [len(list(shard)) for shard in shards] == [len(shard) for shard in shards]

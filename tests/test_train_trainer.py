@@ -132,4 +132,16 @@ def test_bf16_autocast_on_cpu_trains(tmp_path):
 
 def test_fp16_on_cpu_is_refused(tmp_path):
     with pytest.raises(TrainingError, match="fp16 needs a CUDA"):
-        Trainer(ToyTask(), options(tmp_path, precision="fp16"), ToyDataset(), collate)
+        Trainer(ToyTask(), options(tmp_path, precision="fp16", device="cpu"), ToyDataset(), collate)
+
+
+def test_data_loader_workers_give_the_same_run(tmp_path):
+    def fit(folder, workers):
+        torch.manual_seed(0)
+        sampler = duration_batch_sampler(DURATIONS, max_batch_duration=60.0, seed=7)
+        return Trainer(ToyTask(), options(tmp_path / folder, num_workers=workers, max_epochs=2), ToyDataset(), collate,
+                       batch_sampler=sampler, valid_set=ToyDataset(8, seed=1)).fit()
+
+    in_process, with_workers = fit("in-process", 0), fit("workers", 2)
+    assert with_workers.step_losses == pytest.approx(in_process.step_losses, rel=1e-6)
+    assert with_workers.valid_metrics == pytest.approx(in_process.valid_metrics, rel=1e-6)

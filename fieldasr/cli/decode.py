@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from fieldasr.device import DEVICE_HELP
+
 
 def _numbers(text: str) -> tuple[float, ...]:
     try:
@@ -71,7 +73,8 @@ def lm(text: Path, output: Path, order: int, bundle: Path | None, normaliser: st
 @click.option("--language", help="With --bundle: per-language adapter for every segment (models with adapters; default: "
                                  "each segment's language when the model has its adapter, else the bundle's language).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the full grid as JSON.")
-def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, language, output) -> None:
+@click.option("--device", default="auto", show_default=True, help=f"For the emissions of --dev: {DEVICE_HELP}")
+def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, lm_weights, word_scores, beam_size, language, output, device) -> None:
     """Grid-search the LM weight and word score of the beam decoder on a development set, by WER."""
     from fieldasr.transcribe.decoder_tuning import TuningGrid, tune_bundle_decoder, tune_saved_decoder
 
@@ -79,7 +82,11 @@ def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, 
     if language is not None and bundle is None:
         raise click.UsageError("--language picks the adapter of --bundle's model; saved --emissions are already computed.")
     if bundle is not None and dev is not None:
-        tuning = tune_bundle_decoder(bundle, dev, lexicon, lm_path, grid, output, language)
+        from fieldasr.device import resolve_device
+
+        device = resolve_device(device)
+        click.echo(f"device: {device}", err=True)
+        tuning = tune_bundle_decoder(bundle, dev, lexicon, lm_path, grid, output, language, device=device)
     elif emission_paths and references and vocabulary and lm_path:
         tuning = tune_saved_decoder(emission_paths, references, vocabulary, lm_path, lexicon, grid, output)
     else:

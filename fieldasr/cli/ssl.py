@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from fieldasr.device import DEVICE_HELP
+
 
 @click.command("vad-chunk")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -50,7 +52,7 @@ def vad_chunk(sources: tuple[Path, ...], out_dir: Path, min_seconds: float, max_
 @click.option("--max-batch-seconds", default=60.0, show_default=True, help="Padded audio per batch.")
 @click.option("--grad-accumulation", default=1, show_default=True)
 @click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 @click.option("--checkpoint-minutes", default=15.0, show_default=True, help="Minutes between resumable checkpoints.")
 @click.option("--seed", default=0, show_default=True)
 def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | None, replay_fraction: float, max_steps: int,
@@ -62,8 +64,11 @@ def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | Non
     wav2vec 2.0 config settings to pretrain from scratch. MANIFEST_DIR holds recordings.jsonl(.gz) and
     segments.jsonl(.gz), e.g. from `fieldasr vad-chunk`; transcripts, if any, are not used.
     """
+    from fieldasr.device import resolve_device
     from fieldasr.ssl.pretrain import continue_pretraining, pretraining_source
 
+    device = resolve_device(device)
+    click.echo(f"device: {device}", err=True)
     summary = continue_pretraining(
         pretraining_source(source), manifest_dir, out_dir, replay=replay, replay_fraction=replay_fraction, max_steps=max_steps,
         lr=lr, warmup_steps=warmup_steps, max_batch_seconds=max_batch_seconds, grad_accumulation=grad_accumulation,

@@ -6,21 +6,26 @@ from pathlib import Path
 
 import click
 
+from fieldasr.device import DEVICE_HELP
+
 
 @click.command(context_settings={"show_default": True})
 @click.argument("hparams")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. --set trainer.lr=0.001 (repeatable).")
-def train(hparams: str, overrides: tuple[str, ...]) -> None:
+@click.option("--device", default=None, help=f"Same as --set trainer.device=DEVICE [default: the recipe's, auto]: {DEVICE_HELP}")
+def train(hparams: str, overrides: tuple[str, ...], device: str | None) -> None:
     """Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml), or a recipe
     shipped with fieldasr by name (RECIPE/FILE, e.g. ctc/demo_en for recipes/ctc/hparams/demo_en.yaml).
 
     Every setting, and every file or folder the settings name, is checked before anything is written.
     Resumes from the newest checkpoint in the experiment folder. The resolved configuration (every
-    default filled in) and this command line are written there too. For several processes use
-    `torchrun --nproc_per_node N recipes/ctc/train.py HPARAMS`.
+    default filled in) and this command line are written there too. For several GPUs use
+    `torchrun --nproc-per-node G recipes/ctc/train.py HPARAMS` (several machines: docs/training.md).
     """
     from fieldasr.train.recipe import finished_message, run_recipe_file
 
+    if device is not None:
+        overrides = (*overrides, f"trainer.device={device}")
     summary = run_recipe_file(hparams, overrides, sys.argv)  # every setting and named file checked before anything is written
     click.echo(finished_message(summary))
 

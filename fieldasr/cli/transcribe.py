@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from fieldasr.device import DEVICE_HELP
+
 
 @click.command()
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -29,7 +31,7 @@ import click
 @click.option("--word-score", type=float, default=0.0, show_default=True, help="Word insertion bonus (negative: fewer words).")
 @click.option("--beam-size", type=int, default=50, show_default=True)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto", show_default=True, help="bf16 autocast or int8 dynamic quantisation for faster CPU inference; auto: the measured CPU default (printed).")
-@click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 @click.option("--language", help="Per-language adapter to run (models trained with adapters; default: the bundle's language).")
 @click.option("--threads", type=int, help="CPU threads for the model (default: torch's choice).")
 @click.option("--batch-seconds", type=float, default=120.0, show_default=True, help="Padded audio per forward pass; lower it if memory runs out.")
@@ -69,11 +71,13 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
       fieldasr transcribe exp/bundle session3.wav --into session3.eaf --tier Phrase --replace-tier Phrase
       fieldasr transcribe exp/bundle recordings/ --decoder beam --rescore-lm exp/lm_transfer/pt --rescore-weight 0.5
     """
+    from fieldasr.device import resolve_device
     from fieldasr.transcribe.engine import TranscribeOptions
     from fieldasr.transcribe.runner import TranscriptionSummary, plan_transcription, run_plan
     from fieldasr.transcribe.segment_tiers import SegmentRequest
     from fieldasr.vad import VadOptions
 
+    device = resolve_device(device, precision)  # int8 on a GPU is refused here, before CUDA is touched
     options = TranscribeOptions(decoder=decoder, batch_seconds=batch_seconds, word_timestamps=not no_word_times,
                                 precision=precision, device=device, threads=threads,
                                 vad=VadOptions(max_segment_seconds=max_segment_seconds))
@@ -96,7 +100,7 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
         rescorer = NbestRescorer(rescore_lm, rescore_weight, rescore_nbest)
     loaded = load_bundle(bundle, device=device)
     precision = resolve_precision(precision, device)
-    click.echo(f"precision: {precision}", err=True)
+    click.echo(f"device: {device}, precision: {precision}", err=True)
     acoustic_model = BundleAcousticModel(loaded, precision, language)
     if acoustic_model.language_for_audio() is not None:
         click.echo(f"adapter language: {acoustic_model.language}", err=True)
@@ -120,8 +124,9 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default="auto", show_default=True)
 @click.option("--language", help="Per-language adapter for every segment (models with adapters; default: each segment's "
                                  "language when the model has its adapter, else the bundle's language).")
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: float, word_score: float,
-           beam_size: int, precision: str, language: str | None) -> None:
+           beam_size: int, precision: str, language: str | None, device: str) -> None:
     """Decode every segment of a MANIFEST folder with BUNDLE, for `fieldasr evaluate`.
 
     \b
@@ -130,13 +135,15 @@ def decode(bundle: Path, manifest: Path, output: Path, decoder: str, lm_weight: 
       fieldasr evaluate --ref corpora_manifests/ainu-test --hyp hyp/ainu-test --unit word --unit phone
     """
     from fieldasr.bundle import load_bundle
+    from fieldasr.device import resolve_device
     from fieldasr.transcribe import TranscribeOptions
     from fieldasr.transcribe.bundle_model import BundleAcousticModel, beam_decoder_for, resolve_precision
     from fieldasr.transcribe.manifest_decoding import decode_manifest_to
 
-    loaded = load_bundle(bundle)
+    device = resolve_device(device, precision)  # int8 on a GPU is refused here, before CUDA is touched
+    loaded = load_bundle(bundle, device=device)
     beam = beam_decoder_for(loaded, TranscribeOptions(decoder=decoder), lm_weight, word_score, beam_size)
-    precision = resolve_precision(precision, "cpu")
-    click.echo(f"precision: {precision}", err=True)
+    precision = resolve_precision(precision, device)
+    click.echo(f"device: {device}, precision: {precision}", err=True)
     acoustic_model = BundleAcousticModel(loaded, precision, language)
     click.echo(f"hypotheses written to {decode_manifest_to(acoustic_model, manifest, output, beam)}")

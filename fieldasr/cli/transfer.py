@@ -5,6 +5,8 @@ import json
 
 import click
 
+from fieldasr.device import DEVICE_HELP
+
 
 @click.group()
 def transfer() -> None:
@@ -72,14 +74,17 @@ def init_command(source_model: str, target_tokenizer: str, output: str, method: 
 @click.option("--max-length", default=128, show_default=True, help="Tokens per line; longer lines are cut.")
 @click.option("--warmup-steps", default=100, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 def pretrain_command(model: str, train_text: str, output: str, tokenizer: str | None, kind: str, valid_text: str | None,
                      max_steps: int, lr: float, batch_size: int, max_length: int, warmup_steps: int, seed: int,
                      device: str) -> None:
     """Continue pretraining MODEL (a local folder, e.g. from `transfer init`) on TRAIN_TEXT; resumable; saved to OUTPUT."""
+    from fieldasr.device import resolve_device
     from fieldasr.transfer.pretrain import continue_lm_pretraining
     from fieldasr.transfer.tokenizer import read_target_text
 
+    device = resolve_device(device)
+    click.echo(f"device: {device}", err=True)
     summary = continue_lm_pretraining(model, tokenizer or model, read_target_text(train_text), output, kind=kind,
                                       valid_lines=_read_lines(valid_text), max_steps=max_steps, lr=lr,
                                       batch_size=batch_size, max_length=max_length, warmup_steps=warmup_steps,

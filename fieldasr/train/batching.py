@@ -202,12 +202,14 @@ class LanguageBalancedBatchSampler(torch.utils.data.Sampler):
 class ShardedBatchSampler(torch.utils.data.Sampler):
     """One DDP rank's share of a batch sampler: batches rank, rank + world_size, ...
 
-    When the batches do not divide evenly, the first ones are repeated, so that every rank takes
-    the same number of steps (DDP needs all ranks in every gradient exchange).
+    For training (`repeat_to_even`), when the batches do not divide evenly the first ones are repeated, so that
+    every rank takes the same number of steps (DDP needs all ranks in every gradient exchange). For evaluation,
+    nothing is repeated: ranks may differ by one batch, and every example is counted exactly once.
     """
 
-    def __init__(self, batch_sampler: torch.utils.data.Sampler, rank: int, world_size: int) -> None:
+    def __init__(self, batch_sampler: torch.utils.data.Sampler, rank: int, world_size: int, repeat_to_even: bool = True) -> None:
         self.batch_sampler, self.rank, self.world_size = batch_sampler, rank, world_size
+        self.repeat_to_even = repeat_to_even
 
     def set_epoch(self, epoch: int) -> None:
         if hasattr(self.batch_sampler, "set_epoch"):
@@ -215,8 +217,13 @@ class ShardedBatchSampler(torch.utils.data.Sampler):
 
     def __iter__(self) -> Iterator[list[int]]:
         batches = list(self.batch_sampler)
-        padded = batches + batches[: len(self) * self.world_size - len(batches)]
-        return iter(padded[self.rank :: self.world_size])
+        if self.repeat_to_even and batches:
+            even = -(-len(batches) // self.world_size) * self.world_size
+            batches = [batches[index % len(batches)] for index in range(even)]  # cyclic: also with fewer batches than ranks
+        return iter(batches[self.rank :: self.world_size])
 
     def __len__(self) -> int:
-        return -(-len(self.batch_sampler) // self.world_size)
+        total = len(self.batch_sampler)
+        if self.repeat_to_even:
+            return -(-total // self.world_size)
+        return len(range(self.rank, total, self.world_size))

@@ -18,6 +18,7 @@ from fieldasr.files import atomic_write_text
 from fieldasr.models.output_transfer import nearest_known_phones, transfer_output_layer
 from fieldasr.text import Vocabulary
 from fieldasr.train.config import ConfigError
+from fieldasr.train.distributed import is_main_process
 from fieldasr.train.recipe_config import TransferSection
 
 
@@ -32,8 +33,9 @@ def transfer_model(section: TransferSection | Mapping[str, Any], vocabulary: Voc
         nearest = nearest_known_phones(bundle.vocabulary, vocabulary)
     head, report = transfer_output_layer(bundle.model.head, bundle.vocabulary, vocabulary, nearest)
     bundle.model.set_output_layer(head)
-    (experiment_dir / "output_transfer.json").write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-    print(report.summary())
+    if is_main_process():  # under torchrun, one process writes the report
+        atomic_write_text(experiment_dir / "output_transfer.json", json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print(report.summary())
     return bundle.model.train()
 
 

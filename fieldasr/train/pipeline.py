@@ -137,6 +137,10 @@ class SpeechDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.examples)
 
+    def reseed(self, seed: int) -> None:
+        """A new seed for the speed factor draws (each DataLoader worker and DDP process gets its own)."""
+        self.random = random.Random(seed)
+
     @property
     def durations(self) -> list[float]:
         return [example.segment.duration for example in self.examples]
@@ -171,9 +175,16 @@ class CTCBatch:
     def durations(self) -> torch.Tensor:
         return self.lengths.float() / TARGET_SAMPLING_RATE
 
-    def to(self, device: torch.device | str) -> "CTCBatch":
-        return CTCBatch(self.ids, self.waveforms.to(device), self.lengths.to(device), self.labels.to(device),
-                        self.label_lengths.to(device), self.languages)
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "CTCBatch":
+        def moved(tensor: torch.Tensor) -> torch.Tensor:
+            return tensor.to(device, non_blocking=non_blocking)
+
+        return CTCBatch(self.ids, moved(self.waveforms), moved(self.lengths), moved(self.labels), moved(self.label_lengths), self.languages)
+
+    def pin_memory(self) -> "CTCBatch":
+        """Called by a DataLoader with pin_memory=True (CUDA), so that copies to the GPU can overlap computation."""
+        return CTCBatch(self.ids, self.waveforms.pin_memory(), self.lengths.pin_memory(), self.labels.pin_memory(),
+                        self.label_lengths.pin_memory(), self.languages)
 
 
 def collate_ctc(items: Sequence[dict[str, Any]]) -> CTCBatch:

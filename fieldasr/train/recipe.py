@@ -19,6 +19,7 @@ from fieldasr.models import model_from_settings
 from fieldasr.text.normalise import normaliser_from_settings
 from fieldasr.train.config import record_experiment
 from fieldasr.train.data import build_vocabulary, feasible_dataset, load_corpus, load_subword_model
+from fieldasr.train.distributed import is_main_process, rank
 from fieldasr.train.output_transfer import transfer_model
 from fieldasr.train.pipeline import collate_ctc, prepare_ctc_examples
 from fieldasr.train.recipe_config import CTCRecipe, as_ctc_recipe, ctc_settings, load_ctc_recipe
@@ -37,25 +38,29 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     valid_corpus = load_corpus(data.valid, data.languages, data.label_unit) if data.valid else None
     subwords = load_subword_model(data.subword_model)
     vocabulary = build_vocabulary(train_corpus, data.label_unit, subwords, normaliser)
-    record_experiment(experiment_dir, ctc_settings(recipe), argv)
+    if is_main_process():  # under torchrun, one process writes the experiment's records
+        record_experiment(experiment_dir, ctc_settings(recipe), argv)
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
     if recipe.transfer.init_from:
         model = transfer_model(recipe.transfer, vocabulary, experiment_dir)
     else:
         model = model_from_settings(recipe.model, len(vocabulary), languages)
     examples = prepare_ctc_examples(train_corpus, vocabulary, data.label_unit, subwords, normaliser)
-    train_set = feasible_dataset(examples, model, data.speed_factors, "train", seed)
+    train_set = feasible_dataset(examples, model, data.speed_factors, "train", seed + rank())  # own draws per process
     valid_set = None
     if valid_corpus is not None:
         valid_examples = prepare_ctc_examples(valid_corpus, vocabulary, data.label_unit, subwords, normaliser)
         valid_set = feasible_dataset(valid_examples, model, (), "valid", seed)
-    write_experiment_model(experiment_dir, model, vocabulary, {
-        "label_unit": data.label_unit, "language": data.language, "normaliser": normaliser.settings(), "g2p_spec": data.g2p_spec,
-        "subword_model": data.subword_model,
-    })
+    if is_main_process():
+        write_experiment_model(experiment_dir, model, vocabulary, {
+            "label_unit": data.label_unit, "language": data.language, "normaliser": normaliser.settings(),
+            "g2p_spec": data.g2p_spec, "subword_model": data.subword_model,
+        })
     pass_languages = bool(getattr(model, "adapters", None))
     trainer = Trainer(CTCTask(model, vocabulary, pass_languages=pass_languages), recipe.trainer, train_set, collate_ctc,
                       batch_sampler=make_sampler(data, train_set, seed), valid_set=valid_set)
+    if is_main_process():
+        print(f"training on {trainer.device}")
     return trainer.fit()
 
 
@@ -69,7 +74,14 @@ def run_recipe_file(hparams: str | Path, overrides: Sequence[str] = (), argv: Se
 
 
 def finished_message(summary: TrainingSummary) -> str:
-    return f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}"
+    message = f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}"
+    infinite = int(summary.counts.get("infinite_ctc_losses", 0))
+    if infinite:
+        message += (f"\n{infinite} utterance(s) had an infinite CTC loss (fewer frames than their labels need) and were "
+                    "not learnt from; see infinite_ctc_losses in log.csv.")
+    if summary.skipped_nonfinite:
+        message += f"\n{summary.skipped_nonfinite} batch(es) had a non-finite loss; their steps were skipped."
+    return message
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:

@@ -10,8 +10,29 @@ from fieldasr.train.pipeline import CTCBatch
 from fieldasr.train.task import TaskOutput
 
 
+def ctc_losses(logits: torch.Tensor, frame_lengths: torch.Tensor, labels: torch.Tensor, label_lengths: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """CTC loss per utterance (blank = 0) computed in fp32 outside autocast, with infinite ones (fewer frames than
+    the labels need) set to 0 with their gradients; and which ones were infinite."""
+    with torch.autocast(logits.device.type, enabled=False):
+        log_probs = torch.log_softmax(logits.float(), dim=-1).transpose(0, 1)  # (frames, batch, vocabulary)
+        losses = torch.nn.functional.ctc_loss(log_probs, labels, frame_lengths, label_lengths, blank=0, reduction="none",
+                                              zero_infinity=True)
+    return losses, ~ctc_feasible(frame_lengths, labels, label_lengths)
+
+
+def ctc_feasible(frame_lengths: torch.Tensor, labels: torch.Tensor, label_lengths: torch.Tensor) -> torch.Tensor:
+    """Whether each utterance has frames for its labels and a blank between equal neighbours (else CTC's loss is
+    infinite); computed on the device, without a host sync."""
+    positions = torch.arange(max(0, labels.shape[1] - 1), device=labels.device)
+    repeats = ((labels[:, 1:] == labels[:, :-1]) & (positions[None, :] < label_lengths[:, None] - 1)).sum(1)
+    return frame_lengths >= label_lengths + repeats
+
+
 class CTCTask(torch.nn.Module):
-    """Loss per label token; utterances whose CTC loss is infinite (too few frames) are counted, not trained on."""
+    """Loss per label token, in fp32 also under mixed precision; utterances whose CTC loss is infinite (too few
+    frames for their labels) are zeroed with their gradients, as `zero_infinity` does, and counted
+    (`infinite_ctc_losses` in the log and the training summary)."""
 
     def __init__(self, model: torch.nn.Module, vocabulary: Vocabulary, pass_languages: bool = False) -> None:
         super().__init__()
@@ -26,18 +47,22 @@ class CTCTask(torch.nn.Module):
     def logits(self, batch: CTCBatch) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model(batch.waveforms, batch.lengths, batch.languages if self.pass_languages else None)
 
+    @property
+    def leaves_parameters_unused(self) -> bool:
+        """For DDP: an encoder frozen for the first steps, per-language adapters (a batch uses those of its
+        languages) and layer drop leave parameters without gradients in some steps."""
+        settings = getattr(self.model, "settings", {})
+        encoder_config = getattr(getattr(self.model, "encoder", None), "config", None)
+        return bool(settings.get("freeze_encoder_steps", 0) > 0 or getattr(self.model, "adapters", None) is not None
+                    or getattr(encoder_config, "layerdrop", 0.0) > 0)
+
     def forward(self, batch: CTCBatch) -> TaskOutput:
         logits, frame_lengths = self.logits(batch)
-        log_probs = torch.log_softmax(logits.float(), dim=-1).transpose(0, 1)  # (frames, batch, vocabulary)
-        losses = torch.nn.functional.ctc_loss(
-            log_probs, batch.labels, frame_lengths, batch.label_lengths, blank=0, reduction="none", zero_infinity=False
-        )
-        finite = torch.isfinite(losses)
-        tokens = batch.label_lengths[finite].sum().clamp(min=1)
-        # All-infinite batches give a non-finite loss on purpose: the Trainer counts and skips them.
-        loss = losses[finite].sum() / tokens if finite.any() else losses.sum()
-        stats = {"ctc_loss_per_token": float(loss.detach()), "infeasible_utterances": float((~finite).sum())}
-        return TaskOutput(loss=loss, stats=stats, weight=float(tokens))
+        losses, infinite = ctc_losses(logits, frame_lengths, batch.labels, batch.label_lengths)
+        tokens = batch.label_lengths.masked_fill(infinite, 0).sum().clamp(min=1)
+        loss = losses.sum() / tokens  # infinite ones are 0 here; all infinite: 0, with zero gradients
+        return TaskOutput(loss=loss, stats={"ctc_loss_per_token": loss.detach()}, weight=tokens,
+                          counts={"infinite_ctc_losses": infinite.sum()})
 
     @torch.no_grad()
     def validation_metrics(self, batch: CTCBatch) -> dict[str, float]:

@@ -5,14 +5,21 @@ handling, DDP wrapping, intra-epoch checkpoints and mid-epoch resumption (the sa
 skips the batches already seen, and samplers re-create the same order from their seed and epoch).
 This module adds: a typed options dataclass, the task contract (`forward(batch) -> TaskOutput`),
 weighted statistics, a long-format CSV log, keep-best-N checkpoints, a learning-rate warm-up, clear
-errors for out-of-memory batches and for checkpoints of another architecture.
+errors for out-of-memory batches and for checkpoints of another architecture. It also replaces Brain's
+optimizer step: gradients are unscaled (AMP) before clipping every parameter group and before one check of
+their norm, which is the only host sync of a step (Brain checks each parameter's gradient on the host).
+
+DDP (`torchrun`): each process on the GPU of its LOCAL_RANK, statistics reduced on the device
+(`fieldasr.train.statistics`), `find_unused_parameters` when the task leaves parameters without gradients,
+validation shards that hold each utterance exactly once, checkpoints from rank 0, resumption on another
+number of processes (`fieldasr.train.distributed`).
 """
 from __future__ import annotations
 
 import csv
 import logging
-import math
 import os
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,9 +33,13 @@ from speechbrain.core import INTRA_EPOCH_CKPT_FLAG
 from speechbrain.utils.checkpoints import Checkpointer
 from speechbrain.utils.epoch_loop import EpochCounter
 
+from fieldasr.device import resolve_device
 from fieldasr.errors import FieldasrError
-from fieldasr.train.batching import ShardedBatchSampler
+from fieldasr.train.batching import FixedBatchSampler, ShardedBatchSampler
+from fieldasr.train.distributed import TrainingPosition, init_distributed, is_distributed, rank, world_size
+from fieldasr.train.optimizers import make_optimizer, parameter_groups
 from fieldasr.train.schedule import warmup_decay_schedule
+from fieldasr.train.statistics import WeightedAverage
 from fieldasr.train.task import TaskOutput, move_to_device
 
 logger = logging.getLogger(__name__)
@@ -44,7 +55,8 @@ class TrainingError(FieldasrError):
 @dataclass(frozen=True)
 class TrainerOptions:
     experiment_dir: Path
-    lr: float = 1e-3
+    lr: float = 1e-3  # of the new layers (and of everything when encoder_lr is not set)
+    encoder_lr: float | None = None  # of the pretrained encoder (parameters under a module named `encoder`); null: lr
     optimizer: Literal["adamw", "sgd"] = "adamw"
     weight_decay: float = 0.0
     warmup_steps: int = 0  # linear warm-up of the learning rate, in optimizer steps
@@ -54,7 +66,8 @@ class TrainerOptions:
     grad_accumulation: int = 1
     clip_norm: float = 5.0
     precision: Precision = "fp32"  # fp16 only on CUDA
-    device: str = "cpu"
+    device: str = "auto"  # auto: cuda when available, else cpu; under torchrun, cuda:LOCAL_RANK
+    find_unused_parameters: Literal["auto"] | bool = "auto"  # DDP; auto: when the task says it leaves parameters unused
     checkpoint_interval_minutes: float = 15.0
     checkpoint_interval_steps: int = 0  # when > 0, used instead of minutes (handy on tiny data)
     keep_best: int = 1
@@ -65,14 +78,26 @@ class TrainerOptions:
     seed: int = 1234
     progress_bar: bool = True
     nonfinite_patience: int = 3
-    num_workers: int = 0
+    num_workers: int | Literal["auto"] = "auto"  # data loading processes; auto: 0 on the CPU, up to 4 per GPU
     valid_batch_size: int = 8
 
     def validate(self) -> None:
         if self.precision not in PRECISIONS:
             raise TrainingError(f"precision {self.precision!r} is not one of {PRECISIONS}.")
-        if self.precision == "fp16" and not self.device.startswith("cuda"):
+        try:
+            device = resolve_device(self.device)
+        except FieldasrError as error:
+            raise TrainingError(str(error)) from None
+        if self.precision == "fp16" and not device.startswith("cuda"):
             raise TrainingError("precision fp16 needs a CUDA device; on CPU use bf16 or fp32.")
+        if self.lr <= 0:
+            raise TrainingError(f"lr must be positive, not {self.lr}.")
+        if self.encoder_lr is not None and self.encoder_lr < 0:
+            raise TrainingError(f"encoder_lr must be 0 or more (0 keeps the encoder as it is; null: lr), not {self.encoder_lr}.")
+        if self.num_workers != "auto" and self.num_workers < 0:
+            raise TrainingError(f"num_workers must be 0 or more (0: load data in the training process), not {self.num_workers}.")
+        if self.valid_batch_size < 1:
+            raise TrainingError(f"valid_batch_size must be at least 1, not {self.valid_batch_size}.")
         if self.optimizer not in ("adamw", "sgd"):
             raise TrainingError(f"optimizer {self.optimizer!r} is not 'adamw' or 'sgd'.")
         if self.valid_metric_mode not in ("min", "max"):
@@ -95,28 +120,8 @@ class TrainingSummary:
     step_losses: tuple[float, ...]  # training loss of each optimizer step of this run (after resumption: the new ones)
     valid_metrics: Mapping[str, float]  # of the last validation
     checkpoint_dir: Path
-    skipped_nonfinite: int = 0
-
-
-@dataclass
-class _WeightedAverage:
-    sums: dict[str, float] = field(default_factory=dict)
-    weights: dict[str, float] = field(default_factory=dict)
-
-    def add(self, values: Mapping[str, float], weight: float) -> None:
-        for name, value in values.items():
-            if math.isfinite(float(value)):
-                self.sums[name] = self.sums.get(name, 0.0) + float(value) * weight
-                self.weights[name] = self.weights.get(name, 0.0) + weight
-
-    def averages(self) -> dict[str, float]:
-        names = sorted(self.sums)
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            # Every rank saw a different shard: add the sums before dividing.
-            totals = torch.tensor([[self.sums[n], self.weights[n]] for n in names], dtype=torch.float64).reshape(-1, 2)
-            torch.distributed.all_reduce(totals)
-            return {name: float(s / w) for name, (s, w) in zip(names, totals.tolist()) if w > 0}
-        return {name: self.sums[name] / self.weights[name] for name in names if self.weights[name] > 0}
+    skipped_nonfinite: int = 0  # batches whose loss was not finite, all processes (their steps are skipped)
+    counts: Mapping[str, float] = field(default_factory=dict)  # the tasks' counts (e.g. infinite CTC losses), this run, all processes
 
 
 class MetricLog:
@@ -170,21 +175,28 @@ class _TaskBrain(sb.Brain):
         super().__init__(**brain_arguments)
         self.options, self.epoch_counter, self.metric_log = context.options, context.epoch_counter, context.metric_log
         self.valid_metric_fn, self.has_validation = context.valid_metric_fn, context.has_validation
+        self.non_blocking = self.device.startswith("cuda")
         self.step_losses: list[float] = []
+        self.pending_step_losses: list[torch.Tensor] = []  # read at the next log interval: no host sync per step
+        self.pending_nonfinite = torch.zeros((), dtype=torch.long, device=self.device)
         self.skipped_nonfinite = 0
+        self.counts: dict[str, float] = {}
         self.last_train: dict[str, float] = {}
         self.last_valid: dict[str, float] = {}
         self.last_test: dict[str, float] = {}
 
     def compute_forward(self, batch: Any, stage: sb.Stage) -> TaskOutput:
-        batch = move_to_device(batch, self.device)
+        batch = move_to_device(batch, self.device, self.non_blocking)
         task = self.raw_task
         if stage == sb.Stage.TRAIN and hasattr(task, "set_training_step"):
             task.set_training_step(self.optimizer_step)
-        output = self.modules.task(batch)
+        # Evaluation runs the bare task: validation shards differ in length, and the DDP wrapper may synchronise
+        # in its forward (buffers), which would wait for a process that has no batch left.
+        output = self.modules.task(batch) if stage == sb.Stage.TRAIN else task(batch)
         if not isinstance(output, TaskOutput):
             raise TrainingError(f"{type(task).__name__}.forward must return a TaskOutput, got {type(output).__name__}.")
-        self.stage_stats.add({"loss": float(output.loss.detach()), **output.stats}, output.weight)
+        self.stage_stats.add({"loss": output.loss.detach(), **output.stats}, output.weight)
+        self.stage_counts.add(output.counts, 1.0)
         if stage != sb.Stage.TRAIN and self.valid_metric_fn is not None:
             self.stage_stats.add(self.valid_metric_fn(task, batch), output.weight)
         return output
@@ -197,8 +209,18 @@ class _TaskBrain(sb.Brain):
         return getattr(self.modules.task, "module", self.modules.task)
 
     def fit_batch(self, batch: Any) -> torch.Tensor:
+        """Brain's fit_batch without its host syncs: a non-finite loss is counted on the device and its step
+        skipped at the gradient check (its gradients are not finite either)."""
+        should_step = self.step % self.grad_accumulation_factor == 0
         try:
-            loss = super().fit_batch(batch)
+            with self.no_sync(not should_step):
+                with self.training_ctx:
+                    outputs = self.compute_forward(batch, sb.Stage.TRAIN)
+                loss = outputs.loss
+                self.pending_nonfinite += ~torch.isfinite(loss.detach())
+                self.scaler.scale(loss / self.grad_accumulation_factor).backward()
+            if should_step:
+                self.optimizers_step()
         except torch.OutOfMemoryError as error:
             duration = _batch_duration(batch)
             what = f"a batch of {duration:.1f} s of audio" if duration is not None else "a batch"
@@ -206,17 +228,46 @@ class _TaskBrain(sb.Brain):
                 f"out of memory on {what} at step {self.optimizer_step}. Lower the maximum batch duration "
                 f"(max_batch_duration){f', e.g. to {duration / 2:.0f} s' if duration else ''}, or use gradient accumulation."
             ) from error
-        if not torch.isfinite(loss):
-            self.skipped_nonfinite += 1
-        return loss
+        self.training_position.batch_trained()
+        self.on_fit_batch_end(batch, outputs, loss, should_step)
+        return loss.detach()
+
+    def optimizers_step(self) -> None:
+        """Unscale (AMP), clip every parameter group, and step unless the gradients are not finite: one host sync
+        (and under DDP one small all-reduce of the non-finite counts; the gradients are already averaged, so
+        every process takes the same decision)."""
+        self.scaler.unscale_(self.optimizer)  # before clipping and before the finiteness check, or both see scaled values
+        parameters = [parameter for group in self.optimizer.param_groups for parameter in group["params"]]
+        total_norm = torch.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
+        flags = torch.stack([(~torch.isfinite(total_norm)).long(), self.pending_nonfinite])
+        if is_distributed():  # counted over all processes, so that they all stop (nonfinite_patience) at the same step
+            torch.distributed.all_reduce(flags)
+        nonfinite_gradients, nonfinite_losses = flags.tolist()
+        self.pending_nonfinite.zero_()
+        if nonfinite_losses:
+            self.skipped_nonfinite += nonfinite_losses
+            self.nonfinite_count += nonfinite_losses
+            if self.nonfinite_count > self.nonfinite_patience:
+                raise TrainingError(
+                    f"{self.nonfinite_count} batches of this epoch had a non-finite loss (nonfinite_patience: "
+                    f"{self.nonfinite_patience}). Lower the learning rate, or use fp32/bf16 instead of fp16."
+                )
+        if not nonfinite_gradients:
+            self.scaler.step(self.optimizer)
+        elif not self.scaler.is_enabled():  # with fp16's loss scaling, overflowing steps are routine (the scale shrinks)
+            logger.warning("step %d: gradients are not finite; this step is skipped", self.optimizer_step)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer_step += 1
+
+    def update_average(self, loss: torch.Tensor, avg_loss: float) -> float:
+        # Brain's running loss is shown on the progress bar only; reading it is a host sync per batch.
+        return super().update_average(loss, avg_loss) if self.options.progress_bar else avg_loss
 
     def init_optimizers(self) -> None:
         options: TrainerOptions = self.options
-        parameters = [p for p in self.modules.parameters() if p.requires_grad]
-        if options.optimizer == "sgd":
-            self.optimizer = torch.optim.SGD(parameters, lr=options.lr, weight_decay=options.weight_decay)
-        else:
-            self.optimizer = torch.optim.AdamW(parameters, lr=options.lr, weight_decay=options.weight_decay)
+        groups = parameter_groups(self.modules, options.lr, options.encoder_lr)
+        self.optimizer = make_optimizer(options.optimizer, groups, options.weight_decay)
         decay_end = options.max_steps if options.lr_decay == "linear" else None
         self.scheduler = warmup_decay_schedule(self.optimizer, options.warmup_steps, decay_end)
         self.optimizers_dict = {"optimizer": self.optimizer}
@@ -233,29 +284,56 @@ class _TaskBrain(sb.Brain):
                 f"the checkpoint in {self.checkpointer.checkpoints_dir} does not fit this model "
                 f"(another architecture or vocabulary?): {error}\nUse a new experiment folder, or the same model settings."
             ) from error
+        except ValueError as error:
+            if "parameter group" not in str(error):
+                raise
+            raise TrainingError(
+                f"the checkpoint in {self.checkpointer.checkpoints_dir} was saved with another split of the learning "
+                f"rates (trainer.encoder_lr set in one run, not in the other): {error}\nKeep the setting of the first run, "
+                "or use a new experiment folder."
+            ) from error
 
     def on_stage_start(self, stage: sb.Stage, epoch: int | None = None) -> None:
-        self.stage_stats = _WeightedAverage()
-        self.interval_stats = _WeightedAverage()
-        self.interval_start = len(self.step_losses)
+        if stage == sb.Stage.TRAIN:
+            self.training_position.start_epoch()
+        self.stage_stats, self.stage_counts = WeightedAverage(self.device), WeightedAverage(self.device)
+        self.interval_stats, self.interval_counts = WeightedAverage(self.device), WeightedAverage(self.device)
 
     def on_fit_batch_end(self, batch: Any, outputs: TaskOutput, loss: torch.Tensor, should_step: bool) -> None:
-        self.interval_stats.add({"loss": float(loss.detach()), **outputs.stats}, outputs.weight)
+        self.interval_stats.add({"loss": loss.detach(), **outputs.stats}, outputs.weight)
+        self.interval_counts.add(outputs.counts, 1.0)
         if not should_step:
             return
         self.scheduler.step()
-        self.step_losses.append(float(loss.detach()))
+        self.pending_step_losses.append(loss.detach())
         if self.optimizer_step % self.options.log_interval_steps == 0:
-            values = {**self.interval_stats.averages(), "lr": self.optimizer.param_groups[0]["lr"]}
+            self._flush_step_losses()
+            values = {**self.interval_stats.averages(), **self.interval_counts.sums(), **self._learning_rates()}
             self.metric_log.write("train", self.epoch_counter.current, self.optimizer_step, values)
-            self.interval_stats = _WeightedAverage()
+            self.interval_stats, self.interval_counts = WeightedAverage(self.device), WeightedAverage(self.device)
+
+    def _flush_step_losses(self) -> None:
+        if self.pending_step_losses:
+            self.step_losses += torch.stack(self.pending_step_losses).tolist()
+            self.pending_step_losses = []
+
+    def _learning_rates(self) -> dict[str, float]:
+        rates = {"lr": self.optimizer.param_groups[-1]["lr"]}  # the new layers' (the last group)
+        for group in self.optimizer.param_groups:
+            if group.get("name") == "encoder":
+                rates["encoder_lr"] = group["lr"]
+        return rates
 
     def on_stage_end(self, stage: sb.Stage, stage_loss: float, epoch: int | None = None) -> None:
-        averages = self.stage_stats.averages()
+        averages, counts = self.stage_stats.averages(), self.stage_counts.sums()
+        if stage == sb.Stage.TRAIN:
+            self._flush_step_losses()
+            for name, total in counts.items():
+                self.counts[name] = self.counts.get(name, 0.0) + total
         if not averages:  # a resumed stage with nothing left to do (killed at an epoch's end, or a finished run)
             return
         name = stage.name.lower()
-        self.metric_log.write(f"{name}_epoch", epoch or 0, self.optimizer_step, averages)
+        self.metric_log.write(f"{name}_epoch", epoch or 0, self.optimizer_step, {**averages, **counts})
         if stage == sb.Stage.TRAIN:
             self.last_train = averages
             if not self.has_validation:
@@ -283,12 +361,35 @@ class _TaskBrain(sb.Brain):
         self.checkpointer.delete_checkpoints(num_to_keep=0, ckpt_predicate=lambda c: INTRA_EPOCH_CKPT_FLAG in c.meta)
 
 
-def _init_distributed(device: str) -> None:
-    """Join the process group `torchrun` prepared (gloo on CPU, nccl on CUDA)."""
-    if os.environ.get("RANK") is None or torch.distributed.is_initialized():
-        return
-    backend = "nccl" if device.startswith("cuda") else "gloo"
-    torch.distributed.init_process_group(backend=backend)
+def leaves_parameters_unused(task: torch.nn.Module, setting: bool | str) -> bool:
+    """DDP's find_unused_parameters: as set, or (auto) as the task declares (`leaves_parameters_unused`)."""
+    if setting != "auto":
+        return bool(setting)
+    return bool(getattr(task, "leaves_parameters_unused", False))
+
+
+def data_loader_workers(setting: int | str, device: str) -> int:
+    """auto: none on the CPU (the model needs the cores), else up to 4 per GPU process of this machine."""
+    if setting != "auto":
+        return int(setting)
+    if not device.startswith("cuda"):
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    processes_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return max(0, min(4, cores // processes_here - 1))
+
+
+def seed_data_worker(worker_id: int) -> None:
+    """A DataLoader worker's own seed (torch's, different per worker, process and epoch) for `random` and for a
+    dataset's random draws (e.g. speed perturbation): otherwise every worker repeats the same draws."""
+    info = torch.utils.data.get_worker_info()
+    random.seed(info.seed)
+    if hasattr(info.dataset, "reseed"):
+        info.dataset.reseed(info.seed % 2**32)
+
+
+def consecutive_batches(num_examples: int, batch_size: int) -> list[list[int]]:
+    return [list(range(start, min(start + batch_size, num_examples))) for start in range(0, num_examples, batch_size)]
 
 
 class Trainer:
@@ -297,6 +398,8 @@ class Trainer:
     `batch_sampler` (e.g. `fieldasr.train.batching.duration_batch_sampler`) must expose `set_epoch(epoch)` and
     give the same batches for the same epoch, so that a resumed run continues the interrupted order.
     Without it, batches of `batch_size` are drawn by SpeechBrain's reproducible random sampler.
+    Under DDP the training batches are shared out among processes (the last ones repeated so that every
+    process takes as many steps); validation batches are shared out exactly, each utterance once.
     """
 
     def __init__(
@@ -311,10 +414,15 @@ class Trainer:
         valid_metric: ValidMetric | None = None,
     ) -> None:
         options.validate()
-        torch.manual_seed(options.seed)
+        self.device = resolve_device(options.device)
+        logger.info("training on %s", self.device)
+        init_distributed(self.device)
+        # Same data order on every process (the samplers' own seeds); dropout, masking and augmentation differ.
+        torch.manual_seed(options.seed + rank())
+        random.seed(options.seed + rank())
         os.environ["SB_GLOBAL_SEED"] = str(options.seed)
-        _init_distributed(options.device)
         self.options = options
+        self.collate_fn = collate_fn
         self.experiment_dir = Path(options.experiment_dir)
         self.experiment_dir.mkdir(parents=True, exist_ok=True)
         self.epoch_counter = EpochCounter(options.max_epochs)
@@ -323,17 +431,13 @@ class Trainer:
             valid_metric = lambda module, batch: module.validation_metrics(batch)  # noqa: E731
         self.brain = self._make_brain(task, checkpointer, valid_metric, has_validation=valid_set is not None)
         self.train_loader = self._make_loader(train_set, collate_fn, batch_sampler, batch_size)
-        self.valid_loader = None
-        if valid_set is not None:
-            self.valid_loader = sb.dataio.dataloader.make_dataloader(
-                valid_set, batch_size=options.valid_batch_size, collate_fn=collate_fn, num_workers=options.num_workers
-            )
+        self.valid_loader = None if valid_set is None else self._evaluation_loader(valid_set, options.valid_batch_size)
 
     def _make_brain(self, task: torch.nn.Module, checkpointer: Checkpointer, valid_metric: ValidMetric | None, has_validation: bool) -> _TaskBrain:
         options = self.options
         by_steps = options.checkpoint_interval_steps > 0
         run_options = {
-            "device": options.device,
+            "device": self.device,
             "precision": options.precision,
             "eval_precision": options.precision,
             "grad_accumulation_factor": options.grad_accumulation,
@@ -343,24 +447,39 @@ class Trainer:
             "optimizer_step_limit": options.max_steps,
             "noprogressbar": not options.progress_bar,
             "nonfinite_patience": options.nonfinite_patience,
-            "skip_nonfinite_grads": True,
-            "distributed_backend": "nccl" if options.device.startswith("cuda") else "gloo",
+            "distributed_backend": "nccl" if self.device.startswith("cuda") else "gloo",
+            "find_unused_parameters": leaves_parameters_unused(task, options.find_unused_parameters),
         }
         context = _BrainContext(options, self.epoch_counter, valid_metric, has_validation, MetricLog(self.experiment_dir, options.log_formats))
         return _TaskBrain(context, modules={"task": task}, hparams={}, run_opts=run_options, checkpointer=checkpointer)
 
+    def _loader_options(self, persistent_workers: bool = False) -> dict[str, Any]:
+        workers = data_loader_workers(self.options.num_workers, self.device)
+        return {"collate_fn": self.collate_fn, "num_workers": workers, "pin_memory": self.device.startswith("cuda"),
+                "persistent_workers": persistent_workers and workers > 0, "worker_init_fn": seed_data_worker if workers > 0 else None}
+
     def _make_loader(self, dataset: Any, collate_fn: Callable, batch_sampler: Any, batch_size: int) -> Any:
-        workers = self.options.num_workers
         if batch_sampler is None:
-            # Brain draws batches with its reproducible random sampler (sharded across ranks under DDP).
-            return self.brain.make_dataloader(dataset, stage=sb.Stage.TRAIN, batch_size=batch_size, shuffle=True,
-                                              collate_fn=collate_fn, num_workers=workers)
-        if torch.distributed.is_initialized():
-            batch_sampler = ShardedBatchSampler(batch_sampler, torch.distributed.get_rank(), torch.distributed.get_world_size())
-        loader = sb.dataio.dataloader.make_dataloader(dataset, batch_sampler=batch_sampler, collate_fn=collate_fn, num_workers=workers)
-        self.brain.checkpointer.add_recoverable("dataloader-TRAIN", loader)  # its position, for mid-epoch resumption
-        self.brain.train_sampler = batch_sampler  # so that Brain calls set_epoch() each epoch
+            # Brain draws batches with its reproducible random sampler (DistributedSampler under DDP).
+            loader = self.brain.make_dataloader(dataset, stage=sb.Stage.TRAIN, batch_size=batch_size, shuffle=True,
+                                                **self._loader_options(persistent_workers=True))
+        else:
+            if is_distributed():
+                batch_sampler = ShardedBatchSampler(batch_sampler, rank(), world_size())
+            loader = sb.dataio.dataloader.make_dataloader(dataset, batch_sampler=batch_sampler,
+                                                          **self._loader_options(persistent_workers=True))
+            self.brain.train_sampler = batch_sampler  # so that Brain calls set_epoch() each epoch
+        # Its position within an epoch, counted over all processes, for mid-epoch resumption on any number of them.
+        self.brain.training_position = TrainingPosition(loader)
+        self.brain.checkpointer.add_recoverable("dataloader-TRAIN", self.brain.training_position)
         return loader
+
+    def _evaluation_loader(self, dataset: Any, batch_size: int) -> Any:
+        """Batches in order; under DDP each process takes every world_size-th batch, none repeated, so that the
+        reduced metrics count each utterance once (DistributedSampler would repeat some to even out)."""
+        batches = FixedBatchSampler(consecutive_batches(len(dataset), batch_size))
+        sampler = ShardedBatchSampler(batches, rank(), world_size(), repeat_to_even=False) if is_distributed() else batches
+        return sb.dataio.dataloader.make_dataloader(dataset, batch_sampler=sampler, **self._loader_options())
 
     def fit(self) -> TrainingSummary:
         """Train until max_epochs or max_steps, resuming from the newest checkpoint in the experiment folder."""
@@ -373,11 +492,13 @@ class Trainer:
             valid_metrics=dict(brain.last_valid),
             checkpoint_dir=self.experiment_dir / "checkpoints",
             skipped_nonfinite=brain.skipped_nonfinite,
+            counts=dict(brain.counts),
         )
 
     def evaluate(self, dataset: Any, collate_fn: Callable, batch_size: int = 8, use_best: bool = True) -> dict[str, float]:
         """Average loss, statistics and validation metrics on `dataset`, with the best checkpoint when `use_best`."""
-        loader = sb.dataio.dataloader.make_dataloader(dataset, batch_size=batch_size, collate_fn=collate_fn)
+        self.collate_fn = collate_fn
+        loader = self._evaluation_loader(dataset, batch_size)
         keys = {}
         if use_best:
             keys = {"min_key": self.options.valid_metric} if self.options.valid_metric_mode == "min" else {"max_key": self.options.valid_metric}

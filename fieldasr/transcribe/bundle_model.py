@@ -106,7 +106,7 @@ class BundleAcousticModel:
         autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == "bf16"
                     else contextlib.nullcontext())
         with autocast:
-            logits, frame_lengths = self.network(waveforms, lengths, rows)
+            logits, frame_lengths = self.network(waveforms.to(self.device), lengths.to(self.device), rows)
         return logits.float().log_softmax(dim=-1), frame_lengths
 
 

@@ -47,14 +47,15 @@ class DecoderTuning:
 
 
 def tune_bundle_decoder(bundle_dir: Path, dev: Path, lexicon: Path | None = None, lm_path: Path | None = None,
-                        grid: TuningGrid = TuningGrid(), output: Path | None = None, language: str | None = None) -> DecoderTuning:
-    """Decode the segments of the `dev` manifest folder that have text with the bundle's model; tune on them.
-    The lexicon and LM are the bundle's unless given; `language` picks the adapter (see `BundleAcousticModel`)."""
+                        grid: TuningGrid = TuningGrid(), output: Path | None = None, language: str | None = None,
+                        device: str = "cpu") -> DecoderTuning:
+    """Decode the segments of the `dev` manifest folder that have text with the bundle's model (on `device`); tune
+    on them. The lexicon and LM are the bundle's unless given; `language` picks the adapter (see `BundleAcousticModel`)."""
     from fieldasr.bundle import load_bundle
     from fieldasr.data import Corpus
     from fieldasr.transcribe.bundle_model import BundleAcousticModel, segment_emissions
 
-    bundle = load_bundle(bundle_dir)
+    bundle = load_bundle(bundle_dir, device=device)
     model = BundleAcousticModel(bundle, language=language)
     lm_path = lm_path or bundle.language_model
     if lm_path is None:
