@@ -553,6 +553,15 @@ def train_missing_transfer_bundle(ws: Workspace) -> Call:
                 ["recipe.yaml", "transfer.init_from", "bundles/multilingual", "fieldasr export"])
 
 
+# frictions of issue 14 (a model that cannot be beam decoded, g2p)
+
+def export_lexicon_for_labels_without_word_boundaries(ws: Workspace) -> Call:
+    tokens = experiment_copy(ws) / "tokens.txt"
+    tokens.write_text(tokens.read_text(encoding="utf-8").replace("|\n", "x\n"), encoding="utf-8")
+    ws.write("lexicon.txt", "kia\tk i a\n")
+    return Call(["export", "exp", "bundle", "--lexicon", "lexicon.txt"], ["tokens.txt", "no word boundary '|'", "--word-boundaries"])
+
+
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
     # --- transcribe / ELAN writing ---
@@ -615,6 +624,9 @@ CASES: list[BadInput] = [
     BadInput("export: G2P spec with an unknown key", export_spec_with_unknown_key),
     BadInput("g2p: letter-to-sound table with unknown symbols under --strict", g2p_table_with_unknown_symbols_strict),
     BadInput("g2p-import-table: unknown symbols under --strict", g2p_import_table_unknown_symbols_strict),
+
+    # --- frictions of issue 14 ---
+    BadInput("export: lexicon for a model whose labels have no word boundary", export_lexicon_for_labels_without_word_boundaries),
 
 ]
 

@@ -8,6 +8,7 @@ multilingual phone CTC and crosslingual transfer lives in their YAML files.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from fieldasr.bundle import write_experiment_model
 from fieldasr.errors import FieldasrError
 from fieldasr.models import model_from_settings
 from fieldasr.text.normalise import normaliser_from_settings
+from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary
 from fieldasr.train.config import record_experiment
 from fieldasr.train.data import build_vocabulary, feasible_dataset, load_corpus, load_subword_model
 from fieldasr.train.output_transfer import transfer_model
@@ -25,6 +27,8 @@ from fieldasr.train.recipe_config import CTCRecipe, as_ctc_recipe, ctc_settings,
 from fieldasr.train.sampler_choice import make_sampler
 from fieldasr.train.tasks import CTCTask
 from fieldasr.train.trainer import Trainer, TrainingSummary
+
+logger = logging.getLogger(__name__)
 
 
 def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = ()) -> TrainingSummary:
@@ -37,6 +41,7 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     valid_corpus = load_corpus(data.valid, data.languages, data.label_unit) if data.valid else None
     subwords = load_subword_model(data.subword_model)
     vocabulary = build_vocabulary(train_corpus, data.label_unit, subwords, normaliser)
+    warn_without_word_boundaries(vocabulary, data.label_unit, data.train)
     record_experiment(experiment_dir, ctc_settings(recipe), argv)
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
     if recipe.transfer.init_from:
@@ -57,6 +62,15 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     trainer = Trainer(CTCTask(model, vocabulary, pass_languages=pass_languages), recipe.trainer, train_set, collate_ctc,
                       batch_sampler=make_sampler(data, train_set, seed), valid_set=valid_set)
     return trainer.fit()
+
+
+def warn_without_word_boundaries(vocabulary: Vocabulary, label_unit: str, train: Any) -> None:
+    """Beam decoding with a lexicon needs the word boundary among the labels: say so before training, not after."""
+    if label_unit != "subwords" and WORD_BOUNDARY not in vocabulary:
+        logger.warning(
+            "%s: the training labels have no word boundary %r, so this model can only be decoded greedily (no lexicon, "
+            "no language model); `fieldasr export --lexicon/--lm` will refuse it. For phones, fill them with "
+            "`fieldasr g2p --word-boundaries`.", train, WORD_BOUNDARY)
 
 
 def run_recipe_file(hparams: str | Path, overrides: Sequence[str] = (), argv: Sequence[str] = ()) -> TrainingSummary:
