@@ -28,6 +28,11 @@ class ManifestPhones:
                 f"with another language than {self.language!r}.")
 
 
+def manifest_texts(manifest: Path) -> list[str]:
+    """The non-empty texts of a segment manifest, in order (for a lexicon of its words)."""
+    return [segment.text for segment in read_segments(manifest) if (segment.text or "").strip()]  # type: ignore[misc]
+
+
 def fill_manifest_phones(g2p: G2P, manifest: Path, output: Path, word_boundaries: bool = False, strict: bool = False) -> ManifestPhones:
     """The segments of `manifest` written to `output`, each one with text given the phones of `g2p`."""
     segments = list(read_segments(manifest))
