@@ -61,7 +61,21 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     pass_languages = bool(getattr(model, "adapters", None))
     trainer = Trainer(CTCTask(model, vocabulary, pass_languages=pass_languages), recipe.trainer, train_set, collate_ctc,
                       batch_sampler=make_sampler(data, train_set, seed), valid_set=valid_set)
+    if recipe.trainer.max_steps == 0:
+        return save_untrained(trainer)
     return trainer.fit()
+
+
+def save_untrained(trainer: Trainer) -> TrainingSummary:
+    """max_steps 0: the model as built (a bundle's output layer mapped onto the new labels: zero-shot) saved as a
+    checkpoint, with everything a later run needs to resume, so that `fieldasr export` takes it."""
+    brain = trainer.brain
+    brain.on_fit_start()  # the optimizer, and the newest checkpoint when there is one (as fit() starts)
+    if brain.optimizer_step == 0:
+        brain.checkpointer.save_and_keep_only(meta={"optimizer_step": 0, "untrained": True}, num_to_keep=1)
+    logger.warning("%s: max_steps is 0, so no training happened; the initial model is saved as a checkpoint.", trainer.experiment_dir)
+    return TrainingSummary(optimizer_steps=brain.optimizer_step, epochs_completed=trainer.epoch_counter.current, step_losses=(),
+                           valid_metrics={}, checkpoint_dir=trainer.experiment_dir / "checkpoints")
 
 
 def warn_without_word_boundaries(vocabulary: Vocabulary, label_unit: str, train: Any) -> None:
@@ -83,6 +97,9 @@ def run_recipe_file(hparams: str | Path, overrides: Sequence[str] = (), argv: Se
 
 
 def finished_message(summary: TrainingSummary) -> str:
+    if summary.optimizer_steps == 0:
+        return (f"done: no training happened (0 steps); the initial model (its output layer mapped, when started from a "
+                f"bundle) is saved as a checkpoint in {summary.checkpoint_dir}, ready for `fieldasr export`")
     return f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}"
 
 
