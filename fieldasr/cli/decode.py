@@ -84,3 +84,5 @@ def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, 
         click.echo(notice)
     click.echo(tuning.result.table())
     click.echo(tuning.best_settings())
+    for warning in tuning.result.edge_warnings():
+        click.echo(warning, err=True)
