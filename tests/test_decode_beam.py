@@ -178,3 +178,15 @@ def test_misconfigurations_are_explained(arpa: Path, tmp_path: Path) -> None:
         BeamDecoder(Vocabulary(tokens=("<blank>", "a")))
     with pytest.raises(DecodingError, match="not found"):
         BeamDecoder(LETTER_VOCABULARY, {"a": ("a",)}, lm_path=tmp_path / "missing.arpa")
+
+
+def test_with_a_lexicon_the_labels_spell_exactly_the_words() -> None:
+    """A word the search had not finished when the audio ended is not among its words, so not among its labels either;
+    of two pronunciations, the labels are the one the search spelled."""
+    lexicon = {"the": [tuple("the"), tuple("thee")], "cat": tuple("cat"), "sitting": tuple("sitting")}
+    decoder = BeamDecoder(LETTER_VOCABULARY, lexicon, beam_size=20)
+    cut_off = synthetic_emission(letters("thee cat sitt"), LETTER_VOCABULARY).log_probs
+    best = decoder.decode(cut_off.unsqueeze(0))[0][0]
+    assert best.words == ("the", "cat")
+    assert best.tokens == (*"thee", "|", *"cat") and len(best.timesteps) == len(best.tokens)
+    assert list(best.timesteps) == sorted(best.timesteps)
