@@ -17,7 +17,7 @@ from typing import Any
 from fieldasr.bundle import write_experiment_model
 from fieldasr.errors import FieldasrError
 from fieldasr.models import model_from_settings
-from fieldasr.text.normalise import normaliser_from_settings
+from fieldasr.text.normalise import Normaliser, normaliser_from_settings
 from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary
 from fieldasr.train.config import record_experiment
 from fieldasr.train.data import build_vocabulary, feasible_dataset, load_corpus, load_subword_model
@@ -35,7 +35,7 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     """Train as `config` says. A plain mapping is checked first; nothing is written before the checks pass."""
     recipe = as_ctc_recipe(config)
     experiment_dir, data, seed = Path(recipe.experiment_dir), recipe.data, recipe.trainer.seed
-    normaliser = normaliser_from_settings(data.normaliser)  # of label text; null: split at white space only
+    normaliser = label_text_normaliser(data.normaliser, data.label_unit, data.g2p_spec)
     # The data is read and checked before the experiment folder exists: a corpus mistake leaves nothing behind.
     train_corpus = load_corpus(data.train, data.languages, data.label_unit)
     valid_corpus = load_corpus(data.valid, data.languages, data.label_unit) if data.valid else None
@@ -64,6 +64,17 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     if recipe.trainer.max_steps == 0:
         return save_untrained(trainer)
     return trainer.fit()
+
+
+def label_text_normaliser(setting: Any, label_unit: str, g2p_spec: str | None) -> Normaliser:
+    """The normaliser of the label text, recorded in the bundle for the words decoding reads (lexicon, LM text).
+    Phone labels come from G2P, so without a setting it is the G2P spec's: the one that wrote the lexicon's words.
+    Otherwise null: split at white space only."""
+    if setting is None and label_unit == "phones" and g2p_spec is not None:
+        from fieldasr.g2p import load_spec
+
+        return load_spec(g2p_spec).normalization
+    return normaliser_from_settings(setting)
 
 
 def save_untrained(trainer: Trainer) -> TrainingSummary:
