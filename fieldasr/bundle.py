@@ -232,6 +232,12 @@ def check_bundle_sources(
         if spec.path is None or spec.path.suffix not in (".yaml", ".yml"):
             raise BundleError(f"{g2p_spec}: a bundle needs a YAML G2P spec; convert the table with `fieldasr g2p-import-table`.")
         build_backends(spec)  # parses rule and lexicon files now, so a broken one stops the export before any work
+    if (lexicon is not None or language_model is not None) and WORD_BOUNDARY not in vocabulary:
+        raise BundleError(
+            f"the model's vocabulary (tokens.txt) has no word boundary {WORD_BOUNDARY!r}, so beam decoding with a lexicon or language "
+            f"model cannot tell where a word ends. Retrain on labels with word boundaries (phones: `fieldasr g2p "
+            f"--word-boundaries`), or export without --lexicon/--lm for greedy decoding."
+        )
     units = None if label_unit == "subwords" else set(vocabulary.tokens) - {BLANK, WORD_BOUNDARY}
     checked = None if lexicon is None else check_lexicon(_existing_file(lexicon, "lexicon"), units)  # type: ignore[arg-type]
     if strict and checked is not None and checked.bad_lines:

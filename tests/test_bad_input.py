@@ -902,6 +902,14 @@ def train_find_unused_parameters_not_a_choice(ws: Workspace) -> Call:
 def train_negative_num_workers(ws: Workspace) -> Call:
     return Call(["train", recipe(ws), "--set", "trainer.num_workers=-2"], ["recipe.yaml", "trainer", "num_workers", "-2"])
 
+# frictions of issue 14 (a model that cannot be beam decoded, g2p)
+
+def export_lexicon_for_labels_without_word_boundaries(ws: Workspace) -> Call:
+    tokens = experiment_copy(ws) / "tokens.txt"
+    tokens.write_text(tokens.read_text(encoding="utf-8").replace("|\n", "x\n"), encoding="utf-8")
+    ws.write("lexicon.txt", "kia\tk i a\n")
+    return Call(["export", "exp", "bundle", "--lexicon", "lexicon.txt"], ["tokens.txt", "no word boundary '|'", "--word-boundaries"])
+
 
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
@@ -1029,6 +1037,9 @@ CASES: list[BadInput] = [
     BadInput("train: negative trainer.encoder_lr", train_negative_encoder_lr),
     BadInput("train: trainer.find_unused_parameters neither auto nor true/false", train_find_unused_parameters_not_a_choice),
     BadInput("train: negative trainer.num_workers", train_negative_num_workers),
+
+    # --- frictions of issue 14 ---
+    BadInput("export: lexicon for a model whose labels have no word boundary", export_lexicon_for_labels_without_word_boundaries),
 
 ]
 

@@ -154,19 +154,21 @@ def test_lexicon_free_search_without_lm_agrees_with_greedy_on_clear_emissions() 
 
 
 def test_unusable_lexicon_entries_are_listed_not_dropped_silently(caplog: pytest.LogCaptureFixture) -> None:
-    entries = {"cat": ("c", "a", "t"), "café": ("c", "a", "f", "é"), "<unk>": ("u",)}
+    entries = {"cat": ("c", "a", "t"), "café": ("c", "a", "f", "é"), "<unk>": ("u",), "catdog": ("c", "a", "t", "|", "d", "o", "g")}
     lexicon = build_lexicon(entries, LETTER_VOCABULARY)
     assert lexicon.words == ("cat",)
     assert dict(lexicon.skipped) == {
         "café": "labels not in the model's vocabulary: é",
         "<unk>": "reserved language-model symbol",
+        # the real problem, not "| is not in the vocabulary" (it is: the decoder puts it between words)
+        "catdog": "the word boundary | inside the pronunciation; put each word on its own line",
     }
     assert [word for word, _ in spelling_lexicon(["cat", "naïve"], LETTER_VOCABULARY).skipped] == ["naïve"]
     with pytest.raises(DecodingError, match="none of the 1 lexicon entries"):
         build_lexicon({"x": ("ʃ",)}, LETTER_VOCABULARY)
     with caplog.at_level("WARNING", logger="fieldasr.decode.beam"):
         BeamDecoder(LETTER_VOCABULARY, entries)
-    assert "2 lexicon entries left out" in caplog.text
+    assert "3 lexicon entries left out" in caplog.text
 
 
 def test_misconfigurations_are_explained(arpa: Path, tmp_path: Path) -> None:
@@ -176,3 +178,15 @@ def test_misconfigurations_are_explained(arpa: Path, tmp_path: Path) -> None:
         BeamDecoder(Vocabulary(tokens=("<blank>", "a")))
     with pytest.raises(DecodingError, match="not found"):
         BeamDecoder(LETTER_VOCABULARY, {"a": ("a",)}, lm_path=tmp_path / "missing.arpa")
+
+
+def test_with_a_lexicon_the_labels_spell_exactly_the_words() -> None:
+    """A word the search had not finished when the audio ended is not among its words, so not among its labels either;
+    of two pronunciations, the labels are the one the search spelled."""
+    lexicon = {"the": [tuple("the"), tuple("thee")], "cat": tuple("cat"), "sitting": tuple("sitting")}
+    decoder = BeamDecoder(LETTER_VOCABULARY, lexicon, beam_size=20)
+    cut_off = synthetic_emission(letters("thee cat sitt"), LETTER_VOCABULARY).log_probs
+    best = decoder.decode(cut_off.unsqueeze(0))[0][0]
+    assert best.words == ("the", "cat")
+    assert best.tokens == (*"thee", "|", *"cat") and len(best.timesteps) == len(best.tokens)
+    assert list(best.timesteps) == sorted(best.timesteps)

@@ -11,7 +11,7 @@ from decode_synthetic import LETTER_VOCABULARY, PEAK, letters, synthetic_emissio
 
 from fieldasr.cli.decode import tune as tune_command
 from fieldasr.decode import BeamDecoder, DecodingError, arpa_words, build_arpa, spelling_lexicon, tune_decoder
-from fieldasr.decode.tune import pad_emissions
+from fieldasr.decode.tune import TunePoint, TuneResult, pad_emissions
 from fieldasr.eval.report import evaluate
 
 torch.set_num_threads(1)
@@ -103,3 +103,23 @@ def test_tune_command_reads_saved_emissions_and_writes_the_grid(arpa: Path, tmp_
     assert "--lm-weight 2 --word-score 0 (WER 0.0000)" in result.output
     report = json.loads((tmp_path / "grid.json").read_text(encoding="utf-8"))
     assert len(report["grid"]) == 2 and report["best"]["lm_weight"] == 2.0
+    # 2 is the largest weight tried; one word score tried says nothing about its edges.
+    assert "the best LM weight, 2, is the largest tried" in result.output and "--lm-weights 0,2,4,6" in result.output
+    assert "word score" not in result.output.split("(WER 0.0000).")[1]
+
+
+def grid_of(wers: dict[tuple[float, float], float]) -> TuneResult:
+    points = tuple(TunePoint(weight, score, wer, 0, 0, 0, 10) for (weight, score), wer in wers.items())
+    return TuneResult(best=min(points, key=lambda point: point.wer), grid=points)
+
+
+def test_a_best_point_on_the_edge_of_the_grid_is_warned_about() -> None:
+    inside = grid_of({(w, s): abs(w - 1) + abs(s) for w in (0.0, 1.0, 2.0) for s in (-1.0, 0.0, 1.0)})
+    assert inside.best.lm_weight == 1.0 and inside.edge_warnings() == ()
+    low_score = grid_of({(w, s): abs(w - 1) + s for w in (0.0, 1.0, 2.0) for s in (-1.0, 0.0, 1.0)})
+    (warning,) = low_score.edge_warnings()
+    assert "word score, -1, is the smallest tried" in warning and "--word-scores -3,-2,-1,0" in warning
+    no_lm = grid_of({(w, s): w + abs(s) for w in (0.0, 1.0, 2.0) for s in (-1.0, 0.0, 1.0)})
+    assert no_lm.best.lm_weight == 0.0 and no_lm.edge_warnings() == ()  # below 0 is no LM weight at all
+    low_weight = grid_of({(w, s): w + abs(s) for w in (0.5, 1.0, 2.0) for s in (-1.0, 0.0, 1.0)})
+    assert "--lm-weights 0,0.5,1" in low_weight.edge_warnings()[0]

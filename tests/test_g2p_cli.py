@@ -53,3 +53,22 @@ def test_word_boundaries_never_go_into_the_lexicon(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "k i a | o ɾ a"
     assert lexicon.read_text(encoding="utf-8").splitlines() == ["kia\tk i a", "ora\to ɾ a"]
+
+
+def test_a_lexicon_from_a_manifest_alone_and_boundaries_only_in_the_phones(tmp_path: Path) -> None:
+    source = tmp_path / "segments.jsonl"
+    write_manifest(source, [Segment("s1", "r1", 0.0, 1.0, text="Kia ora", language="mi"),
+                            Segment("s2", "r1", 1.0, 1.0, text="ora whānau", language="mi")])
+    lexicon = tmp_path / "lexicon.txt"
+    result = CliRunner().invoke(cli, ["g2p", "--spec", "mi", "--word-boundaries", "--manifest", str(source), "--lexicon", str(lexicon)])
+    assert result.exit_code == 0, result.output
+    assert lexicon.read_text(encoding="utf-8").splitlines() == ["kia\tk i a", "ora\to ɾ a", "whānau\tf aː n a u"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["lexicon.txt", "segments.jsonl"]  # the manifest untouched
+    out = tmp_path / "with_phones.jsonl"
+    both = CliRunner().invoke(cli, ["g2p", "--spec", "mi", "--word-boundaries", "--manifest", str(source), "--out", str(out),
+                                    "--lexicon", str(tmp_path / "again.txt")])
+    assert both.exit_code == 0, both.output
+    assert [segment.phones for segment in read_segments(out)][0] == ("k", "i", "a", "|", "o", "ɾ", "a")
+    assert (tmp_path / "again.txt").read_text(encoding="utf-8") == lexicon.read_text(encoding="utf-8")
+    neither = CliRunner().invoke(cli, ["g2p", "--spec", "mi", "--manifest", str(source)])
+    assert neither.exit_code != 0 and "--out" in neither.output and "--lexicon" in neither.output

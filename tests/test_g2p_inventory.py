@@ -63,3 +63,22 @@ def test_inventories_per_language_and_shared_with_rare_phone_mapping() -> None:
 def test_inventory_of_real_g2p_output() -> None:
     inventory = Inventory.from_sequences(phonemize(["whānau kōrero tangata"], "mi", word_boundaries=True), "mi")
     assert {"f", "aː", "ŋ", "ɾ"} <= set(inventory.phones) and "|" not in inventory
+
+
+def test_g2p_reports_and_inventory_mapping_share_one_feature_look_up(tmp_path) -> None:
+    """Czech ř (r̝), voiceless ř̊ written with the ring above; a symbol with no features at all (7), and a diacritic
+    panphon does not allow on its base (ñ: a nasalised nasal)."""
+    from fieldasr.g2p import G2P
+    from fieldasr.g2p.inventory import map_to_inventory, phone_distance
+    from fieldasr.g2p.spec import spec_from_mapping
+
+    (tmp_path / "x.rules").write_text("ř -> r̝\nq -> r̝̊\nn -> ŋ̊\na -> a\nz -> 7\ny -> ñ\n", encoding="utf-8")
+    g2p = G2P(spec_from_mapping({"language": "x", "backend": "rules", "rules": "x.rules"}, tmp_path / "x.yaml"))
+    result = g2p.phonemize(["řa qa na za ya"])
+    phones = set(result.phones[0])
+    assert {"r̝̊", "ŋ̊", "7", "ñ"} <= phones
+    mapped = map_to_inventory(phones, ["r", "r̥", "ŋ̥", "a", "t"])
+    without_features = {phone for phone, match in mapped.items() if match.phone is None}
+    assert set(result.report.unknown_phones) == without_features == {"7", "ñ"}
+    # The ring is voicelessness wherever it is written, and it counts in the distance.
+    assert mapped["r̝̊"].phone == "r̥" and phone_distance("r̝̊", "r̝") > 0 and phone_distance("ŋ̊", "ŋ̥") == 0

@@ -91,3 +91,29 @@ def test_multilingual_recipes_and_crosslingual_transfer(bilingual_corpus, tmp_pa
     default = json.loads((tmp_path / "transfer_default/output_transfer.json").read_text())
     assert set(default["initialised_from"]) == set(unseen) and not default["mean_initialised"]
     assert all(phone in source_tokens for phone, _ in default["initialised_from"].values())
+
+
+def test_zero_steps_saves_the_initial_model_and_labels_without_word_boundaries_are_flagged(english_corpus, tmp_path, caplog):
+    """`--set trainer.max_steps=0` is the CLI route to a zero-shot bundle; a phone corpus without `|` is warned about
+    before training, and `export --lexicon` refuses its model instead of beam decoding failing later."""
+    without_boundaries = [segment.with_(phones=tuple(p for p in segment.phones if p != "|")) for segment in english_corpus.segments]
+    type(english_corpus)(english_corpus.recordings, tuple(without_boundaries)).save(tmp_path / "data")
+    experiment = tmp_path / "zero"
+    overrides = [f"experiment_dir={experiment}", f"data.train={tmp_path / 'data'}", "data.valid=null", "model.size=tiny",
+                 "trainer.max_steps=0", "trainer.progress_bar=false", "data.speed_factors=[]"]
+    arguments = ["train", str(RECIPES / "multilingual/hparams/base.yaml"), *[x for o in overrides for x in ("--set", o)]]
+    result = CliRunner().invoke(cli, arguments, catch_exceptions=False)
+    assert result.exit_code == 0 and "no training happened" in result.output, result.output
+    assert "no word boundary '|'" in caplog.text and "--word-boundaries" in caplog.text
+    assert "max_steps is 0, so no training happened" in caplog.text
+    assert len(list((experiment / "checkpoints").glob("CKPT+*"))) == 1
+    exported = CliRunner().invoke(cli, ["export", str(experiment), str(tmp_path / "bundle")], catch_exceptions=False)
+    assert exported.exit_code == 0, exported.output
+    assert load_bundle(tmp_path / "bundle").vocabulary.tokens == tuple((experiment / "tokens.txt").read_text().split())
+    (tmp_path / "lexicon.txt").write_text("cat\tk æ t\n", encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["export", str(experiment), str(tmp_path / "beam"), "--lexicon", str(tmp_path / "lexicon.txt")])
+    assert refused.exit_code != 0 and "no word boundary '|'" in str(refused.exception) and "--word-boundaries" in str(refused.exception)
+    assert not (tmp_path / "beam").exists()
+    # A later run with steps resumes from the saved initial model.
+    resumed = CliRunner().invoke(cli, [*arguments, "--set", "trainer.max_steps=1"], catch_exceptions=False)
+    assert resumed.exit_code == 0 and "done: 1 steps" in resumed.output, resumed.output

@@ -52,7 +52,8 @@ def test_g2p_words_are_scored_words_and_hyphens_are_not_sounds(tmp_path: Path) -
     g2p = G2P(spec_from_mapping({"language": "x", "backend": "rules", "rules": "x.rules"}, tmp_path / "x.yaml"))
     assert g2p.words("Tūtū-nui!") == DEFAULT.words("Tūtū-nui!") == ["tūtū-nui"]
     joined, apart = g2p.phonemize(["tūtū-nui", "tūtū nui"], word_boundaries=True).phones
-    assert joined == apart == ("t", "uː", "t", "uː", "|", "n", "u", "i")
+    # One word has no word boundary inside: its labels are its lexicon entry, as the beam decoder spells it.
+    assert joined == ("t", "uː", "t", "uː", "n", "u", "i") and apart == ("t", "uː", "t", "uː", "|", "n", "u", "i")
     assert g2p.phonemize("tūtū-nui").report.clean  # the hyphen is not an uncovered character
     assert score({"u": "Tūtū-nui."}, {"u": "tūtū-nui"}).errors == 0
 
@@ -86,3 +87,60 @@ def test_lm_text_and_lexicon_words_are_normalised_like_the_labels(tmp_path: Path
     assert "\tcat" in arpa_unigrams and "CAT" not in arpa_unigrams and "sat." not in arpa_unigrams
     lexicon = normalise_words({"Cat": ("k", "a", "t"), "cat": [("k", "a", "t"), ("k", "æ", "t")], "a.b": ("a",)}, DEFAULT)
     assert lexicon == {"cat": [("k", "a", "t"), ("k", "æ", "t")], "a b": [("a",)]}
+
+
+def _cli(*arguments: str) -> str:
+    from click.testing import CliRunner
+
+    from fieldasr.cli import cli
+
+    result = CliRunner().invoke(cli, list(arguments), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _word_scores(report: Path) -> dict:
+    import json
+
+    (system,) = json.loads((report / "report.json").read_text(encoding="utf-8"))["systems"]
+    return system["units"]["word"]
+
+
+@pytest.mark.parametrize(("spec_option", "text"), [
+    # Hyphens and apostrophes inside words, case, punctuation: the three defaults agree.
+    ((), "Tūtū-nui, KA'A kite anō!\n\"Kia ora,\" e hoa: tūtū-nui.\n"),
+    # With the spec named, also a spelling variant only the spec knows (ä for ā) and a typographic apostrophe.
+    (("--spec", "mi"), "Tūtū-nui, KA’A kite anö!\n\"Kia ora,\" e hoa: Tūtū-nui.\n"),
+])
+def test_lm_lexicon_and_evaluate_write_the_same_words(tmp_path: Path, spec_option: tuple[str, ...], text: str) -> None:
+    from fieldasr.decode import arpa_words
+
+    (tmp_path / "text.txt").write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    _cli("lm", str(tmp_path / "text.txt"), "-o", str(tmp_path / "lm.arpa"), *spec_option)
+    _cli("g2p", "--spec", "mi", "--lexicon", str(tmp_path / "lexicon.txt"), *lines)
+    lexicon_words = [line.split("\t")[0] for line in (tmp_path / "lexicon.txt").read_text(encoding="utf-8").splitlines()]
+    assert set(arpa_words(tmp_path / "lm.arpa")) == set(lexicon_words)
+    assert "tūtū-nui" in lexicon_words and "ka'a" in lexicon_words and len(lexicon_words) == 8
+    # A perfect lexicon decoder writes each line's lexicon words; evaluate counts no error against the text as typed.
+    from fieldasr.g2p import load_spec
+
+    decoded = [load_spec("mi").normalization.words(line) for line in lines]
+    assert [word for words in decoded for word in words if word not in lexicon_words] == []
+    (tmp_path / "ref.tsv").write_text("".join(f"u{n}\t{line}\n" for n, line in enumerate(lines)), encoding="utf-8")
+    (tmp_path / "hyp.tsv").write_text("".join(f"u{n}\t{' '.join(words)}\n" for n, words in enumerate(decoded)), encoding="utf-8")
+    _cli("evaluate", "--ref", str(tmp_path / "ref.tsv"), "--hyp", str(tmp_path / "hyp.tsv"), "--unit", "word",
+         "--resamples", "10", "--out", str(tmp_path / "report"), *spec_option)
+    scores = _word_scores(tmp_path / "report")
+    assert {word for utterance in scores["utterances"] for word in utterance["reference"].split()} == set(lexicon_words)
+    assert scores["errors"] == 0
+
+
+def test_a_phone_bundle_records_the_normaliser_of_its_g2p_spec() -> None:
+    """Phone labels come from G2P: the bundle's text normaliser (for LM text and lexicon words) is the spec's."""
+    from fieldasr.g2p import load_spec
+    from fieldasr.train.recipe import label_text_normaliser
+
+    assert label_text_normaliser(None, "phones", "mi") == load_spec("mi").normalization
+    assert label_text_normaliser("default", "phones", "mi") == DEFAULT  # a recipe's own setting wins
+    assert label_text_normaliser(None, "characters", "mi").steps == ("whitespace",)

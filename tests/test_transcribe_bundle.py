@@ -186,3 +186,53 @@ def test_bundle_normaliser_reaches_lm_text_and_lexicon_words(tmp_path):
     assert "\tkamuy" in arpa and "\tsinot" in arpa and "Kamuy" not in arpa and "sinot!" not in arpa
     decoder = beam_decoder_for(load_bundle(bundle_dir), TranscribeOptions(decoder="beam"), 1.0, 0.0, 10)
     assert decoder.lexicon.words == ("kamuy", "sinot")
+
+
+PHONES = Vocabulary(tuple("<blank> <unk> | a i k m n o s t u".split()))
+
+
+class ScriptedPhoneModel:
+    """Emits a fixed phone script over each segment: two words, then a word cut off by the segment's end."""
+
+    vocabulary, unit = PHONES, "phones"
+    script = "k a m u | s i n o t | s i".split()
+
+    def log_probs(self, waveforms: torch.Tensor, lengths: torch.Tensor):
+        frames = lengths // 320
+        logits = torch.full((len(waveforms), int(frames.max()), len(PHONES)), -10.0)
+        logits[..., 0] = 0.0
+        for row, count in enumerate(frames.tolist()):
+            step = count // len(self.script)
+            for position, phone in enumerate(self.script):
+                logits[row, position * step: position * step + step - 1, PHONES.index(phone)] = 10.0  # then a blank
+        return logits.log_softmax(-1), frames
+
+
+def test_beam_words_tier_holds_the_beam_words_spelled_by_their_phones(tmp_path):
+    """The ELAN words tier of `--decoder beam` names the beam's words (not their phones), one per word of the
+    segment tier, and each word's phones are its lexicon pronunciation: the tiers agree."""
+    from fieldasr.bundle import load_bundle
+    from fieldasr.decode import build_arpa
+    from fieldasr.transcribe import Transcriber, TranscribeOptions, transcribe_paths
+    from fieldasr.transcribe.bundle_model import beam_decoder_for
+
+    (tmp_path / "lexicon.txt").write_text("kamuy\tk a m u\nsinot\ts i n o t\nsinna\ts i n n a\n", encoding="utf-8")
+    (tmp_path / "text.txt").write_text("kamuy sinot\nsinot kamuy sinna\n", encoding="utf-8")
+    build_arpa(tmp_path / "text.txt", tmp_path / "lm.arpa", order=2)
+    bundle = load_bundle(export_bundle(tmp_path / "bundle", ConformerCTC(TINY_CONFORMER, len(PHONES)), PHONES,
+                                       lexicon=tmp_path / "lexicon.txt", language_model=tmp_path / "lm.arpa"))
+    audio = recording_with_pauses(tmp_path, "session", ["kamuy sinot", "sinot kamuy"])
+    options = TranscribeOptions(decoder="beam")
+    transcriber = Transcriber(ScriptedPhoneModel(), options, beam_decoder_for(bundle, options, 1.0, 0.0, 20))
+    transcript = transcriber.transcribe(audio)
+    assert transcript.segments and all(segment.text == "kamuy sinot" for segment in transcript.segments)
+    pronunciation = {"kamuy": "k a m u", "sinot": "s i n o t"}
+    for segment in transcript.segments:
+        assert [word.word for word in segment.words] == ["kamuy", "sinot"]
+        assert [" ".join(token.token for token in word.tokens) for word in segment.words] == ["k a m u", "s i n o t"]
+    transcribe_paths([audio], transcriber, "eaf", out_dir=tmp_path / "out", show_progress=False)
+    segments = pympi_tier(tmp_path / "out/session.eaf", "fieldasr")
+    words = pympi_tier(tmp_path / "out/session.eaf", "fieldasr-words")
+    assert [text for *_, text in words] == [word for *_, text in segments for word in text.split()]
+    assert all(any(start <= word_start and word_end <= end for start, end, _ in segments) for word_start, word_end, _ in words)
+    assert set(pronunciation) == {text for *_, text in words}

@@ -20,28 +20,36 @@ def _numbers(text: str) -> tuple[float, ...]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="ARPA file to write.")
 @click.option("--order", type=click.IntRange(2, 5), default=3, show_default=True, help="n-gram order.")
+@click.option("--spec", "spec_name", help="Normalise TEXT as this G2P spec (name or path) normalises the words of its lexicon "
+              "(`fieldasr g2p --spec SPEC --lexicon`).")
 @click.option("--bundle", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Normalise TEXT with this model bundle's normaliser (the one its labels were made with).")
-@click.option("--normalise", "normaliser", help="Or a normaliser by name, e.g. default or nfc+lowercase+punctuation.")
-def lm(text: Path, output: Path, order: int, bundle: Path | None, normaliser: str | None) -> None:
+              help="Or with this model bundle's normaliser (the one its labels and lexicon words were made with).")
+@click.option("--normalise", "normaliser", help="Or a normaliser by name: none (the text as it is), nfc+lowercase+punctuation, ... "
+              "Default: default, as `fieldasr evaluate` normalises.")
+def lm(text: Path, output: Path, order: int, spec_name: str | None, bundle: Path | None, normaliser: str | None) -> None:
     """Build a word n-gram language model (Kneser-Ney, ARPA) from TEXT, one sentence per line.
 
-    Give --bundle (or --normalise) so that the LM's words are written as the model's labels and lexicon words are.
+    The text is normalised first, so that the LM's words are written as the lexicon's words and evaluate's reference
+    words are: give the G2P spec of the lexicon (--spec) or the model bundle (--bundle); without them, the `default`
+    normaliser of `fieldasr evaluate` (lower case, punctuation removed, ' and - inside words kept).
     """
     from fieldasr.bundle import bundle_text_normaliser
     from fieldasr.decode.ngram import build_arpa
     from fieldasr.text.normalise import normaliser_from_settings
 
-    if bundle is not None and normaliser is not None:
-        raise click.UsageError("give --bundle or --normalise, not both.")
-    text_normaliser = None  # the text as it is
-    if bundle is not None:
+    if sum(choice is not None for choice in (spec_name, bundle, normaliser)) > 1:
+        raise click.UsageError("give one of --spec, --bundle and --normalise.")
+    if spec_name is not None:
+        from fieldasr.g2p import load_spec
+
+        text_normaliser = load_spec(spec_name).normalization
+    elif bundle is not None:
         text_normaliser = bundle_text_normaliser(bundle)
-    elif normaliser is not None:
-        text_normaliser = normaliser_from_settings(normaliser)
+    else:
+        text_normaliser = normaliser_from_settings(normaliser or "default")
     summary = build_arpa(text, output, order=order, normaliser=text_normaliser)
     counts = ", ".join(f"{length}-grams: {count}" for length, count in enumerate(summary.ngram_counts, start=1))
-    click.echo(f"Wrote {summary.path} from {summary.sentences} sentences ({counts}).")
+    click.echo(f"Wrote {summary.path} from {summary.sentences} sentences ({counts}), normalised with {text_normaliser.name}.")
     if summary.skipped_empty_lines:
         click.echo(f"Skipped {summary.skipped_empty_lines} empty lines.")
     if summary.order < summary.requested_order:
@@ -95,3 +103,5 @@ def tune(bundle, dev, emission_paths, references, vocabulary, lm_path, lexicon, 
         click.echo(notice)
     click.echo(tuning.result.table())
     click.echo(tuning.best_settings())
+    for warning in tuning.result.edge_warnings():
+        click.echo(warning, err=True)

@@ -10,7 +10,8 @@ import click
 @click.option("--spec", "spec_name", required=True,
               help="A spec in g2p/ by name (sw, mi, ain, ...), a path to a spec YAML, or an Elpis letter-to-sound table (.txt).")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Segments JSONL(.gz) whose `phones` to fill.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the segments with phones (needs --manifest).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the segments of --manifest with phones (leave it out to write only --lexicon).")
 @click.option("--lexicon", "lexicon_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the decoder lexicon of all words seen.")
 @click.option("--word-boundaries", is_flag=True, help="Put the word-boundary token | between words (never into --lexicon entries: the decoder adds it).")
 @click.option("--strict", is_flag=True, help="Fail when a non-empty word gives no phones (or a table has unusable lines or non-IPA symbols).")
@@ -23,15 +24,18 @@ def g2p(
 
     \b
     fieldasr g2p --spec sw "habari ya asubuhi"
-    fieldasr g2p --spec g2p/mi.yaml --manifest segments.jsonl.gz --out with_phones.jsonl.gz
+    fieldasr g2p --spec g2p/mi.yaml --manifest segments.jsonl.gz --out with_phones.jsonl.gz --word-boundaries
+    fieldasr g2p --spec g2p/mi.yaml --manifest segments.jsonl.gz --lexicon lexicon.txt
     """
     from fieldasr.g2p import get_g2p
     from fieldasr.g2p.table import checked_table
 
     if bool(manifest) == bool(texts):
         raise click.UsageError("give either TEXTS or --manifest (with --out), not both and not neither.")
-    if manifest and not out:
-        raise click.UsageError("--manifest needs --out for the segments with phones.")
+    if manifest and not (out or lexicon_out):
+        raise click.UsageError("--manifest needs --out for the segments with phones, or --lexicon for the words' pronunciations.")
+    if out and not manifest:
+        raise click.UsageError("--out writes the segments of --manifest with phones; give --manifest.")
     g2p_of_spec = get_g2p(spec_name)
     table = checked_table(g2p_of_spec.spec.path, strict)
     if table is not None and table.problems:
@@ -42,6 +46,10 @@ def g2p(
             click.echo(" ".join(phones))
         click.echo(result.report.summary(), err=True)
         all_texts = list(texts)
+    elif out is None:  # the lexicon alone
+        from fieldasr.g2p.manifests import manifest_texts
+
+        all_texts = manifest_texts(manifest)  # type: ignore[arg-type]
     else:
         from fieldasr.g2p.manifests import fill_manifest_phones
 

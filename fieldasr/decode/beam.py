@@ -7,6 +7,7 @@ Without a lexicon the search is over label sequences and words are read off at t
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -74,6 +75,9 @@ class BeamDecoder:
         if lexicon is not None and not isinstance(lexicon, Lexicon):
             lexicon = build_lexicon(lexicon, vocabulary)
         self.lexicon = lexicon
+        self._spellings: dict[str, tuple[tuple[int, ...], ...]] = {}
+        for word, labels in lexicon.entries if lexicon is not None else ():
+            self._spellings[word] = (*self._spellings.get(word, ()), tuple(vocabulary.encode(labels)))
         self.lm_path = Path(lm_path) if lm_path is not None else None
         self.lm_weight, self.word_score = lm_weight, word_score
         self.beam_size, self.nbest, self.beam_threshold, self.unk_score = beam_size, nbest, beam_threshold, unk_score
@@ -179,6 +183,10 @@ class BeamDecoder:
             if index == boundary and (not kept or kept[-1][0] == boundary):
                 continue
             kept.append((index, frame))
+        if self.lexicon is not None:
+            # The search's labels may hold a word it had not finished when the audio ended, which is not among its
+            # words; the labels given out spell exactly the words, so word timings and phones agree with them.
+            kept = self._spelled(tuple(hypothesis.words), kept)
         if kept and kept[-1][0] == boundary:
             kept.pop()
         token_ids = tuple(index for index, _ in kept)
@@ -191,6 +199,28 @@ class BeamDecoder:
             score=float(hypothesis.score),
             timesteps=tuple(frame for _, frame in kept),
         )
+
+    def _spelled(self, words: tuple[str, ...], searched: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """(label, frame) of `words` as the lexicon spells them, `|` between them. A word's pronunciation is the one the
+        search spelled (else the first); each label gets the frame where the search had it (else its predecessor's)."""
+        boundary = self.vocabulary.index(WORD_BOUNDARY)
+        spelled: list[tuple[int, int]] = []
+        position = 0
+
+        def take(label: int) -> None:
+            nonlocal position
+            found = next((p for p in range(position, len(searched)) if searched[p][0] == label), None)
+            spelled.append((label, searched[found][1] if found is not None else spelled[-1][1] if spelled else 0))
+            position = position if found is None else found + 1
+
+        for number, word in enumerate(words):
+            if number:
+                take(boundary)
+            run = tuple(itertools.takewhile(lambda label: label != boundary, (label for label, _ in searched[position:])))
+            variants = self._spellings.get(word, ((),))
+            for label in next((variant for variant in variants if variant == run), variants[0]):
+                take(label)
+        return spelled
 
     def _with_score_parts(self, emission: torch.Tensor, hypotheses: list[Hypothesis]) -> list[Hypothesis]:
         if not hypotheses:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fieldasr.decode.checks import DecodingError
 from fieldasr.decode.ngram import SENTENCE_END, SENTENCE_START, UNKNOWN_WORD
-from fieldasr.g2p.lexicon import read_pronunciations, without_trailing_boundary
+from fieldasr.g2p.lexicon import BOUNDARY_INSIDE, read_pronunciations, without_trailing_boundary
 
 # The decoder's name for the one lexicon reader (kept for callers of `fieldasr.decode.read_lexicon`).
 read_lexicon = read_pronunciations
@@ -80,6 +80,8 @@ def build_lexicon(lexicon: LexiconInput, vocabulary: Vocabulary) -> Lexicon:
             skipped.append((word, "reserved language-model symbol"))
         elif not labels:
             skipped.append((word, "empty pronunciation"))
+        elif WORD_BOUNDARY in labels:
+            skipped.append((word, BOUNDARY_INSIDE))
         elif missing:
             skipped.append((word, f"labels not in the model's vocabulary: {' '.join(missing)}"))
         else:

@@ -53,6 +53,35 @@ class TuneResult:
         return "\n".join(rows)
 
 
+    def edge_warnings(self) -> tuple[str, ...]:
+        """A parameter whose best value is the largest or smallest tried: the best may lie outside the grid."""
+        warnings = []
+        for name, option, value, tried in (
+            ("LM weight", "--lm-weights", self.best.lm_weight, [point.lm_weight for point in self.grid]),
+            ("word score", "--word-scores", self.best.word_score, [point.word_score for point in self.grid]),
+        ):
+            wider = _wider_range(sorted(set(tried)), value, lowest=0.0 if option == "--lm-weights" else None)
+            if wider is not None:
+                edge = "largest" if value == max(tried) else "smallest"
+                warnings.append(f"Warning: the best {name}, {value:g}, is the {edge} tried; a better one may lie beyond. "
+                                f"Try a wider range, e.g. {option} {','.join(f'{v:g}' for v in wider)}")
+        return tuple(warnings)
+
+
+def _wider_range(tried: list[float], best: float, lowest: float | None) -> list[float] | None:
+    """Values continuing the grid past `best` when it sits on an edge (None when it does not, or cannot go further)."""
+    if len(tried) < 2 or tried[0] < best < tried[-1]:
+        return None
+    if best == tried[-1]:
+        step = tried[-1] - tried[-2]
+        return [*tried[-2:], best + step, best + 2 * step]
+    if lowest is not None and best <= lowest:
+        return None  # e.g. an LM weight of 0: the LM does not help, and a negative weight means nothing
+    step = tried[1] - tried[0]
+    below = [value for value in (best - 2 * step, best - step) if lowest is None or value >= lowest]
+    return [*below, *tried[:2]]
+
+
 @dataclass(frozen=True)
 class DevSet:
     """Utterances with both emissions and a reference, in a fixed order, and the ids that lacked one."""

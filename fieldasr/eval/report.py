@@ -13,7 +13,7 @@ from fieldasr.eval.analysis import ErrorAnalysis, GroupScore, analyse_errors, gr
 from fieldasr.eval.errors import EvaluationError
 from fieldasr.eval.inputs import Transcripts, read_transcripts
 from fieldasr.eval.metrics import UNITS, ScoreResult, Transcript, phones_from_ipa, score
-from fieldasr.eval.normalise import normaliser_from_spec
+from fieldasr.eval.normalise import Normaliser, normaliser_from_spec
 from fieldasr.eval.stats import Interval, PairedTest, paired_bootstrap, result_interval
 from fieldasr.eval.training_log import TrainingLog, read_training_log
 
@@ -105,7 +105,7 @@ def evaluate(
     reference: str | Path,
     hypotheses: Sequence[str | Path],
     units: Sequence[str] = ("word", "char"),
-    normaliser: str = "default",
+    normaliser: Normaliser | str = "default",
     phone_normaliser: str = "phones",
     tiers: tuple[str, ...] = (),
     extra_hypotheses: Literal["ignore", "error"] = "ignore",
@@ -126,7 +126,8 @@ def evaluate(
     if unknown:
         raise EvaluationError(f"unknown unit(s) {', '.join(unknown)}; choose from {', '.join(UNITS)}.")
     reference_transcripts = read_transcripts(reference, tiers)
-    normalisers = {unit: normaliser_from_spec(phone_normaliser if unit == "phone" else normaliser) for unit in units}
+    text_normaliser = normaliser if isinstance(normaliser, Normaliser) else normaliser_from_spec(normaliser)
+    normalisers = {unit: normaliser_from_spec(phone_normaliser) if unit == "phone" else text_normaliser for unit in units}
     paths = [Path(path) for path in hypotheses]
     systems, warnings = [], []
     # tqdm hides itself when stderr is not a terminal.

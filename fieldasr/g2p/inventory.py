@@ -7,7 +7,6 @@ the output rows of phones the model has never seen can start from their nearest 
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import NamedTuple
 import panphon.distance
 
 from fieldasr.data.manifest import Segment
-from fieldasr.g2p.segment import _is_modifier, feature_symbol, feature_table
+from fieldasr.g2p.segment import phone_vector
 from fieldasr.text.vocabulary import WORD_BOUNDARY
 
 UNKNOWN_LANGUAGE = "unknown"
@@ -66,23 +65,6 @@ class PhoneMatch(NamedTuple):
 @lru_cache(maxsize=1)
 def _distance() -> panphon.distance.Distance:
     return panphon.distance.Distance()
-
-
-@lru_cache(maxsize=4096)
-def phone_vector(phone: str) -> tuple[float, ...] | None:
-    """panphon's numeric feature vector of a phone; modifiers panphon lacks are dropped one by one until it knows it.
-
-    A phone panphon reads as several segments (an unknown tied sequence) gets their average.
-    """
-    symbol = unicodedata.normalize("NFD", feature_symbol(phone))
-    while symbol:
-        vectors = feature_table().word_to_vector_list(unicodedata.normalize("NFC", symbol), numeric=True)
-        if vectors and len("".join(feature_table().ipa_segs(symbol))) == len(symbol):
-            return tuple(sum(column) / len(vectors) for column in zip(*vectors))
-        if not _is_modifier(symbol[-1]):
-            return None
-        symbol = symbol[:-1]
-    return None
 
 
 def phone_distance(first: str, second: str) -> float:

@@ -20,6 +20,9 @@ Phones = tuple[str, ...]
 COMMENT = ";;"
 
 
+BOUNDARY_INSIDE = f"the word boundary {WORD_BOUNDARY} inside the pronunciation; put each word on its own line"
+
+
 class LexiconError(G2PError):
     """A lexicon file is malformed."""
 
@@ -113,7 +116,7 @@ def _bad_pronunciation(line: str, phones: Phones, units: Container[str] | None) 
     if not phones:
         return "empty pronunciation; write the word's phones after it"
     if WORD_BOUNDARY in phones:
-        return f"the word boundary {WORD_BOUNDARY} inside the pronunciation; put each word on its own line"
+        return BOUNDARY_INSIDE
     unknown = sorted({phone for phone in phones if units is not None and phone not in units})
     if unknown:
         return f"{' '.join(unknown)} not in the model's vocabulary; correct the pronunciation or leave the word out"

@@ -9,6 +9,7 @@ from pathlib import Path
 from fieldasr.data import read_segments, write_manifest
 from fieldasr.g2p.inventory import Inventory, SharedInventory, inventories_from_segments, shared_inventory
 from fieldasr.g2p.pipeline import G2P, G2PReport
+from fieldasr.language_codes import same_language
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,15 @@ class ManifestPhones:
     report: G2PReport
 
     def summary(self) -> str:
+        other = (f"; {self.other_language} are labelled with another language than {self.language!r} (ISO 639-1 and "
+                 f"639-3 codes of one language count as the same)") if self.other_language else ""
         return (f"{self.output}: {self.written} segments written, {len(self.texts)} with phones, "
-                f"{self.written - len(self.texts)} without text left unchanged; {self.other_language} are labelled "
-                f"with another language than {self.language!r}.")
+                f"{self.written - len(self.texts)} without text left unchanged{other}.")
+
+
+def manifest_texts(manifest: Path) -> list[str]:
+    """The non-empty texts of a segment manifest, in order (for a lexicon of its words)."""
+    return [segment.text for segment in read_segments(manifest) if (segment.text or "").strip()]  # type: ignore[misc]
 
 
 def fill_manifest_phones(g2p: G2P, manifest: Path, output: Path, word_boundaries: bool = False, strict: bool = False) -> ManifestPhones:
@@ -37,7 +44,8 @@ def fill_manifest_phones(g2p: G2P, manifest: Path, output: Path, word_boundaries
     for index, phones in zip(with_text, result.phones):
         segments[index] = segments[index].with_(phones=phones)
     language = g2p.spec.language
-    other_language = sum(1 for index in with_text if segments[index].language not in (None, language))
+    labelled = [segments[index].language for index in with_text]
+    other_language = sum(1 for code in labelled if code is not None and not same_language(code, language))
     written = write_manifest(output, segments)
     return ManifestPhones(output, written, tuple(texts), other_language, language, result.report)
 

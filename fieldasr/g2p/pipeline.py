@@ -1,8 +1,8 @@
 """Text -> phone sequences for a spec: normalise, split into words, transcribe each distinct word once, segment.
 
 Words are normalised by the spec's `fieldasr.text.normalise` normaliser, the one scoring and decoding use, so a
-hyphenated word (tūtū-nui) is one word here as there; spelling backends transcribe it piece by piece (a hyphen
-is not a sound), a lexicon may list it whole.
+hyphenated word (tūtū-nui) is one word here as there, with no word boundary inside; spelling backends transcribe
+it piece by piece (a hyphen is not a sound), a lexicon may list it whole.
 
 Words are cached per G2P object (one per spec fingerprint for the module-level functions), so a corpus of
 100k utterances sends each distinct word to espeak-ng once, in large batches.
@@ -105,14 +105,14 @@ class G2P:
         return G2PResult(phones=phones, report=report)
 
     def _join(self, words: list[str], word_boundaries: bool) -> Phones:
-        parts = [part for word in words for part in self._cache[word].phones if part]
-        if not word_boundaries:
-            return tuple(phone for part in parts for phone in part)
+        """One word's parts (a hyphenated word's pieces, espeak's reading of 42) are one word, as in the lexicon,
+        the LM and scoring: word boundaries go between the normalised words only."""
+        spelled = [tuple(phone for part in self._cache[word].phones for phone in part) for word in words]
         joined: list[str] = []
-        for index, part in enumerate(parts):
-            if index:
+        for phones in (phones for phones in spelled if phones):
+            if joined and word_boundaries:
                 joined.append(WORD_BOUNDARY)
-            joined.extend(part)
+            joined.extend(phones)
         return tuple(joined)
 
     def _fill_cache(self, words: list[str]) -> None:
@@ -173,7 +173,7 @@ def _transcribe(backend: WordBackend, words: list[str]) -> list[WordTranscriptio
         parts = [by_piece[piece] for piece in pieces[word]]
         if any(part is None for part in parts):
             joined.append(None)
-        else:  # pieces become separate parts, as two words would (a word boundary between them with word_boundaries)
+        else:  # the pieces' phones in order, one word (no word boundary between them)
             joined.append(WordTranscription(" ".join(part.ipa for part in parts),  # type: ignore[union-attr]
                                             tuple(c for part in parts for c in part.uncovered)))  # type: ignore[union-attr]
     return joined

@@ -194,21 +194,71 @@ def is_vowel(phone: str) -> bool:
 
 # Symbols espeak-ng writes that panphon has no entry for, and the panphon segment with their features.
 FEATURE_STAND_INS = {"ɚ": "ə˞", "ɝ": "ɜ˞", "ᵻ": "ɪ̈", "ᵿ": "ʊ̈", "ⱱ": "ʋ"}
+# The voiceless ring is written above a symbol with a descender (ŋ̊, r̝̊); panphon knows it below only.
+RING_ABOVE, RING_BELOW = "\u030a", "\u0325"
 
 
 def feature_symbol(phone: str) -> str:
     """The symbol whose panphon features describe `phone`: without stress/tone, with stand-ins for espeak symbols."""
-    base = strip_suprasegmentals(phone)
+    base = unicodedata.normalize("NFD", strip_suprasegmentals(phone)).replace(RING_ABOVE, RING_BELOW)
     for symbol, stand_in in FEATURE_STAND_INS.items():
         base = base.replace(symbol, stand_in)
     return unicodedata.normalize("NFC", base)
 
 
 @lru_cache(maxsize=65536)
+def phone_vector(phone: str) -> tuple[float, ...] | None:
+    """panphon's numeric feature vector of a phone, the one feature look-up of G2P reports, inventories and transfer.
+
+    panphon lists a base with one diacritic at a time (r̝ and r̥, not r̝̥): a further diacritic is taken off, and then
+    changes the features it changes on the bare base (r̥ against r: voiceless). A diacritic panphon does not allow
+    on that base (ñ: a nasal cannot be nasalised) leaves the phone without features, as a symbol panphon does not
+    know does. A phone panphon reads as several segments (an unknown tied sequence) gets their average.
+    None: the phone cannot be mapped by features.
+    """
+    symbol = unicodedata.normalize("NFD", feature_symbol(phone))
+    taken_off: list[str] = []
+    while symbol:
+        vector = _whole_vector(symbol)
+        if vector is not None:
+            return _with_modifiers(vector, symbol, taken_off)
+        if not _is_modifier(symbol[-1]):
+            return None
+        taken_off.insert(0, symbol[-1])
+        symbol = symbol[:-1]
+    return None
+
+
+def _whole_vector(symbol: str) -> tuple[float, ...] | None:
+    """The features of `symbol` when panphon reads all of it (NFD), averaged over its segments; else None."""
+    table = feature_table()
+    vectors = table.word_to_vector_list(unicodedata.normalize("NFC", symbol), numeric=True)
+    if not vectors or len("".join(table.ipa_segs(symbol))) != len(symbol):
+        return None
+    return tuple(sum(column) / len(vectors) for column in zip(*vectors))
+
+
+def _with_modifiers(vector: tuple[float, ...], symbol: str, modifiers: list[str]) -> tuple[float, ...] | None:
+    if not modifiers:
+        return vector
+    base = symbol
+    while len(base) > 1 and _is_modifier(base[-1]):
+        base = base[:-1]
+    bare = _whole_vector(base)
+    changed = list(vector)
+    for modifier in modifiers:
+        marked = _whole_vector(base + modifier)
+        if bare is None or marked is None:
+            return None
+        for index, (before, after) in enumerate(zip(bare, marked)):
+            if before != after:
+                changed[index] = after
+    return tuple(changed)
+
+
 def is_known_phone(phone: str) -> bool:
-    """True when panphon has articulatory features for the phone (tone and stress marks ignored)."""
-    base = feature_symbol(phone)
-    return bool(base) and feature_table().seg_known(base)
+    """True when the phone has articulatory features (`phone_vector`; tone and stress marks ignored)."""
+    return phone_vector(phone) is not None
 
 
 def strip_suprasegmentals(phone: str) -> str:

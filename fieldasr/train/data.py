@@ -10,6 +10,7 @@ import torch
 
 from fieldasr.data import Corpus
 from fieldasr.errors import ManifestError
+from fieldasr.language_codes import in_languages
 from fieldasr.text import Vocabulary
 from fieldasr.text.normalise import Normaliser
 from fieldasr.train.config import ConfigError
@@ -28,7 +29,7 @@ def load_corpus(folder: str | Path, languages: Sequence[str] | None, label_unit:
             "--out SEGMENTS` (SEGMENTS: the folder's segments.jsonl.gz), or train on characters (--set data.label_unit=characters)."
         )
     if languages:
-        corpus = Corpus(corpus.recordings, tuple(s for s in corpus.segments if s.language in set(languages)))
+        corpus = Corpus(corpus.recordings, tuple(s for s in corpus.segments if in_languages(s.language, languages)))
     return corpus
 
 

@@ -8,6 +8,7 @@ multilingual phone CTC and crosslingual transfer lives in their YAML files.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import Any
 from fieldasr.bundle import write_experiment_model
 from fieldasr.errors import FieldasrError
 from fieldasr.models import model_from_settings
-from fieldasr.text.normalise import normaliser_from_settings
+from fieldasr.text.normalise import Normaliser, normaliser_from_settings
+from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary
 from fieldasr.train.config import record_experiment
 from fieldasr.train.data import build_vocabulary, feasible_dataset, load_corpus, load_subword_model
 from fieldasr.train.distributed import is_main_process, rank
@@ -27,17 +29,20 @@ from fieldasr.train.sampler_choice import make_sampler
 from fieldasr.train.tasks import CTCTask
 from fieldasr.train.trainer import Trainer, TrainingSummary
 
+logger = logging.getLogger(__name__)
+
 
 def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = ()) -> TrainingSummary:
     """Train as `config` says. A plain mapping is checked first; nothing is written before the checks pass."""
     recipe = as_ctc_recipe(config)
     experiment_dir, data, seed = Path(recipe.experiment_dir), recipe.data, recipe.trainer.seed
-    normaliser = normaliser_from_settings(data.normaliser)  # of label text; null: split at white space only
+    normaliser = label_text_normaliser(data.normaliser, data.label_unit, data.g2p_spec)
     # The data is read and checked before the experiment folder exists: a corpus mistake leaves nothing behind.
     train_corpus = load_corpus(data.train, data.languages, data.label_unit)
     valid_corpus = load_corpus(data.valid, data.languages, data.label_unit) if data.valid else None
     subwords = load_subword_model(data.subword_model)
     vocabulary = build_vocabulary(train_corpus, data.label_unit, subwords, normaliser)
+    warn_without_word_boundaries(vocabulary, data.label_unit, data.train)
     if is_main_process():  # under torchrun, one process writes the experiment's records
         record_experiment(experiment_dir, ctc_settings(recipe), argv)
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
@@ -61,7 +66,41 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
                       batch_sampler=make_sampler(data, train_set, seed), valid_set=valid_set)
     if is_main_process():
         print(f"training on {trainer.device}")
+    if recipe.trainer.max_steps == 0:
+        return save_untrained(trainer)
     return trainer.fit()
+
+
+def label_text_normaliser(setting: Any, label_unit: str, g2p_spec: str | None) -> Normaliser:
+    """The normaliser of the label text, recorded in the bundle for the words decoding reads (lexicon, LM text).
+    Phone labels come from G2P, so without a setting it is the G2P spec's: the one that wrote the lexicon's words.
+    Otherwise null: split at white space only."""
+    if setting is None and label_unit == "phones" and g2p_spec is not None:
+        from fieldasr.g2p import load_spec
+
+        return load_spec(g2p_spec).normalization
+    return normaliser_from_settings(setting)
+
+
+def save_untrained(trainer: Trainer) -> TrainingSummary:
+    """max_steps 0: the model as built (a bundle's output layer mapped onto the new labels: zero-shot) saved as a
+    checkpoint, with everything a later run needs to resume, so that `fieldasr export` takes it."""
+    brain = trainer.brain
+    brain.on_fit_start()  # the optimizer, and the newest checkpoint when there is one (as fit() starts)
+    if brain.optimizer_step == 0:
+        brain.checkpointer.save_and_keep_only(meta={"optimizer_step": 0, "untrained": True}, num_to_keep=1)
+    logger.warning("%s: max_steps is 0, so no training happened; the initial model is saved as a checkpoint.", trainer.experiment_dir)
+    return TrainingSummary(optimizer_steps=brain.optimizer_step, epochs_completed=trainer.epoch_counter.current, step_losses=(),
+                           valid_metrics={}, checkpoint_dir=trainer.experiment_dir / "checkpoints")
+
+
+def warn_without_word_boundaries(vocabulary: Vocabulary, label_unit: str, train: Any) -> None:
+    """Beam decoding with a lexicon needs the word boundary among the labels: say so before training, not after."""
+    if label_unit != "subwords" and WORD_BOUNDARY not in vocabulary:
+        logger.warning(
+            "%s: the training labels have no word boundary %r, so this model can only be decoded greedily (no lexicon, "
+            "no language model); `fieldasr export --lexicon/--lm` will refuse it. For phones, fill them with "
+            "`fieldasr g2p --word-boundaries`.", train, WORD_BOUNDARY)
 
 
 def run_recipe_file(hparams: str | Path, overrides: Sequence[str] = (), argv: Sequence[str] = ()) -> TrainingSummary:
@@ -74,6 +113,9 @@ def run_recipe_file(hparams: str | Path, overrides: Sequence[str] = (), argv: Se
 
 
 def finished_message(summary: TrainingSummary) -> str:
+    if summary.optimizer_steps == 0:
+        return (f"done: no training happened (0 steps); the initial model (its output layer mapped, when started from a "
+                f"bundle) is saved as a checkpoint in {summary.checkpoint_dir}, ready for `fieldasr export`")
     message = f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}"
     infinite = int(summary.counts.get("infinite_ctc_losses", 0))
     if infinite:

@@ -20,6 +20,7 @@ import csv
 import logging
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,12 +33,14 @@ import torch
 from speechbrain.core import INTRA_EPOCH_CKPT_FLAG
 from speechbrain.utils.checkpoints import Checkpointer
 from speechbrain.utils.epoch_loop import EpochCounter
+from tqdm import tqdm
 
 from fieldasr.device import resolve_device
 from fieldasr.errors import FieldasrError
 from fieldasr.train.batching import FixedBatchSampler, ShardedBatchSampler
 from fieldasr.train.distributed import TrainingPosition, init_distributed, is_distributed, rank, world_size
 from fieldasr.train.optimizers import make_optimizer, parameter_groups
+from fieldasr.train.progress import StepProgress
 from fieldasr.train.schedule import warmup_decay_schedule
 from fieldasr.train.statistics import WeightedAverage
 from fieldasr.train.task import TaskOutput, move_to_device
@@ -154,6 +157,10 @@ class MetricLog:
             self.tensorboard.flush()
 
 
+def _progress_line(line: str) -> None:
+    tqdm.write(line, file=sys.stderr)  # above the epoch's progress bar, not through it
+
+
 def _batch_duration(batch: Any) -> float | None:
     durations = batch.get("durations") if isinstance(batch, Mapping) else getattr(batch, "durations", None)
     return None if durations is None else float(torch.as_tensor(durations).sum())
@@ -184,6 +191,7 @@ class _TaskBrain(sb.Brain):
         self.last_train: dict[str, float] = {}
         self.last_valid: dict[str, float] = {}
         self.last_test: dict[str, float] = {}
+        self.progress = StepProgress(self.options.max_steps, self.options.max_epochs, write=_progress_line)
 
     def compute_forward(self, batch: Any, stage: sb.Stage) -> TaskOutput:
         batch = move_to_device(batch, self.device, self.non_blocking)
@@ -306,6 +314,8 @@ class _TaskBrain(sb.Brain):
             return
         self.scheduler.step()
         self.pending_step_losses.append(loss.detach())
+        if sb.utils.distributed.if_main_process():
+            self.progress.step_done(self.optimizer_step, self.epoch_counter.current)
         if self.optimizer_step % self.options.log_interval_steps == 0:
             self._flush_step_losses()
             values = {**self.interval_stats.averages(), **self.interval_counts.sums(), **self._learning_rates()}
