@@ -9,6 +9,9 @@ pre-flight check (`plan_eaf_write`, before any audio is transcribed) and again b
 fieldasr's only while its mark still matches it (`fieldasr.data.elan_provenance`). Before a change, the file
 is kept as a numbered backup, byte for byte: `rec.eaf.bak`, then `rec.eaf.bak2`, `rec.eaf.bak3`, ... (the
 first free name; a backup is never overwritten).
+
+A tier may be written as a Symbolic_Association child of another tier written at the same time (`associations`,
+e.g. a confidence per transcribed segment): one reference annotation per parent annotation, at the same times.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from fieldasr.files import atomic_write_bytes, keep_backup, next_backup_path
 
 EAF_SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
 LAST_USED_ANNOTATION_ID = "lastUsedAnnotationId"
+ASSOCIATION_TYPE = "fieldasr-association"  # the linguistic type of tiers written as Symbolic_Association children
 # Element order fixed by the EAF 3.0 schema; a new LINGUISTIC_TYPE goes before the first of these.
 AFTER_LINGUISTIC_TYPES = ("LOCALE", "LANGUAGE", "CONSTRAINT", "CONTROLLED_VOCABULARY", "LEXICON_REF", "EXTERNAL_REF")
 CONSTRAINTS = {
@@ -47,21 +51,41 @@ def _attributes_xml(attributes: Mapping[str, str]) -> str:
     return " ".join(f'{name}="{escape(value, {chr(34): "&quot;"})}"' for name, value in attributes.items())
 
 
-def _tier_xml(attributes: Mapping[str, str], annotations: Sequence[tuple[str, str, str, str]], indent: str, newline: str) -> str:
+# One annotation of a written tier: (annotation id, start slot, end slot, text) of a time-aligned annotation, or
+# (annotation id, None, the parent annotation's id, text) of a reference (Symbolic_Association) annotation.
+AnnotationRow = tuple[str, str | None, str, str]
+
+
+def _annotation_lines(row: AnnotationRow, indent: str) -> list[str]:
+    annotation_id, start_slot, end_or_parent, text = row
+    if start_slot is None:
+        element, attributes = "REF_ANNOTATION", f'ANNOTATION_ID="{annotation_id}" ANNOTATION_REF="{end_or_parent}"'
+    else:
+        element, attributes = "ALIGNABLE_ANNOTATION", f'ANNOTATION_ID="{annotation_id}" TIME_SLOT_REF1="{start_slot}" TIME_SLOT_REF2="{end_or_parent}"'
+    return [f"{indent * 2}<ANNOTATION>", f"{indent * 3}<{element} {attributes}>",
+            f"{indent * 4}<ANNOTATION_VALUE>{escape(text)}</ANNOTATION_VALUE>", f"{indent * 3}</{element}>", f"{indent * 2}</ANNOTATION>"]
+
+
+def _tier_xml(attributes: Mapping[str, str], annotations: Sequence[AnnotationRow], indent: str, newline: str) -> str:
     """A TIER element as ELAN 6 writes it; the first line carries no indentation (the caller places it)."""
     if not annotations:
         return f"<TIER {_attributes_xml(attributes)}/>"
     lines = [f"<TIER {_attributes_xml(attributes)}>"]
-    for annotation_id, start_slot, end_slot, text in annotations:
-        lines += [
-            f"{indent * 2}<ANNOTATION>",
-            f'{indent * 3}<ALIGNABLE_ANNOTATION ANNOTATION_ID="{annotation_id}" TIME_SLOT_REF1="{start_slot}" TIME_SLOT_REF2="{end_slot}">',
-            f"{indent * 4}<ANNOTATION_VALUE>{escape(text)}</ANNOTATION_VALUE>",
-            f"{indent * 3}</ALIGNABLE_ANNOTATION>",
-            f"{indent * 2}</ANNOTATION>",
-        ]
+    for row in annotations:
+        lines += _annotation_lines(row, indent)
     lines.append(f"{indent}</TIER>")
     return newline.join(lines)
+
+
+def _check_associations(path: Path, timed: Mapping[str, Sequence[tuple[int, int, str]]], associations: Mapping[str, str]) -> None:
+    """Each associated tier is written with its parent and has one annotation per parent annotation, at its times."""
+    for child, parent in associations.items():
+        if child not in timed or parent not in timed or parent in associations:
+            raise AnnotationError(f"{path}: tier {child!r} is to be written as a dependent of {parent!r}, but the two are "
+                                  "not both written here as a dependent and a top-level tier.")
+        if [row[:2] for row in timed[child]] != [row[:2] for row in timed[parent]]:
+            raise AnnotationError(f"{path}: tier {child!r} must have one annotation per annotation of {parent!r}, at the "
+                                  "same times, to be written as its Symbolic_Association dependent.")
 
 
 def _milliseconds(annotations: Sequence[TimedText], where: str) -> list[tuple[int, int, str]]:
@@ -130,6 +154,11 @@ def _refuse_hierarchy(path: Path, summary: TierSummary, suggestion: str) -> Anno
     )
 
 
+def _whole_hierarchy_written(summary: TierSummary, names: Collection[str]) -> bool:
+    """Replacing a tier in a hierarchy breaks nothing when its parent and all its dependents are replaced with it."""
+    return (not summary.parent or summary.parent in names) and set(summary.children) <= set(names)
+
+
 def decide_tier_writes(document: EafText, names: Sequence[str], audio: AudioIdentity | None, *,
                        replace: Collection[str] = (), overwrite: bool = False) -> EafWritePlan:
     """What writing tiers `names` (the first is the main tier) into `document` would do; raises, changing nothing,
@@ -146,7 +175,7 @@ def decide_tier_writes(document: EafText, names: Sequence[str], audio: AudioIden
         summary = summaries.get(name)
         if summary is None:
             writes.append(TierWrite(name, "add"))
-        elif summary.in_hierarchy:
+        elif summary.in_hierarchy and not _whole_hierarchy_written(summary, names):
             raise _refuse_hierarchy(path, summary, suggestion)
         elif summary.is_fieldasr_output:
             same_audio = audio is not None and summary.mark.audio is not None and summary.mark.audio.sha256 == audio.sha256
@@ -175,19 +204,28 @@ def plan_eaf_write(eaf_path: str | Path, names: Sequence[str], audio: AudioIdent
     return decide_tier_writes(EafText.read(path), names, audio, replace=replace, overwrite=overwrite)
 
 
-def _linguistic_type_edit(document: EafText, linguistic_type: str) -> None:
-    """Check that `linguistic_type` can hold time-aligned top-level annotations; add it if the file lacks it."""
+def _linguistic_type_edit(document: EafText, linguistic_type: str, association: bool = False) -> None:
+    """Check that `linguistic_type` can hold time-aligned top-level annotations (or, for `association`, Symbolic_Association
+    dependents); add it if the file lacks it."""
     types = {element.attributes.get("LINGUISTIC_TYPE_ID"): element for element in document.top("LINGUISTIC_TYPE")}
     existing = types.get(linguistic_type)
+    constraint = "Symbolic_Association" if association else None
     if existing is not None:
-        if existing.attributes.get("TIME_ALIGNABLE", "true") != "true" or existing.attributes.get("CONSTRAINTS"):
+        if existing.attributes.get("CONSTRAINTS") != constraint or \
+                (not association and existing.attributes.get("TIME_ALIGNABLE", "true") != "true"):
+            wanted = "a Symbolic_Association type" if association else "time-alignable without constraints"
             raise AnnotationError(
-                f"{document.path}: linguistic type {linguistic_type!r} is not a plain time-alignable type "
-                f"(constraints {existing.attributes.get('CONSTRAINTS')!r}), so a transcription tier cannot use it. In ELAN "
-                "(Type > Change Linguistic Type), make it time-alignable without constraints, or rename it and run again."
+                f"{document.path}: linguistic type {linguistic_type!r} has constraints "
+                f"{existing.attributes.get('CONSTRAINTS')!r}, so the tier written with it cannot use it. In ELAN "
+                f"(Type > Change Linguistic Type), make it {wanted}, or rename it and run again."
             )
         return
-    new_type = f'<LINGUISTIC_TYPE GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID={quoteattr(linguistic_type)} TIME_ALIGNABLE="true"/>'
+    if association:  # registered before the type: an insert at the same offset lands after it (EafText.result)
+        _constraint_edit(document, "Symbolic_Association")
+        new_type = (f'<LINGUISTIC_TYPE CONSTRAINTS="Symbolic_Association" GRAPHIC_REFERENCES="false" '
+                    f'LINGUISTIC_TYPE_ID={quoteattr(linguistic_type)} TIME_ALIGNABLE="false"/>')
+    else:
+        new_type = f'<LINGUISTIC_TYPE GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID={quoteattr(linguistic_type)} TIME_ALIGNABLE="true"/>'
     if types:
         document.insert(list(types.values())[-1].end, document.newline + document.indent + new_type)
         return
@@ -196,6 +234,23 @@ def _linguistic_type_edit(document: EafText, linguistic_type: str) -> None:
         document.insert(min(element.start for element in following), new_type + document.newline + document.indent)
     else:
         document.insert(document.root.inner_end, document.indent + new_type + document.newline)
+
+
+def _constraint_edit(document: EafText, stereotype: str) -> None:
+    """Declare the CONSTRAINT `stereotype` if the file lacks it (ELAN writes all four; other tools may not)."""
+    constraints = document.top("CONSTRAINT")
+    if any(element.attributes.get("STEREOTYPE") == stereotype for element in constraints):
+        return
+    new_constraint = f"<CONSTRAINT DESCRIPTION={quoteattr(CONSTRAINTS[stereotype])} STEREOTYPE={quoteattr(stereotype)}/>"
+    before = [element for element in constraints] or [element for name in ("LINGUISTIC_TYPE", "LOCALE", "LANGUAGE")
+                                                      for element in document.top(name)]
+    following = [element for name in ("CONTROLLED_VOCABULARY", "LEXICON_REF", "EXTERNAL_REF") for element in document.top(name)]
+    if before:
+        document.insert(max(element.end for element in before), document.newline + document.indent + new_constraint)
+    elif following:
+        document.insert(min(element.start for element in following), new_constraint + document.newline + document.indent)
+    else:
+        document.insert(document.root.inner_end, document.indent + new_constraint + document.newline)
 
 
 def _time_order_edit(document: EafText, slots: Sequence[tuple[str, int]], unused: set[str]) -> None:
@@ -255,24 +310,35 @@ def _marks_edit(document: EafText, marks: Mapping[str, TierMark]) -> None:
         document.replace_content(headers[0], f"{new_lines}{document.newline}{document.indent}")
 
 
-def _numbered_rows(document: EafText, timed: Mapping[str, Sequence[tuple[int, int, str]]], last_used: Sequence[Element]):
-    """Each tier's (annotation id, start slot, end slot, text) with ids above every id in use (and above the
-    lastUsedAnnotationId counter), the new (slot, ms) pairs, and the last annotation number given."""
+def _numbered_rows(document: EafText, timed: Mapping[str, Sequence[tuple[int, int, str]]], last_used: Sequence[Element],
+                   associations: Mapping[str, str] = {}):
+    """Each tier's `AnnotationRow`s with ids above every id in use (and above the lastUsedAnnotationId counter), the
+    new (slot, ms) pairs, and the last annotation number given; an associated tier refers to its parent's rows."""
     slot_numbers = [_number(element.attributes.get("TIME_SLOT_ID", "")) for element in document.elements if element.name == "TIME_SLOT"]
     annotation_numbers = [_number(element.attributes.get("ANNOTATION_ID", "")) for element in document.elements
                           if element.name in ("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")]
     next_slot = max(slot_numbers, default=0) + 1
     next_annotation = max(annotation_numbers + [_number(element.text) for element in last_used], default=0) + 1
-    rows: dict[str, list[tuple[str, str, str, str]]] = {}
+    return _number_rows(timed, associations, next_slot, next_annotation)
+
+
+def _number_rows(timed: Mapping[str, Sequence[tuple[int, int, str]]], associations: Mapping[str, str], next_slot: int,
+                 next_annotation: int) -> tuple[dict[str, list[AnnotationRow]], list[tuple[str, int]], int]:
+    rows: dict[str, list[AnnotationRow]] = {}
     slots: list[tuple[str, int]] = []
-    for name, annotations in timed.items():
+    for name in [name for name in timed if name not in associations] + [name for name in timed if name in associations]:
         rows[name] = []
-        for start_ms, end_ms, text in annotations:
-            start_slot, end_slot = f"ts{next_slot}", f"ts{next_slot + 1}"
-            slots += [(start_slot, start_ms), (end_slot, end_ms)]
-            rows[name].append((f"a{next_annotation}", start_slot, end_slot, text))
-            next_slot, next_annotation = next_slot + 2, next_annotation + 1
-    return rows, slots, next_annotation - 1
+        parent_rows = rows.get(associations.get(name, ""))
+        for index, (start_ms, end_ms, text) in enumerate(timed[name]):
+            if parent_rows is not None:
+                rows[name].append((f"a{next_annotation}", None, parent_rows[index][0], text))
+            else:
+                start_slot, end_slot = f"ts{next_slot}", f"ts{next_slot + 1}"
+                slots += [(start_slot, start_ms), (end_slot, end_ms)]
+                rows[name].append((f"a{next_annotation}", start_slot, end_slot, text))
+                next_slot += 2
+            next_annotation += 1
+    return {name: rows[name] for name in timed}, slots, next_annotation - 1
 
 
 def write_tiers_into_eaf(
@@ -284,38 +350,45 @@ def write_tiers_into_eaf(
     linguistic_type: str = "default-lt",
     participant: str | None = None,
     backup: bool = True,
+    associations: Mapping[str, str] = {},
 ) -> Path:
     """Add tiers to an existing .eaf, or replace them; every other byte is kept; one atomic write for all.
 
     A tier that exists is replaced only when it is fieldasr's unedited output or is named in `replace`
-    (`decide_tier_writes`), and only if it is a top-level tier without dependent tiers. A replaced tier keeps its
-    attributes (linguistic type, language) except PARTICIPANT when given; every written tier gets the fieldasr
-    mark (`fieldasr.data.elan_provenance`). The file before the change is kept as a numbered backup
+    (`decide_tier_writes`), and only if it is a top-level tier without dependent tiers, or if its whole hierarchy is
+    written here. `associations` maps a tier to the tier it is written as a Symbolic_Association dependent of. A
+    replaced tier keeps its attributes (linguistic type, language) except PARTICIPANT when given (and the parent and
+    type of an associated tier); every written tier gets the fieldasr mark (`fieldasr.data.elan_provenance`). The file before the change is kept as a numbered backup
     (`rec.eaf.bak`, `rec.eaf.bak2`, ...; never overwritten) when `backup`.
     """
     path = Path(eaf_path)
     _check_writable(path)
     timed = {name: _milliseconds(annotations, f"{path} tier {name!r}") for name, annotations in tiers.items()}
+    _check_associations(path, timed, associations)
     original = path.read_bytes()
     document = EafText(path, original)
     decide_tier_writes(document, list(tiers), audio, replace=replace, overwrite=True)
     existing = {tier.attributes.get("TIER_ID"): tier for tier in document.top("TIER")}
     last_used = [element for element in document.header_properties() if element.attributes.get("NAME") == LAST_USED_ANNOTATION_ID]
-    rows, slots, last_annotation = _numbered_rows(document, timed, last_used)
+    rows, slots, last_annotation = _numbered_rows(document, timed, last_used, associations)
     new_tiers, types = "", set()
     for name, tier_rows in rows.items():
         old = existing.get(name)
         attributes = dict(old.attributes) if old is not None else {"LINGUISTIC_TYPE_REF": linguistic_type, "TIER_ID": name}
         attributes = {**attributes, "ANNOTATOR": ANNOTATOR, **({"PARTICIPANT": participant} if participant else {})}
+        if name in associations:
+            attributes.update(LINGUISTIC_TYPE_REF=ASSOCIATION_TYPE, PARENT_REF=associations[name])
+        else:
+            attributes.pop("PARENT_REF", None)
         attributes = dict(sorted(attributes.items()))  # ELAN writes attributes in alphabetical order
-        types.add(attributes["LINGUISTIC_TYPE_REF"])
+        types.add((attributes["LINGUISTIC_TYPE_REF"], name in associations))
         tier_xml = _tier_xml(attributes, tier_rows, document.indent, document.newline)
         if old is not None:
             document.replace(old, tier_xml)
         else:
             new_tiers += document.newline + document.indent + tier_xml
-    for name in sorted(types):
-        _linguistic_type_edit(document, name)
+    for name, association in sorted(types):
+        _linguistic_type_edit(document, name, association)
     if new_tiers:
         tier_elements = document.top("TIER")
         document.insert((tier_elements[-1] if tier_elements else document.top("TIME_ORDER")[0]).end, new_tiers)
@@ -352,9 +425,11 @@ def write_new_eaf(
     *,
     overwrite: bool = False,
     audio: AudioIdentity | None = None,
+    associations: Mapping[str, str] = {},
 ) -> Path:
     """A new ELAN 6 style .eaf linking `media_path` by a relative URL (and an absolute file:// URL), one tier per
-    entry, each with the fieldasr mark (`audio` is the media's identity, computed when not given)."""
+    entry, each with the fieldasr mark (`audio` is the media's identity, computed when not given); `associations`
+    maps a tier to the tier it is a Symbolic_Association dependent of."""
     eaf_path, media_path = Path(eaf_path), Path(media_path)
     if eaf_path.exists() and not overwrite:
         raise AnnotationError(f"{eaf_path}: already exists, and a new file would replace it. Add a tier to it with "
@@ -363,17 +438,17 @@ def write_new_eaf(
     relative = Path(os.path.relpath(media_path.resolve(), eaf_path.resolve().parent)).as_posix()
     relative_url = relative if relative.startswith("../") else f"./{relative}"
     indent, newline = "    ", "\n"
-    slot_lines, tier_blocks, mark_lines, next_slot, next_annotation = [], [], [], 1, 1
-    for tier_name, annotations in tiers.items():
-        rows, timed = [], _milliseconds(annotations, f"{eaf_path} tier {tier_name!r}")
-        mark_lines.append(indent * 2 + _property_xml(PROPERTY_PREFIX + tier_name, TierMark.of(timed, audio).to_text()))
-        for start_ms, end_ms, text in timed:
-            slot_lines += [f'{indent * 2}<TIME_SLOT TIME_SLOT_ID="ts{next_slot}" TIME_VALUE="{start_ms}"/>',
-                           f'{indent * 2}<TIME_SLOT TIME_SLOT_ID="ts{next_slot + 1}" TIME_VALUE="{end_ms}"/>']
-            rows.append((f"a{next_annotation}", f"ts{next_slot}", f"ts{next_slot + 1}", text))
-            next_slot, next_annotation = next_slot + 2, next_annotation + 1
+    timed = {name: _milliseconds(annotations, f"{eaf_path} tier {name!r}") for name, annotations in tiers.items()}
+    _check_associations(eaf_path, timed, associations)
+    rows, slots, last_annotation = _number_rows(timed, associations, 1, 1)
+    slot_lines = [f'{indent * 2}<TIME_SLOT TIME_SLOT_ID="{slot}" TIME_VALUE="{value}"/>' for slot, value in slots]
+    mark_lines = [indent * 2 + _property_xml(PROPERTY_PREFIX + name, TierMark.of(timed[name], audio).to_text()) for name in tiers]
+    tier_blocks = []
+    for tier_name, tier_rows in rows.items():
         attributes = {"ANNOTATOR": ANNOTATOR, "LINGUISTIC_TYPE_REF": "default-lt", "TIER_ID": tier_name}
-        tier_blocks.append(indent + _tier_xml(attributes, rows, indent, newline))
+        if tier_name in associations:
+            attributes.update(LINGUISTIC_TYPE_REF=ASSOCIATION_TYPE, PARENT_REF=associations[tier_name])
+        tier_blocks.append(indent + _tier_xml(dict(sorted(attributes.items())), tier_rows, indent, newline))
     date = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
     media = {"MEDIA_URL": media_path.resolve().as_uri(), "MIME_TYPE": _mime_type(media_path), "RELATIVE_MEDIA_URL": relative_url}
     lines = [
@@ -382,12 +457,14 @@ def write_new_eaf(
         f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="{EAF_SCHEMA}">',
         f'{indent}<HEADER MEDIA_FILE="" TIME_UNITS="milliseconds">',
         f"{indent * 2}<MEDIA_DESCRIPTOR {_attributes_xml(media)}/>",
-        f'{indent * 2}<PROPERTY NAME="{LAST_USED_ANNOTATION_ID}">{next_annotation - 1}</PROPERTY>',
+        f'{indent * 2}<PROPERTY NAME="{LAST_USED_ANNOTATION_ID}">{last_annotation}</PROPERTY>',
         *mark_lines,
         f"{indent}</HEADER>",
         *([f"{indent}<TIME_ORDER>", *slot_lines, f"{indent}</TIME_ORDER>"] if slot_lines else [f"{indent}<TIME_ORDER/>"]),
         *tier_blocks,
         f'{indent}<LINGUISTIC_TYPE GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID="default-lt" TIME_ALIGNABLE="true"/>',
+        *([f'{indent}<LINGUISTIC_TYPE CONSTRAINTS="Symbolic_Association" GRAPHIC_REFERENCES="false" '
+           f'LINGUISTIC_TYPE_ID="{ASSOCIATION_TYPE}" TIME_ALIGNABLE="false"/>'] if associations else []),
         *(f'{indent}<CONSTRAINT DESCRIPTION={quoteattr(description)} STEREOTYPE="{name}"/>' for name, description in CONSTRAINTS.items()),
         "</ANNOTATION_DOCUMENT>",
     ]

@@ -21,7 +21,8 @@ from fieldasr.data.elan_write import plan_eaf_write
 from fieldasr.data.textgrid import TEXTGRID_SUFFIXES
 from fieldasr.errors import AudioError, FieldasrError
 from fieldasr.transcribe.engine import Transcriber, TranscriptionError
-from fieldasr.transcribe.outputs import FORMATS, check_format, check_replaceable_output, output_path, tier_names, write_into_eaf, write_transcript
+from fieldasr.transcribe.outputs import (FORMATS, check_confidence_format, check_format, check_replaceable_output, output_path, tier_names,
+                                        write_into_eaf, write_transcript)
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class TranscriptionPlan:
     into: Path | None = None
     replace_tiers: tuple[str, ...] = ()
     out_dir: Path | None = None
+    confidence: bool = False  # write each segment's confidence to `<tier>-confidence`
 
     @property
     def to_transcribe(self) -> list[FileJob]:
@@ -135,19 +137,22 @@ def plan_transcription(
     tier: str = "fieldasr",
     word_tier: bool = True,
     replace_tiers: Sequence[str] = (),
+    confidence: bool = False,
 ) -> TranscriptionPlan:
     """Check every input and output and decide what to do with each recording; raises before any work."""
     check_format(output_format)
+    if confidence:
+        check_confidence_format(output_format)
     if replace_tiers and into is None:
         raise TranscriptionError(f"--replace-tier {' '.join(replace_tiers)} applies only with --into (adding tiers to an "
                                  "existing .eaf). New files never replace anyone's tiers; leave it out.")
     audio_files = find_audio(inputs)
-    common = dict(output_format=output_format, tier=tier, word_tier=word_tier, out_dir=out_dir)
+    common = dict(output_format=output_format, tier=tier, word_tier=word_tier, out_dir=out_dir, confidence=confidence)
     if into is None:
         return TranscriptionPlan(tuple(_new_file_jobs(audio_files, output_format, out_dir, overwrite)), **common)
     _check_into(into, audio_files, out_dir, output_format)
     identity = AudioIdentity.of(audio_files[0])
-    plan = plan_eaf_write(into, tier_names(tier, word_tier), identity, replace=replace_tiers, overwrite=overwrite)
+    plan = plan_eaf_write(into, tier_names(tier, word_tier, confidence), identity, replace=replace_tiers, overwrite=overwrite)
     job = FileJob(audio_files[0], into, plan.already_done, identity)
     return TranscriptionPlan((job,), into=into, replace_tiers=tuple(replace_tiers), **common)
 
@@ -184,7 +189,7 @@ def transcribe_paths(
 ) -> TranscriptionSummary:
     """Plan, then transcribe every recording in `inputs`; `into` adds the tiers to that existing .eaf (one recording only)."""
     plan = plan_transcription(inputs, output_format, out_dir, overwrite, into, tier,
-                              transcriber.options.word_timestamps, replace_tiers)
+                              transcriber.options.word_timestamps, replace_tiers, transcriber.options.confidence)
     return run_plan(plan, transcriber, show_progress)
 
 
@@ -204,9 +209,10 @@ def _one_file(job: FileJob, plan: TranscriptionPlan, transcriber: Transcriber, o
     try:
         transcript = transcriber.transcribe(job.audio, on_progress=lambda seconds: overall.update(start + seconds - overall.n))
         if plan.into is not None:
-            write_into_eaf(transcript, plan.into, plan.tier, plan.word_tier, replace=plan.replace_tiers, audio=job.identity)
+            write_into_eaf(transcript, plan.into, plan.tier, plan.word_tier, replace=plan.replace_tiers, audio=job.identity,
+                           confidence=plan.confidence)
         else:
-            write_transcript(transcript, job.output, plan.output_format, plan.tier, plan.word_tier)
+            write_transcript(transcript, job.output, plan.output_format, plan.tier, plan.word_tier, confidence=plan.confidence)
     except FieldasrError as error:  # one bad file must not stop a folder of good ones
         log.warning("%s: %s", job.audio, error)
         return FileOutcome(job.audio, None, "failed", str(error))
