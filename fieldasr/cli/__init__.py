@@ -51,6 +51,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "export": CommandEntry("fieldasr.cli.train:export",
                            "Write a self-contained model bundle (weights, config, tokens, G2P spec with its rule and lexicon "
                            "files, decoding lexicon, LM, subword model) to OUTPUT, with each file's size and checksum."),
+    "adapt": CommandEntry("fieldasr.cli.adapt:adapt",
+                          "Fine-tune BUNDLE on the annotations you corrected in TIER of the ELAN FILES; write a new bundle to --out."),
     "transfer": CommandEntry("fieldasr.cli.transfer:transfer", "Text-side transfer: a target-language LM from a related high-resource model."),
 }
 
