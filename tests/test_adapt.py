@@ -19,7 +19,7 @@ from conftest import speak
 
 from fieldasr.audio import audio_info
 from fieldasr.bundle import export_bundle, load_bundle
-from fieldasr.data.corrections import EMPTY, UNCHANGED, read_corrections
+from fieldasr.data.corrections import UNCHANGED, read_corrections
 from fieldasr.data.elan_write import write_new_eaf
 from fieldasr.g2p import load_spec
 from fieldasr.g2p.pipeline import get_g2p

@@ -92,7 +92,7 @@ class AdaptResult:
             f"fine-tuning: {self.steps} steps" + (f" (resumed at step {self.resumed_from_step})" if self.resumed_from_step else ""),
             f"{rate} on the held-out corrections: {self.error_rate_before:.3f} before, {self.error_rate_after:.3f} after",
             *self.notes,
-            f"new bundle: {self.bundle}",
+            f"new bundle: {self.bundle} (checkpoints in {self.work_dir}: remove that folder once you keep the bundle)",
         ]
         return "\n".join(lines)
 
