@@ -119,7 +119,8 @@ def _labelled_segments(corrections: Corrections, bundle: Bundle) -> Corpus:
         recording_id = hashlib.sha256(str(annotation.audio.resolve()).encode()).hexdigest()[:12]
         if recording_id not in recordings:
             recordings[recording_id] = Recording.from_audio(recording_id, annotation.audio)
-        key = f"{annotation.source.name}\t{round(annotation.start * 1000)}\t{round(annotation.end * 1000)}"
+        # Named by folder, file and times (not the absolute path): the same annotation stays held out on any machine.
+        key = f"{annotation.source.parent.name}/{annotation.source.name}\t{round(annotation.start * 1000)}\t{round(annotation.end * 1000)}"
         segment_id = f"{annotation.source.stem}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
         segments.append(Segment(segment_id, recording_id, annotation.start, annotation.end - annotation.start, annotation.text,
                                 language=bundle.language))
