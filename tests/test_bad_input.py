@@ -910,6 +910,46 @@ def export_lexicon_for_labels_without_word_boundaries(ws: Workspace) -> Call:
     ws.write("lexicon.txt", "kia\tk i a\n")
     return Call(["export", "exp", "bundle", "--lexicon", "lexicon.txt"], ["tokens.txt", "no word boundary '|'", "--word-boundaries"])
 
+# adapt / confidence (the correction loop)
+
+def fieldasr_transcribed_eaf(ws: Workspace) -> Path:
+    """rec.eaf with fieldasr's unedited tier 'asr' (one annotation) over rec.wav."""
+    from fieldasr.data.elan_write import write_new_eaf
+
+    return write_new_eaf(ws.path("rec.eaf"), ws.wav("rec.wav"), {"asr": [(0.1, 0.9, "ta")]})
+
+
+def adapt_tier_missing(ws: Workspace) -> Call:
+    fieldasr_transcribed_eaf(ws)
+    return Call(["adapt", str(tiny_bundle(ws)), "rec.eaf", "--tier", "Phrase", "--out", "adapted"],
+                ["rec.eaf: has no tier 'Phrase'", "'asr'", "--tier"])
+
+
+def adapt_nothing_corrected(ws: Workspace) -> Call:
+    fieldasr_transcribed_eaf(ws)
+    return Call(["adapt", str(tiny_bundle(ws)), "rec.eaf", "--tier", "asr", "--out", "adapted"],
+                ["no corrected annotations in tier 'asr' of 1 file(s)", "1 fieldasr's output, unchanged", "correct annotations in ELAN"])
+
+
+def adapt_onto_the_input_bundle(ws: Workspace) -> Call:
+    fieldasr_transcribed_eaf(ws)
+    bundle_copy(ws)
+    return Call(["adapt", "bundle", "rec.eaf", "--tier", "asr", "--out", "bundle"],
+                ["bundle: --out names the bundle being adapted", "Choose a new folder"])
+
+
+def adapt_a_textgrid(ws: Workspace) -> Call:
+    ws.wav("rec.wav")
+    ws.write("rec.TextGrid", 'File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = 1\ntiers? <absent>\n')
+    return Call(["adapt", str(tiny_bundle(ws)), "rec.TextGrid", "--tier", "asr", "--out", "adapted"],
+                ["rec.TextGrid: adapt reads ELAN .eaf files", "save it as .eaf"])
+
+
+def confidence_in_subtitles(ws: Workspace) -> Call:
+    ws.wav("rec.wav")
+    return Call(["transcribe", str(tiny_bundle(ws)), "rec.wav", "--format", "srt", "--confidence", "--out-dir", "out"],
+                ["--format srt cannot hold", "--format eaf, textgrid, json"])
+
 
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
@@ -1040,6 +1080,13 @@ CASES: list[BadInput] = [
 
     # --- frictions of issue 14 ---
     BadInput("export: lexicon for a model whose labels have no word boundary", export_lexicon_for_labels_without_word_boundaries),
+
+    # --- adapt / confidence ---
+    BadInput("adapt: the tier is not in the file", adapt_tier_missing),
+    BadInput("adapt: only fieldasr's unchanged output, nothing corrected", adapt_nothing_corrected),
+    BadInput("adapt: --out is the input bundle", adapt_onto_the_input_bundle),
+    BadInput("adapt: a TextGrid (cannot tell corrections from fieldasr's output)", adapt_a_textgrid),
+    BadInput("transcribe --confidence: into subtitles", confidence_in_subtitles),
 
 ]
 

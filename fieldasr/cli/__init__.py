@@ -60,6 +60,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "import-hf": CommandEntry("fieldasr.cli.import_hf:import_hf",
                               "Turn a local Hugging Face CTC checkpoint (config.json, weights, vocab.json) into a bundle for "
                               "zero-shot transcription."),
+    "adapt": CommandEntry("fieldasr.cli.adapt:adapt",
+                          "Fine-tune BUNDLE on the annotations you corrected in TIER of the ELAN FILES; write a new bundle to --out."),
     "transfer": CommandEntry("fieldasr.cli.transfer:transfer", "Text-side transfer: a target-language LM from a related high-resource model."),
 }
 

@@ -37,6 +37,8 @@ from fieldasr.device import DEVICE_HELP
 @click.option("--batch-seconds", type=float, default=120.0, show_default=True, help="Padded audio per forward pass; lower it if memory runs out.")
 @click.option("--max-segment-seconds", type=float, default=20.0, show_default=True, help="VAD splits longer speech at pauses.")
 @click.option("--no-word-times", is_flag=True, help="Skip the word tier (no forced alignment).")
+@click.option("--confidence", is_flag=True,
+              help="Write each segment's confidence (0-1; correct the lowest first) to TIER-confidence (eaf, textgrid, json).")
 @click.option("--rescore-lm", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Rescore the beam's n-best list with this local Hugging Face LM (e.g. from `fieldasr transfer pretrain`).")
 @click.option("--rescore-weight", type=float, default=0.5, show_default=True, help="LM weight in rescoring (tune it on dev).")
@@ -45,6 +47,7 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
                replace_tiers: tuple[str, ...], overwrite: bool, segments_from: tuple[str, ...], segments_file: Path | None,
                redo_transcribed: bool, decoder: str, lm_weight: float, word_score: float, beam_size: int, precision: str, device: str,
                language: str | None, threads: int | None, batch_seconds: float, max_segment_seconds: float, no_word_times: bool,
+               confidence: bool,
                rescore_lm: Path | None, rescore_weight: float, rescore_nbest: int) -> None:
     """Transcribe recordings (files or folders) with a model BUNDLE.
 
@@ -79,13 +82,14 @@ def transcribe(bundle: Path, inputs: tuple[Path, ...], output_format: str, out_d
 
     device = resolve_device(device, precision)  # int8 on a GPU is refused here, before CUDA is touched
     options = TranscribeOptions(decoder=decoder, batch_seconds=batch_seconds, word_timestamps=not no_word_times,
-                                precision=precision, device=device, threads=threads,
+                                confidence=confidence, precision=precision, device=device, threads=threads,
                                 vad=VadOptions(max_segment_seconds=max_segment_seconds))
     options.validate()
     if (segments_file is not None or redo_transcribed) and not segments_from:
         raise click.UsageError("--segments-file and --redo-transcribed go with --segments-from-tier TIER.")
     segments = SegmentRequest(segments_from, segments_file, redo_transcribed) if segments_from else None
-    plan = plan_transcription(inputs, output_format, out_dir, overwrite, into, tier, not no_word_times, replace_tiers, segments)
+    plan = plan_transcription(inputs, output_format, out_dir, overwrite, into, tier, not no_word_times, replace_tiers,
+                              segments, confidence)
     if not plan.to_transcribe:  # nothing to do: the model is not even loaded
         click.echo(run_plan(plan, transcriber=None, show_progress=False).table())
         return

@@ -35,6 +35,15 @@ def _line(row: Row) -> str:
     return f"{'' if start is None else start}\t{'' if end is None else end}\t{value}"
 
 
+def _short_digest(line: str) -> str:
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()[:12]
+
+
+def annotation_digest(row: Row) -> str:
+    """The short digest of one annotation, as a tier's mark lists those it was written with."""
+    return _short_digest(_line(row))
+
+
 @dataclass(frozen=True)
 class AudioIdentity:
     """The recording a tier transcribes: its file name (for people) and content digest (for reruns)."""
@@ -62,7 +71,7 @@ class TierMark:
     @classmethod
     def of(cls, rows: Sequence[Row], audio: AudioIdentity | None) -> TierMark:
         lines = [_line(row) for row in sorted(rows, key=_time_order)]
-        short = tuple(hashlib.sha256(line.encode("utf-8")).hexdigest()[:12] for line in lines)
+        short = tuple(_short_digest(line) for line in lines)
         return cls(hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest(), short, audio)
 
     def to_text(self) -> str:
@@ -111,6 +120,14 @@ def tier_rows(document: EafText, tier: Element, spans: dict[str, tuple[int | Non
         start, end = spans.get(element.attributes.get("ANNOTATION_ID", ""), (None, None))
         rows.append((start, end, values[0].text if values else ""))
     return rows
+
+
+def annotation_rows(document: EafText, tier_name: str) -> list[Row] | None:
+    """The (start ms, end ms, value) of each annotation of tier `tier_name`, in time order; None without such a tier."""
+    for tier in document.top("TIER"):
+        if tier.attributes.get("TIER_ID") == tier_name:
+            return sorted(tier_rows(document, tier, _aligned_times(document, document.slot_times())), key=_time_order)
+    return None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ pre-flight check (`plan_eaf_write`, before any audio is transcribed) and again b
 fieldasr's only while its mark still matches it (`fieldasr.data.elan_provenance`). Before a change, the file
 is kept as a numbered backup, byte for byte: `rec.eaf.bak`, then `rec.eaf.bak2`, `rec.eaf.bak3`, ... (the
 first free name; a backup is never overwritten).
+
+A tier may be written as a Symbolic_Association child of another tier written at the same time (`associations`,
+e.g. a confidence per transcribed segment): one reference annotation per parent annotation, at the same times.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from fieldasr.files import atomic_write_bytes, keep_backup, next_backup_path
 
 EAF_SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
 LAST_USED_ANNOTATION_ID = "lastUsedAnnotationId"
+ASSOCIATION_TYPE = "fieldasr-association"  # the linguistic type of tiers written as Symbolic_Association children
 # Element order fixed by the EAF 3.0 schema; a new LINGUISTIC_TYPE goes before the first of these.
 AFTER_LINGUISTIC_TYPES = ("LOCALE", "LANGUAGE", "CONSTRAINT", "CONTROLLED_VOCABULARY", "LEXICON_REF", "EXTERNAL_REF")
 CONSTRAINTS = {
@@ -49,21 +53,41 @@ def _attributes_xml(attributes: Mapping[str, str]) -> str:
     return " ".join(f'{name}="{escape(value, {chr(34): "&quot;"})}"' for name, value in attributes.items())
 
 
-def _tier_xml(attributes: Mapping[str, str], annotations: Sequence[tuple[str, str, str, str]], indent: str, newline: str) -> str:
+# One annotation of a written tier: (annotation id, start slot, end slot, text) of a time-aligned annotation, or
+# (annotation id, None, the parent annotation's id, text) of a reference (Symbolic_Association) annotation.
+AnnotationRow = tuple[str, str | None, str, str]
+
+
+def _annotation_lines(row: AnnotationRow, indent: str) -> list[str]:
+    annotation_id, start_slot, end_or_parent, text = row
+    if start_slot is None:
+        element, attributes = "REF_ANNOTATION", f'ANNOTATION_ID="{annotation_id}" ANNOTATION_REF="{end_or_parent}"'
+    else:
+        element, attributes = "ALIGNABLE_ANNOTATION", f'ANNOTATION_ID="{annotation_id}" TIME_SLOT_REF1="{start_slot}" TIME_SLOT_REF2="{end_or_parent}"'
+    return [f"{indent * 2}<ANNOTATION>", f"{indent * 3}<{element} {attributes}>",
+            f"{indent * 4}<ANNOTATION_VALUE>{escape(text)}</ANNOTATION_VALUE>", f"{indent * 3}</{element}>", f"{indent * 2}</ANNOTATION>"]
+
+
+def _tier_xml(attributes: Mapping[str, str], annotations: Sequence[AnnotationRow], indent: str, newline: str) -> str:
     """A TIER element as ELAN 6 writes it; the first line carries no indentation (the caller places it)."""
     if not annotations:
         return f"<TIER {_attributes_xml(attributes)}/>"
     lines = [f"<TIER {_attributes_xml(attributes)}>"]
-    for annotation_id, start_slot, end_slot, text in annotations:
-        lines += [
-            f"{indent * 2}<ANNOTATION>",
-            f'{indent * 3}<ALIGNABLE_ANNOTATION ANNOTATION_ID="{annotation_id}" TIME_SLOT_REF1="{start_slot}" TIME_SLOT_REF2="{end_slot}">',
-            f"{indent * 4}<ANNOTATION_VALUE>{escape(text)}</ANNOTATION_VALUE>",
-            f"{indent * 3}</ALIGNABLE_ANNOTATION>",
-            f"{indent * 2}</ANNOTATION>",
-        ]
+    for row in annotations:
+        lines += _annotation_lines(row, indent)
     lines.append(f"{indent}</TIER>")
     return newline.join(lines)
+
+
+def _check_associations(path: Path, timed: Mapping[str, Sequence[tuple[int, int, str]]], associations: Mapping[str, str]) -> None:
+    """Each associated tier is written with its parent and has one annotation per parent annotation, at its times."""
+    for child, parent in associations.items():
+        if child not in timed or parent not in timed or parent in associations:
+            raise AnnotationError(f"{path}: tier {child!r} is to be written as a dependent of {parent!r}, but the two are "
+                                  "not both written here as a dependent and a top-level tier.")
+        if [row[:2] for row in timed[child]] != [row[:2] for row in timed[parent]]:
+            raise AnnotationError(f"{path}: tier {child!r} must have one annotation per annotation of {parent!r}, at the "
+                                  "same times, to be written as its Symbolic_Association dependent.")
 
 
 def _milliseconds(annotations: Sequence[TimedText], where: str) -> list[tuple[int, int, str]]:
@@ -133,8 +157,13 @@ def _refuse_hierarchy(path: Path, summary: TierSummary, suggestion: str) -> Anno
 
 
 def _stays_in_place(summary: TierSummary, parent: str | None) -> bool:
-    """A tier in a hierarchy can be replaced only by a tier under the same parent, and only while nothing depends on it."""
+    """A tier in a hierarchy can be replaced by a tier under the same parent, while nothing depends on it."""
     return parent is not None and summary.parent == parent and not summary.children
+
+
+def _whole_hierarchy_written(summary: TierSummary, names: Collection[str]) -> bool:
+    """Replacing a tier in a hierarchy breaks nothing when its parent and all its dependents are replaced with it."""
+    return (not summary.parent or summary.parent in names) and set(summary.children) <= set(names)
 
 
 def decide_tier_writes(document: EafText, names: Sequence[str], audio: AudioIdentity | None, *,
@@ -154,7 +183,7 @@ def decide_tier_writes(document: EafText, names: Sequence[str], audio: AudioIden
         summary = summaries.get(name)
         if summary is None:
             writes.append(TierWrite(name, "add"))
-        elif summary.in_hierarchy and not _stays_in_place(summary, parents.get(name)):
+        elif summary.in_hierarchy and not (_stays_in_place(summary, parents.get(name)) or _whole_hierarchy_written(summary, names)):
             raise _refuse_hierarchy(path, summary, suggestion)
         elif summary.is_fieldasr_output:
             same_audio = audio is not None and summary.mark.audio is not None and summary.mark.audio.sha256 == audio.sha256
@@ -184,21 +213,29 @@ def plan_eaf_write(eaf_path: str | Path, names: Sequence[str], audio: AudioIdent
 
 
 def _linguistic_type_edit(document: EafText, linguistic_type: str, constraint: str | None = None) -> None:
-    """Check that `linguistic_type` can hold time-aligned annotations (top-level, or with `constraint` under a
-    parent); add it if the file lacks it."""
+    """Check that `linguistic_type` fits the tiers written with it: time-alignable top-level (no constraint),
+    time-alignable under a parent (Included_In) or a Symbolic_Association dependent; add it, and the CONSTRAINT it
+    refers to, if the file lacks them."""
+    alignable = constraint != "Symbolic_Association"
     types = {element.attributes.get("LINGUISTIC_TYPE_ID"): element for element in document.top("LINGUISTIC_TYPE")}
     existing = types.get(linguistic_type)
     if existing is not None:
-        if existing.attributes.get("TIME_ALIGNABLE", "true") != "true" or existing.attributes.get("CONSTRAINTS") != constraint:
+        if existing.attributes.get("CONSTRAINTS") != constraint or \
+                (alignable and existing.attributes.get("TIME_ALIGNABLE", "true") != "true"):
+            wanted = f"of constraint {constraint}" if constraint else "time-alignable without constraints"
             raise AnnotationError(
-                f"{document.path}: linguistic type {linguistic_type!r} is not a time-alignable type with constraint "
-                f"{constraint!r} (it has {existing.attributes.get('CONSTRAINTS')!r}), so a transcription tier cannot use it. In "
-                "ELAN (Type > Change Linguistic Type), change it back, or rename it and run again."
+                f"{document.path}: linguistic type {linguistic_type!r} has constraints "
+                f"{existing.attributes.get('CONSTRAINTS')!r}, so the tier written with it cannot use it. In ELAN "
+                f"(Type > Change Linguistic Type), make it {wanted}, or rename it and run again."
             )
+        if constraint:
+            _constraint_edit(document, constraint)
         return
+    if constraint:  # registered before the type: an insert at the same offset lands after it (EafText.result)
+        _constraint_edit(document, constraint)
     constraint_attribute = f" CONSTRAINTS={quoteattr(constraint)}" if constraint else ""
     new_type = (f'<LINGUISTIC_TYPE{constraint_attribute} GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID={quoteattr(linguistic_type)} '
-                'TIME_ALIGNABLE="true"/>')
+                f'TIME_ALIGNABLE="{"true" if alignable else "false"}"/>')
     if types:
         document.insert(list(types.values())[-1].end, document.newline + document.indent + new_type)
         return
@@ -210,13 +247,19 @@ def _linguistic_type_edit(document: EafText, linguistic_type: str, constraint: s
 
 
 def _constraint_edit(document: EafText, stereotype: str) -> None:
-    """Add the CONSTRAINT element a linguistic type refers to when the file lacks it (ELAN writes all four)."""
-    if any(element.attributes.get("STEREOTYPE") == stereotype for element in document.top("CONSTRAINT")):
+    """Declare the CONSTRAINT `stereotype` if the file lacks it (ELAN writes all four; other tools may not)."""
+    constraints = document.top("CONSTRAINT")
+    if any(element.attributes.get("STEREOTYPE") == stereotype for element in constraints):
         return
-    new_constraint = f'<CONSTRAINT DESCRIPTION={quoteattr(CONSTRAINTS[stereotype])} STEREOTYPE="{stereotype}"/>'
-    before = [element for name in AFTER_LINGUISTIC_TYPES[3:] for element in document.top(name)]  # after CONSTRAINT
+    new_constraint = f"<CONSTRAINT DESCRIPTION={quoteattr(CONSTRAINTS[stereotype])} STEREOTYPE={quoteattr(stereotype)}/>"
+    before = [element for element in constraints] or [element for name in ("LINGUISTIC_TYPE", "LOCALE", "LANGUAGE")
+                                                      for element in document.top(name)]
+    following = [element for name in ("CONTROLLED_VOCABULARY", "LEXICON_REF", "REF_LINK_SET", "EXTERNAL_REF")
+                 for element in document.top(name)]
     if before:
-        document.insert(min(element.start for element in before), new_constraint + document.newline + document.indent)
+        document.insert(max(element.end for element in before), document.newline + document.indent + new_constraint)
+    elif following:
+        document.insert(min(element.start for element in following), new_constraint + document.newline + document.indent)
     else:
         document.insert(document.root.inner_end, document.indent + new_constraint + document.newline)
 
@@ -278,24 +321,35 @@ def _marks_edit(document: EafText, marks: Mapping[str, TierMark]) -> None:
         document.replace_content(headers[0], f"{new_lines}{document.newline}{document.indent}")
 
 
-def _numbered_rows(document: EafText, timed: Mapping[str, Sequence[tuple[int, int, str]]], last_used: Sequence[Element]):
-    """Each tier's (annotation id, start slot, end slot, text) with ids above every id in use (and above the
-    lastUsedAnnotationId counter), the new (slot, ms) pairs, and the last annotation number given."""
+def _numbered_rows(document: EafText, timed: Mapping[str, Sequence[tuple[int, int, str]]], last_used: Sequence[Element],
+                   associations: Mapping[str, str] = {}):
+    """Each tier's `AnnotationRow`s with ids above every id in use (and above the lastUsedAnnotationId counter), the
+    new (slot, ms) pairs, and the last annotation number given; an associated tier refers to its parent's rows."""
     slot_numbers = [_number(element.attributes.get("TIME_SLOT_ID", "")) for element in document.elements if element.name == "TIME_SLOT"]
     annotation_numbers = [_number(element.attributes.get("ANNOTATION_ID", "")) for element in document.elements
                           if element.name in ("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")]
     next_slot = max(slot_numbers, default=0) + 1
     next_annotation = max(annotation_numbers + [_number(element.text) for element in last_used], default=0) + 1
-    rows: dict[str, list[tuple[str, str, str, str]]] = {}
+    return _number_rows(timed, associations, next_slot, next_annotation)
+
+
+def _number_rows(timed: Mapping[str, Sequence[tuple[int, int, str]]], associations: Mapping[str, str], next_slot: int,
+                 next_annotation: int) -> tuple[dict[str, list[AnnotationRow]], list[tuple[str, int]], int]:
+    rows: dict[str, list[AnnotationRow]] = {}
     slots: list[tuple[str, int]] = []
-    for name, annotations in timed.items():
+    for name in [name for name in timed if name not in associations] + [name for name in timed if name in associations]:
         rows[name] = []
-        for start_ms, end_ms, text in annotations:
-            start_slot, end_slot = f"ts{next_slot}", f"ts{next_slot + 1}"
-            slots += [(start_slot, start_ms), (end_slot, end_ms)]
-            rows[name].append((f"a{next_annotation}", start_slot, end_slot, text))
-            next_slot, next_annotation = next_slot + 2, next_annotation + 1
-    return rows, slots, next_annotation - 1
+        parent_rows = rows.get(associations.get(name, ""))
+        for index, (start_ms, end_ms, text) in enumerate(timed[name]):
+            if parent_rows is not None:
+                rows[name].append((f"a{next_annotation}", None, parent_rows[index][0], text))
+            else:
+                start_slot, end_slot = f"ts{next_slot}", f"ts{next_slot + 1}"
+                slots += [(start_slot, start_ms), (end_slot, end_ms)]
+                rows[name].append((f"a{next_annotation}", start_slot, end_slot, text))
+                next_slot += 2
+            next_annotation += 1
+    return {name: rows[name] for name in timed}, slots, next_annotation - 1
 
 
 def write_tiers_into_eaf(
@@ -309,27 +363,30 @@ def write_tiers_into_eaf(
     backup: bool = True,
     parents: Mapping[str, str] = {},
     participants: Mapping[str, str] = {},
+    associations: Mapping[str, str] = {},
 ) -> Path:
     """Add tiers to an existing .eaf, or replace them; every other byte is kept; one atomic write for all.
 
     A tier that exists is replaced only when it is fieldasr's unedited output or is named in `replace`
-    (`decide_tier_writes`), and only if it is a top-level tier without dependent tiers (or, for a tier in
-    `parents`, a dependent tier of that same parent). A replaced tier keeps its attributes (linguistic type,
-    language) except PARTICIPANT when given (`participant` for all, `participants` per tier); a tier in `parents`
-    becomes a dependent tier of the named tier with linguistic type INCLUDED_IN_TYPE (constraint Included_In: its
-    annotations must lie inside the parent's). Every written tier gets the fieldasr mark
+    (`decide_tier_writes`), and only if it is a top-level tier without dependent tiers, a dependent tier of the
+    same parent given in `parents`, or if its whole hierarchy is written here. A replaced tier keeps its attributes
+    (linguistic type, language) except PARTICIPANT when given (`participant` for all, `participants` per tier); a
+    tier in `parents` becomes a dependent tier of the named tier with linguistic type INCLUDED_IN_TYPE (constraint
+    Included_In: its annotations must lie inside the parent's); `associations` maps a tier to the tier it is written
+    as a Symbolic_Association dependent of. Every written tier gets the fieldasr mark
     (`fieldasr.data.elan_provenance`). The file before the change is kept as a numbered backup (`rec.eaf.bak`,
     `rec.eaf.bak2`, ...; never overwritten) when `backup`.
     """
     path = Path(eaf_path)
     _check_writable(path)
     timed = {name: _milliseconds(annotations, f"{path} tier {name!r}") for name, annotations in tiers.items()}
+    _check_associations(path, timed, associations)
     original = path.read_bytes()
     document = EafText(path, original)
     decide_tier_writes(document, list(tiers), audio, replace=replace, overwrite=True, parents=parents)
     existing = {tier.attributes.get("TIER_ID"): tier for tier in document.top("TIER")}
     last_used = [element for element in document.header_properties() if element.attributes.get("NAME") == LAST_USED_ANNOTATION_ID]
-    rows, slots, last_annotation = _numbered_rows(document, timed, last_used)
+    rows, slots, last_annotation = _numbered_rows(document, timed, last_used, associations)
     new_tiers, types = "", set()
     for name, tier_rows in rows.items():
         old = existing.get(name)
@@ -337,19 +394,22 @@ def write_tiers_into_eaf(
         attributes = {**attributes, "ANNOTATOR": ANNOTATOR, **({"PARTICIPANT": participant} if participant else {})}
         if participants.get(name):
             attributes["PARTICIPANT"] = participants[name]
-        if name in parents:
+        if name in associations:
+            attributes.update(LINGUISTIC_TYPE_REF=ASSOCIATION_TYPE, PARENT_REF=associations[name])
+        elif name in parents:
             attributes.update(PARENT_REF=parents[name], LINGUISTIC_TYPE_REF=INCLUDED_IN_TYPE)
+        else:
+            attributes.pop("PARENT_REF", None)
         attributes = dict(sorted(attributes.items()))  # ELAN writes attributes in alphabetical order
-        types.add(attributes["LINGUISTIC_TYPE_REF"])
+        types.add((attributes["LINGUISTIC_TYPE_REF"], "Symbolic_Association" if name in associations
+                   else "Included_In" if name in parents else None))
         tier_xml = _tier_xml(attributes, tier_rows, document.indent, document.newline)
         if old is not None:
             document.replace(old, tier_xml)
         else:
             new_tiers += document.newline + document.indent + tier_xml
-    for name in sorted(types):
-        _linguistic_type_edit(document, name, "Included_In" if name == INCLUDED_IN_TYPE and parents else None)
-    if parents:
-        _constraint_edit(document, "Included_In")
+    for name, constraint in sorted(types, key=lambda entry: (entry[0], entry[1] or "")):
+        _linguistic_type_edit(document, name, constraint)
     if new_tiers:
         tier_elements = document.top("TIER")
         document.insert((tier_elements[-1] if tier_elements else document.top("TIME_ORDER")[0]).end, new_tiers)
@@ -386,9 +446,11 @@ def write_new_eaf(
     *,
     overwrite: bool = False,
     audio: AudioIdentity | None = None,
+    associations: Mapping[str, str] = {},
 ) -> Path:
     """A new ELAN 6 style .eaf linking `media_path` by a relative URL (and an absolute file:// URL), one tier per
-    entry, each with the fieldasr mark (`audio` is the media's identity, computed when not given)."""
+    entry, each with the fieldasr mark (`audio` is the media's identity, computed when not given); `associations`
+    maps a tier to the tier it is a Symbolic_Association dependent of."""
     eaf_path, media_path = Path(eaf_path), Path(media_path)
     if eaf_path.exists() and not overwrite:
         raise AnnotationError(f"{eaf_path}: already exists, and a new file would replace it. Add a tier to it with "
@@ -397,17 +459,17 @@ def write_new_eaf(
     relative = Path(os.path.relpath(media_path.resolve(), eaf_path.resolve().parent)).as_posix()
     relative_url = relative if relative.startswith("../") else f"./{relative}"
     indent, newline = "    ", "\n"
-    slot_lines, tier_blocks, mark_lines, next_slot, next_annotation = [], [], [], 1, 1
-    for tier_name, annotations in tiers.items():
-        rows, timed = [], _milliseconds(annotations, f"{eaf_path} tier {tier_name!r}")
-        mark_lines.append(indent * 2 + _property_xml(PROPERTY_PREFIX + tier_name, TierMark.of(timed, audio).to_text()))
-        for start_ms, end_ms, text in timed:
-            slot_lines += [f'{indent * 2}<TIME_SLOT TIME_SLOT_ID="ts{next_slot}" TIME_VALUE="{start_ms}"/>',
-                           f'{indent * 2}<TIME_SLOT TIME_SLOT_ID="ts{next_slot + 1}" TIME_VALUE="{end_ms}"/>']
-            rows.append((f"a{next_annotation}", f"ts{next_slot}", f"ts{next_slot + 1}", text))
-            next_slot, next_annotation = next_slot + 2, next_annotation + 1
+    timed = {name: _milliseconds(annotations, f"{eaf_path} tier {name!r}") for name, annotations in tiers.items()}
+    _check_associations(eaf_path, timed, associations)
+    rows, slots, last_annotation = _number_rows(timed, associations, 1, 1)
+    slot_lines = [f'{indent * 2}<TIME_SLOT TIME_SLOT_ID="{slot}" TIME_VALUE="{value}"/>' for slot, value in slots]
+    mark_lines = [indent * 2 + _property_xml(PROPERTY_PREFIX + name, TierMark.of(timed[name], audio).to_text()) for name in tiers]
+    tier_blocks = []
+    for tier_name, tier_rows in rows.items():
         attributes = {"ANNOTATOR": ANNOTATOR, "LINGUISTIC_TYPE_REF": "default-lt", "TIER_ID": tier_name}
-        tier_blocks.append(indent + _tier_xml(attributes, rows, indent, newline))
+        if tier_name in associations:
+            attributes.update(LINGUISTIC_TYPE_REF=ASSOCIATION_TYPE, PARENT_REF=associations[tier_name])
+        tier_blocks.append(indent + _tier_xml(dict(sorted(attributes.items())), tier_rows, indent, newline))
     date = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
     media = {"MEDIA_URL": media_path.resolve().as_uri(), "MIME_TYPE": _mime_type(media_path), "RELATIVE_MEDIA_URL": relative_url}
     lines = [
@@ -416,12 +478,14 @@ def write_new_eaf(
         f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="{EAF_SCHEMA}">',
         f'{indent}<HEADER MEDIA_FILE="" TIME_UNITS="milliseconds">',
         f"{indent * 2}<MEDIA_DESCRIPTOR {_attributes_xml(media)}/>",
-        f'{indent * 2}<PROPERTY NAME="{LAST_USED_ANNOTATION_ID}">{next_annotation - 1}</PROPERTY>',
+        f'{indent * 2}<PROPERTY NAME="{LAST_USED_ANNOTATION_ID}">{last_annotation}</PROPERTY>',
         *mark_lines,
         f"{indent}</HEADER>",
         *([f"{indent}<TIME_ORDER>", *slot_lines, f"{indent}</TIME_ORDER>"] if slot_lines else [f"{indent}<TIME_ORDER/>"]),
         *tier_blocks,
         f'{indent}<LINGUISTIC_TYPE GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID="default-lt" TIME_ALIGNABLE="true"/>',
+        *([f'{indent}<LINGUISTIC_TYPE CONSTRAINTS="Symbolic_Association" GRAPHIC_REFERENCES="false" '
+           f'LINGUISTIC_TYPE_ID="{ASSOCIATION_TYPE}" TIME_ALIGNABLE="false"/>'] if associations else []),
         *(f'{indent}<CONSTRAINT DESCRIPTION={quoteattr(description)} STEREOTYPE="{name}"/>' for name, description in CONSTRAINTS.items()),
         "</ANNOTATION_DOCUMENT>",
     ]

@@ -2,6 +2,7 @@
 from fieldasr.decode.align import TokenTiming, WordTiming, align_tokens, align_words
 from fieldasr.decode.beam import BeamDecoder, Hypothesis, ctc_log_likelihoods
 from fieldasr.decode.checks import DecodingError
+from fieldasr.decode.confidence import hypothesis_confidence
 from fieldasr.decode.greedy import GreedyResult, greedy_decode, words_from_tokens
 from fieldasr.decode.lexicon import Lexicon, arpa_words, build_lexicon, read_lexicon, spelling_lexicon
 from fieldasr.decode.ngram import ArpaSummary, LanguageModelError, NgramModel, build_arpa
@@ -27,6 +28,7 @@ __all__ = [
     "build_lexicon",
     "ctc_log_likelihoods",
     "greedy_decode",
+    "hypothesis_confidence",
     "read_lexicon",
     "spelling_lexicon",
     "tune_decoder",

@@ -17,6 +17,7 @@ import torch
 from fieldasr.audio import TARGET_SAMPLING_RATE, audio_info, load_audio
 from fieldasr.batching import cut_batches
 from fieldasr.decode.align import TokenTiming, WordTiming, align_words
+from fieldasr.decode.confidence import hypothesis_confidence
 from fieldasr.decode.greedy import greedy_decode, words_from_tokens
 from fieldasr.errors import FieldasrError
 from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary
@@ -47,6 +48,7 @@ class TranscribeOptions:
     decoder: str = "greedy"  # "greedy", or "beam" with the bundle's lexicon / LM
     batch_seconds: float = 120.0  # padded audio per forward pass: the memory knob
     word_timestamps: bool = True
+    confidence: bool = False  # each segment's confidence (`fieldasr.decode.confidence`), for a confidence tier
     precision: str = "fp32"  # applied by the model (`bundle_model.BundleAcousticModel`), not here
     device: str = "cpu"
     threads: int | None = None
@@ -70,6 +72,7 @@ class TranscribedSegment:
     end: float
     text: str
     words: tuple[WordTiming, ...] = ()
+    confidence: float | None = None  # in [0, 1] when asked for (TranscribeOptions.confidence)
 
     @property
     def tokens(self) -> tuple[TokenTiming, ...]:
@@ -172,4 +175,5 @@ class Transcriber:
                 timed = tuple(align_words(emission, token_ids, vocabulary, frame_duration, offset=region.start))
             if len(timed) == len(words):  # label runs between boundaries are the words: name them as decoded
                 timed = tuple(dataclasses.replace(timing, word=word) for timing, word in zip(timed, words))
-        return TranscribedSegment(start=region.start, end=end, text=" ".join(words), words=timed)
+        confidence = hypothesis_confidence(emission, token_ids) if self.options.confidence else None
+        return TranscribedSegment(start=region.start, end=end, text=" ".join(words), words=timed, confidence=confidence)

@@ -8,6 +8,9 @@ Replacing an existing output (`--overwrite`): an .eaf is replaced only while eve
 unedited output (`check_replaceable_output` refuses otherwise, before any work); a TextGrid, SRT, JSON or
 text file cannot carry fieldasr's mark, so the previous one is kept as a numbered backup (`rec.TextGrid.bak`,
 `rec.TextGrid.bak2`, ...) before it is replaced.
+
+With `confidence`, each segment's confidence goes to `<tier>-confidence` ("0.873"): in ELAN a Symbolic_Association
+dependent of the transcription tier, in a TextGrid or JSON a tier of the same intervals.
 """
 from __future__ import annotations
 
@@ -26,19 +29,36 @@ from fieldasr.files import keep_backup
 from fieldasr.transcribe.engine import Transcript, TranscriptionError
 
 FORMATS = {"eaf": ".eaf", "textgrid": ".TextGrid", "srt": ".srt", "json": ".json", "txt": ".txt", "ctm": ".ctm", "stm": ".stm"}
+CONFIDENCE_FORMATS = ("eaf", "textgrid", "json")  # those that hold more than one tier
 
 
-def tier_names(tier: str, word_tier: bool = True) -> list[str]:
-    """The tiers a transcript is written to: `tier`, and `<tier>-words` for the timed words."""
-    return [tier, f"{tier}-words"] if word_tier else [tier]
+def tier_names(tier: str, word_tier: bool = True, confidence: bool = False) -> list[str]:
+    """The tiers a transcript is written to: `tier`, `<tier>-words` for the timed words, `<tier>-confidence`."""
+    return [tier] + ([f"{tier}-words"] if word_tier else []) + ([confidence_tier(tier)] if confidence else [])
 
 
-def transcript_tiers(transcript: Transcript, tier: str, word_tier: bool = True) -> dict[str, list[tuple[float, float, str]]]:
-    """Tier name → (start, end, text): the segments, and each timed word on `<tier>-words`."""
-    names = tier_names(tier, word_tier)
-    tiers = {names[0]: [(segment.start, segment.end, segment.text) for segment in transcript.segments]}
+def confidence_tier(tier: str) -> str:
+    return f"{tier}-confidence"
+
+
+def check_confidence_format(output_format: str) -> None:
+    if output_format not in CONFIDENCE_FORMATS:
+        raise TranscriptionError(f"--confidence writes a confidence tier, which --format {output_format} cannot hold; "
+                                 f"choose --format {', '.join(CONFIDENCE_FORMATS)}, or leave out --confidence.")
+
+
+def transcript_tiers(transcript: Transcript, tier: str, word_tier: bool = True,
+                     confidence: bool = False) -> dict[str, list[tuple[float, float, str]]]:
+    """Tier name → (start, end, text): the segments, each timed word on `<tier>-words`, and each segment's
+    confidence on `<tier>-confidence` (the transcript must have been made with `TranscribeOptions.confidence`)."""
+    tiers = {tier: [(segment.start, segment.end, segment.text) for segment in transcript.segments]}
     if word_tier:
-        tiers[names[1]] = [(word.start, word.end, word.word) for segment in transcript.segments for word in segment.words]
+        tiers[f"{tier}-words"] = [(word.start, word.end, word.word) for segment in transcript.segments for word in segment.words]
+    if confidence:
+        if any(segment.confidence is None for segment in transcript.segments):
+            raise TranscriptionError("a confidence tier was asked for, but the transcript was made without confidence "
+                                     "(TranscribeOptions.confidence).")
+        tiers[confidence_tier(tier)] = [(segment.start, segment.end, f"{segment.confidence:.3f}") for segment in transcript.segments]
     return tiers
 
 
@@ -69,17 +89,20 @@ def check_replaceable_output(path: Path) -> None:
 
 
 def write_transcript(transcript: Transcript, path: Path, output_format: str, tier: str = "fieldasr", word_tier: bool = True,
-                     audio: AudioIdentity | None = None, tiers: Mapping[str, Sequence[TimedText]] | None = None) -> Path:
+                     audio: AudioIdentity | None = None, tiers: Mapping[str, Sequence[TimedText]] | None = None,
+                     confidence: bool = False) -> Path:
     """Write `transcript` as a new file at `path`; an existing one is replaced atomically (see the module docstring).
     `tiers` replaces the transcript's own `tier` / `<tier>-words` (e.g. one pair per speaker: `segment_tiers`)."""
     check_format(output_format)
-    tiers = tiers if tiers is not None else transcript_tiers(transcript, tier, word_tier)
+    if confidence:
+        check_confidence_format(output_format)
+    tiers = tiers if tiers is not None else transcript_tiers(transcript, tier, word_tier, confidence)
     if path.exists():
         check_replaceable_output(path)  # again: the file may have been edited while the model was running
         if output_format != "eaf":
             keep_backup(path, path.read_bytes())
     if output_format == "eaf":
-        return write_new_eaf(path, transcript.audio, tiers, overwrite=True, audio=audio)
+        return write_new_eaf(path, transcript.audio, tiers, overwrite=True, audio=audio, associations=_associations(tier, confidence))
     if output_format == "textgrid":
         return write_textgrid(path, transcript.duration, tiers)
     if output_format == "srt":
@@ -108,8 +131,13 @@ def transcript_words(transcript: Transcript) -> list[CtmWord]:
     return words
 
 
+def _associations(tier: str, confidence: bool) -> dict[str, str]:
+    return {confidence_tier(tier): tier} if confidence else {}
+
+
 def write_into_eaf(transcript: Transcript, eaf_path: Path, tier: str, word_tier: bool = True, *,
-                   replace: Collection[str] = (), audio: AudioIdentity | None = None) -> Path:
-    """Add or replace `tier` (and `<tier>-words`) in the user's .eaf in one atomic write; every other tier stays
-    as it was, and a tier that is not fieldasr's unedited output is replaced only when named in `replace`."""
-    return write_tiers_into_eaf(eaf_path, transcript_tiers(transcript, tier, word_tier), audio=audio, replace=replace)
+                   replace: Collection[str] = (), audio: AudioIdentity | None = None, confidence: bool = False) -> Path:
+    """Add or replace `tier` (and `<tier>-words`, `<tier>-confidence`) in the user's .eaf in one atomic write; every
+    other tier stays as it was, and a tier that is not fieldasr's unedited output is replaced only when named in `replace`."""
+    return write_tiers_into_eaf(eaf_path, transcript_tiers(transcript, tier, word_tier, confidence), audio=audio,
+                                replace=replace, associations=_associations(tier, confidence))

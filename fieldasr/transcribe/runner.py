@@ -26,7 +26,8 @@ from fieldasr.transcribe.engine import Transcriber, Transcript, TranscriptionErr
 from fieldasr.transcribe.segment_tiers import (SegmentRequest, all_spans, dependent_tier_placement, read_segmentation, segment_groups,
                                                write_groups_into_eaf, write_groups_to_new_file)
 from fieldasr.transcribe.spans import TimeSpan
-from fieldasr.transcribe.outputs import FORMATS, check_format, check_replaceable_output, output_path, tier_names, write_into_eaf, write_transcript
+from fieldasr.transcribe.outputs import (FORMATS, check_confidence_format, check_format, check_replaceable_output, output_path, tier_names,
+                                        write_into_eaf, write_transcript)
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class TranscriptionPlan:
     # Writes a finished transcript instead of the format writers (segment tiers, ELAN's recognizer protocol);
     # returns a note for the summary, e.g. what it left out.
     deliver: Callable[[Transcript, FileJob], str | None] | None = None
+    confidence: bool = False  # write each segment's confidence to `<tier>-confidence`
 
     @property
     def to_transcribe(self) -> list[FileJob]:
@@ -145,22 +147,29 @@ def plan_transcription(
     word_tier: bool = True,
     replace_tiers: Sequence[str] = (),
     segments: SegmentRequest | None = None,
+    confidence: bool = False,
 ) -> TranscriptionPlan:
     """Check every input and output and decide what to do with each recording; raises before any work.
     With `segments`, transcribe inside an existing segmentation (`fieldasr.transcribe.segment_tiers`)."""
     check_format(output_format)
+    if confidence:
+        check_confidence_format(output_format)
     if replace_tiers and into is None:
         raise TranscriptionError(f"--replace-tier {' '.join(replace_tiers)} applies only with --into (adding tiers to an "
                                  "existing .eaf). New files never replace anyone's tiers; leave it out.")
     audio_files = find_audio(inputs)
     common = dict(output_format=output_format, tier=tier, word_tier=word_tier, out_dir=out_dir)
     if segments is not None:
+        if confidence:
+            raise TranscriptionError("--confidence is not written inside existing segments yet (--segments-from-tier); "
+                                     "run without --confidence, or transcribe the recording without --segments-from-tier.")
         return _plan_in_segments(audio_files, segments, overwrite, into, tuple(replace_tiers), **common)
+    common["confidence"] = confidence
     if into is None:
         return TranscriptionPlan(tuple(_new_file_jobs(audio_files, output_format, out_dir, overwrite)), **common)
     _check_into(into, audio_files, out_dir, output_format)
     identity = AudioIdentity.of(audio_files[0])
-    plan = plan_eaf_write(into, tier_names(tier, word_tier), identity, replace=replace_tiers, overwrite=overwrite)
+    plan = plan_eaf_write(into, tier_names(tier, word_tier, confidence), identity, replace=replace_tiers, overwrite=overwrite)
     job = FileJob(audio_files[0], into, plan.already_done, identity)
     return TranscriptionPlan((job,), into=into, replace_tiers=tuple(replace_tiers), **common)
 
@@ -245,7 +254,7 @@ def transcribe_paths(
 ) -> TranscriptionSummary:
     """Plan, then transcribe every recording in `inputs`; `into` adds the tiers to that existing .eaf (one recording only)."""
     plan = plan_transcription(inputs, output_format, out_dir, overwrite, into, tier,
-                              transcriber.options.word_timestamps, replace_tiers)
+                              transcriber.options.word_timestamps, replace_tiers, transcriber.options.confidence)
     return run_plan(plan, transcriber, show_progress)
 
 
@@ -276,9 +285,10 @@ def _one_file(job: FileJob, plan: TranscriptionPlan, transcriber: Transcriber, o
         if plan.deliver is not None:
             note = plan.deliver(transcript, job)
         elif plan.into is not None:
-            write_into_eaf(transcript, plan.into, plan.tier, plan.word_tier, replace=plan.replace_tiers, audio=job.identity)
+            write_into_eaf(transcript, plan.into, plan.tier, plan.word_tier, replace=plan.replace_tiers, audio=job.identity,
+                           confidence=plan.confidence)
         else:
-            write_transcript(transcript, job.output, plan.output_format, plan.tier, plan.word_tier)
+            write_transcript(transcript, job.output, plan.output_format, plan.tier, plan.word_tier, confidence=plan.confidence)
     except FieldasrError as error:  # one bad file must not stop a folder of good ones
         log.warning("%s: %s", job.audio, error)
         return FileOutcome(job.audio, None, "failed", str(error))

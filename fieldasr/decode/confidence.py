@@ -1,0 +1,30 @@
+"""How sure the model is of a decoded segment: one number in [0, 1], the same for every decoder.
+
+The confidence of a hypothesis is the per-frame geometric mean of its CTC probability,
+exp(ln P(tokens | audio) / frames), with P summed over all alignments (`ctc_log_likelihoods`). For greedy
+decoding this is at least the mean log-posterior of the chosen path; for the beam it scores the chosen
+hypothesis under the acoustic model alone (the LM's preference is not certainty about the audio). An empty
+hypothesis scores the probability of all-blank frames, and a hypothesis too long for its frames scores 0.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from fieldasr.decode.beam import ctc_log_likelihoods
+
+
+def hypothesis_confidence(emission: torch.Tensor, token_ids: Sequence[int]) -> float:
+    """Confidence in [0, 1] of `token_ids` given one utterance's `(frames, labels)` log-probabilities."""
+    frames = emission.shape[0]
+    if frames == 0:
+        return 0.0
+    if not token_ids:  # ctc_loss needs at least one target; all frames blank is the only path
+        log_likelihood = float(emission.float().log_softmax(dim=-1)[:, 0].sum())
+    else:
+        (log_likelihood,) = ctc_log_likelihoods(emission, [list(token_ids)])
+    if not math.isfinite(log_likelihood):
+        return 0.0
+    return min(1.0, max(0.0, math.exp(log_likelihood / frames)))
