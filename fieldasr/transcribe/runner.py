@@ -254,7 +254,7 @@ def transcribe_paths(
 ) -> TranscriptionSummary:
     """Plan, then transcribe every recording in `inputs`; `into` adds the tiers to that existing .eaf (one recording only)."""
     plan = plan_transcription(inputs, output_format, out_dir, overwrite, into, tier,
-                              transcriber.options.word_timestamps, replace_tiers, transcriber.options.confidence)
+                              transcriber.options.word_timestamps, replace_tiers, confidence=transcriber.options.confidence)
     return run_plan(plan, transcriber, show_progress)
 
 
