@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from fieldasr.bundle import write_experiment_model
+from fieldasr.data.dev_split import choose_dev_split
 from fieldasr.errors import FieldasrError
+from fieldasr.files import atomic_write_text
 from fieldasr.models import model_from_settings
 from fieldasr.text.normalise import normaliser_from_settings
 from fieldasr.train.config import record_experiment
@@ -36,8 +38,15 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     train_corpus = load_corpus(data.train, data.languages, data.label_unit)
     valid_corpus = load_corpus(data.valid, data.languages, data.label_unit) if data.valid else None
     subwords = load_subword_model(data.subword_model)
+    # Of all the training data given, so that a rare token that lands in a held-out dev set still has its output.
     vocabulary = build_vocabulary(train_corpus, data.label_unit, subwords, normaliser)
+    if valid_corpus is None and data.valid_fraction > 0:
+        split = choose_dev_split(train_corpus, data.valid_fraction, seed)
+        print(split.describe())
+        train_corpus, valid_corpus = split.train, split.dev
     record_experiment(experiment_dir, ctc_settings(recipe), argv)
+    if data.valid is None and valid_corpus is not None:
+        atomic_write_text(experiment_dir / "dev_segments.txt", "".join(f"{s.id}\n" for s in valid_corpus.segments))
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
     if recipe.transfer.init_from:
         model = transfer_model(recipe.transfer, vocabulary, experiment_dir)
@@ -69,7 +78,10 @@ def run_recipe_file(hparams: str | Path, overrides: Sequence[str] = (), argv: Se
 
 
 def finished_message(summary: TrainingSummary) -> str:
-    return f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}"
+    stopped = f" (stopped early: no better validation score for the patience)" if summary.stopped_early_at_step is not None else ""
+    averaged = f"; weights of the best checkpoints averaged into {summary.averaged_weights}" if summary.averaged_weights else ""
+    return (f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs{stopped}; "
+            f"checkpoints in {summary.checkpoint_dir}{averaged}")
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
