@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fieldasr.errors import ManifestError
-from fieldasr.models.bilstm import SMALL_BILSTM
-from fieldasr.models import TINY_BILSTM, TINY_CONFORMER, TINY_WAV2VEC2, BiLSTMConfig, ConformerConfig
+from fieldasr.models import SMALL_BILSTM, TINY_BILSTM, TINY_CONFORMER, TINY_WAV2VEC2, BiLSTMConfig, ConformerConfig
 from fieldasr.train.config import ConfigError, KeyPath, RecipeSource, read_recipe, recipe_from
 from fieldasr.train.schema import SettingsReader, did_you_mean, dotted, to_plain
 from fieldasr.train.trainer import TrainerOptions, TrainingError
