@@ -329,6 +329,21 @@ def write_experiment_model(experiment_dir: Path, model: torch.nn.Module, vocabul
     (experiment_dir / EXPERIMENT_MODEL_FILE).write_text(json.dumps(description, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
+AVERAGED_FOLDER = "averaged"  # written by fieldasr.train.averaging
+TASK_FILE = "task.ckpt"
+
+
+def averaged_weights(experiment_dir: str | Path) -> Path | None:
+    """The task weights averaged over the best checkpoints, if newer than every checkpoint (a later run without
+    averaging makes them stale)."""
+    path = Path(experiment_dir) / AVERAGED_FOLDER / TASK_FILE
+    if not path.is_file():
+        return None
+    checkpoints = list((Path(experiment_dir) / "checkpoints").glob("CKPT+*"))
+    newest = max((folder.stat().st_mtime for folder in checkpoints), default=0.0)
+    return path if path.stat().st_mtime >= newest else None
+
+
 def _pick_checkpoint(experiment_dir: Path, metric: str | None, mode: str) -> Path:
     checkpoints = sorted((experiment_dir / "checkpoints").glob("CKPT+*"))
     if not checkpoints:
@@ -364,19 +379,21 @@ def export_experiment(
     experiment_dir: str | Path, output: str | Path, metric: str | None = None, mode: str = "min", overwrite: bool = False,
     lexicon: str | Path | None = None, language_model: str | Path | None = None, strict: bool = False,
 ) -> Path:
-    """Bundle of the best checkpoint by `metric` (the newest when None) of a recipe's experiment folder."""
+    """Bundle of the best checkpoint by `metric` (the newest when None) of a recipe's experiment folder; with a
+    `metric`, the average of the best checkpoints instead when the recipe wrote one (`averaged/`)."""
     experiment_dir, output = Path(experiment_dir), Path(output)
     _refuse_existing(output, overwrite)
     description = _read_experiment(experiment_dir)
-    checkpoint = _pick_checkpoint(experiment_dir, metric, mode)
+    averaged = averaged_weights(experiment_dir) if metric is not None else None
+    weights = averaged or _pick_checkpoint(experiment_dir, metric, mode) / TASK_FILE
     vocabulary = Vocabulary.load(experiment_dir / "tokens.txt")
     label_unit = description.get("label_unit", "phones")
     sources = dict(g2p_spec=description.get("g2p_spec"), lexicon=lexicon or description.get("lexicon"),
                    language_model=language_model or description.get("language_model"), subword_model=description.get("subword_model"))
     check_bundle_sources(vocabulary, label_unit, strict=strict, **sources)  # before the checkpoint is read
     model = build_model(description["architecture"], description["model_config"])
-    task_state = torch.load(checkpoint / "task.ckpt", map_location="cpu", weights_only=True)
+    task_state = torch.load(weights, map_location="cpu", weights_only=True)
     state = {name.removeprefix("model."): tensor for name, tensor in task_state.items() if name.startswith("model.")}
-    load_matching_state(model, state, str(checkpoint / "task.ckpt"))
+    load_matching_state(model, state, str(weights))
     return export_bundle(output, model, vocabulary, label_unit=label_unit, language=description.get("language"),
                          normaliser=description.get("normaliser"), overwrite=overwrite, strict=strict, **sources)

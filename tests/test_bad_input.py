@@ -950,6 +950,17 @@ def confidence_in_subtitles(ws: Workspace) -> Call:
     return Call(["transcribe", str(tiny_bundle(ws)), "rec.wav", "--format", "srt", "--confidence", "--out-dir", "out"],
                 ["--format srt cannot hold", "--format eaf, textgrid, json"])
 
+# --- small-data recipe settings (dev split, early stopping, checkpoint averaging) ---
+
+
+def train_valid_fraction_not_a_share(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "data.valid_fraction=10"], ["recipe.yaml", "data.valid_fraction", "from 0", "0.1"])
+
+
+def train_averaging_more_checkpoints_than_kept(ws: Workspace) -> Call:
+    return Call(["train", recipe(ws), "--set", "trainer.average_best_checkpoints=3"],
+                ["recipe.yaml", "average_best_checkpoints", "keep_best to at least 3"])
+
 
 CASES: list[BadInput] = [
     BadInput("evaluate: no hypothesis id matches a reference", evaluate_no_matching_ids),
@@ -1000,6 +1011,8 @@ CASES: list[BadInput] = [
     BadInput("train: unknown architecture", train_unknown_architecture),
     BadInput("train: unknown model.config key", train_unknown_model_config_key),
     BadInput("train: transfer.init_from bundle missing", train_missing_transfer_bundle),
+    BadInput("train: data.valid_fraction is not a share", train_valid_fraction_not_a_share),
+    BadInput("train: averaging more checkpoints than kept", train_averaging_more_checkpoints_than_kept),
 
     # --- export / bundles / g2p ---
     BadInput("transcribe: bundle without model.safetensors", transcribe_bundle_without_weights),

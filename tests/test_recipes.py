@@ -117,3 +117,29 @@ def test_zero_steps_saves_the_initial_model_and_labels_without_word_boundaries_a
     # A later run with steps resumes from the saved initial model.
     resumed = CliRunner().invoke(cli, [*arguments, "--set", "trainer.max_steps=1"], catch_exceptions=False)
     assert resumed.exit_code == 0 and "done: 1 steps" in resumed.output, resumed.output
+
+@pytest.mark.parametrize("preset", ["ctc/hparams/small_real_data.yaml", "ctc/hparams/small_real_data_bilstm.yaml"])
+def test_small_real_data_presets_hold_out_a_dev_set_and_export_the_average(english_corpus, tmp_path, preset, capsys):
+    english_corpus.save(tmp_path / "data")
+    experiment = tmp_path / "exp"
+    # Tiny model, 4 steps in epochs of 2 (batches of about 10 s): 2 validations, checkpoints to average.
+    summary = run_recipe(RECIPES / preset, experiment, tmp_path / "data", "model.size=tiny", "model.config=null",
+                         "trainer.max_steps=4", "data.max_batch_duration=10", "data.valid_fraction=0.25",
+                         "trainer.average_best_checkpoints=2", "data.speed_factors=[]")
+    assert summary.optimizer_steps == 4
+    said = capsys.readouterr().out
+    assert "no validation set given: held out" in said and "recording-disjoint" in said  # one speaker per recording, no speaker ids
+    dev = (experiment / "dev_segments.txt").read_text().split()
+    assert 0 < len(dev) < len(english_corpus.segments) and set(dev) <= {s.id for s in english_corpus.segments}
+    assert summary.averaged_weights is not None and "averaged" in finished_line(summary)
+    result = CliRunner().invoke(cli, ["export", str(experiment), str(tmp_path / "bundle")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    bundle = load_bundle(tmp_path / "bundle")
+    averaged = torch.load(summary.averaged_weights, weights_only=True)
+    assert torch.equal(bundle.model.head.weight, averaged["model.head.weight"])  # the export is the average, not one checkpoint
+
+
+def finished_line(summary) -> str:
+    from fieldasr.train.recipe import finished_message
+
+    return finished_message(summary)

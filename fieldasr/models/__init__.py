@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import torch
 
 from fieldasr.errors import FieldasrError
+from fieldasr.models.bilstm import SMALL_BILSTM, TINY_BILSTM, BiLSTMConfig, BiLSTMCTC
 from fieldasr.models.conformer import TINY_CONFORMER, ConformerConfig, ConformerCTC
 from fieldasr.models.factory import ARCHITECTURES, build_model, model_from_settings
 from fieldasr.models.wav2vec2 import TINY_WAV2VEC2, Wav2Vec2CTC
@@ -39,5 +40,5 @@ def load_matching_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor
     model.load_state_dict(state)
 
 
-__all__ = ["ARCHITECTURES", "TINY_CONFORMER", "TINY_WAV2VEC2", "ConformerCTC", "ConformerConfig", "ModelMismatchError",
+__all__ = ["ARCHITECTURES", "SMALL_BILSTM", "TINY_BILSTM", "TINY_CONFORMER", "BiLSTMCTC", "BiLSTMConfig", "TINY_WAV2VEC2", "ConformerCTC", "ConformerConfig", "ModelMismatchError",
            "Wav2Vec2CTC", "build_model", "load_matching_state", "model_from_settings"]

@@ -36,6 +36,16 @@ TINY_CONFORMER = ConformerConfig(num_mel_bins=40, hidden_size=64, num_layers=2, 
                                  conv_kernel_size=7, dropout=0.0, subsampling_channels=16)
 
 
+def log_mel_features(filterbank: torch.nn.Module, waveforms: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Log-mel filterbanks (batch, frames, bins), mean-normalised per utterance over its real frames."""
+    with torch.autocast(device_type=waveforms.device.type, enabled=False):
+        features = torch.log(filterbank(waveforms.float()) + 1e-6).transpose(1, 2)
+    frames = lengths // HOP_SAMPLES + 1
+    mask = (torch.arange(features.shape[1], device=features.device)[None, :] < frames[:, None]).unsqueeze(-1)
+    mean = (features * mask).sum(1, keepdim=True) / frames.clamp(min=1)[:, None, None]
+    return (features - mean) * mask
+
+
 class SpecAugment(torch.nn.Module):
     """Time and frequency masking (Park et al. 2019), different masks for each utterance; identity in eval mode."""
 
@@ -97,13 +107,7 @@ class ConformerCTC(torch.nn.Module):
         return frames.clamp(min=0).to(torch.long)
 
     def features(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Log-mel filterbanks (batch, frames, bins), mean-normalised per utterance over its real frames."""
-        with torch.autocast(device_type=waveforms.device.type, enabled=False):
-            features = torch.log(self.filterbank(waveforms.float()) + 1e-6).transpose(1, 2)
-        frames = lengths // HOP_SAMPLES + 1
-        mask = (torch.arange(features.shape[1], device=features.device)[None, :] < frames[:, None]).unsqueeze(-1)
-        mean = (features * mask).sum(1, keepdim=True) / frames.clamp(min=1)[:, None, None]
-        return (features - mean) * mask
+        return log_mel_features(self.filterbank, waveforms, lengths)
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor, languages: Sequence[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.spec_augment(self.features(waveforms, lengths))

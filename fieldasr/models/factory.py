@@ -8,10 +8,11 @@ from typing import Any, Protocol
 import torch
 
 from fieldasr.errors import FieldasrError
+from fieldasr.models.bilstm import BiLSTMConfig, BiLSTMCTC
 from fieldasr.models.conformer import ConformerConfig, ConformerCTC
 from fieldasr.models.wav2vec2 import Wav2Vec2CTC
 
-ARCHITECTURES = {Wav2Vec2CTC.architecture: Wav2Vec2CTC, ConformerCTC.architecture: ConformerCTC}
+ARCHITECTURES = {Wav2Vec2CTC.architecture: Wav2Vec2CTC, ConformerCTC.architecture: ConformerCTC, BiLSTMCTC.architecture: BiLSTMCTC}
 
 
 class ModelSettings(Protocol):
@@ -52,6 +53,8 @@ def model_from_settings(settings: ModelSettings, vocabulary_size: int, train_lan
     config = dict(settings.config or {})
     if settings.architecture == ConformerCTC.architecture:
         return ConformerCTC(ConformerConfig(**config), vocabulary_size)
+    if settings.architecture == BiLSTMCTC.architecture:
+        return BiLSTMCTC(BiLSTMConfig(**config), vocabulary_size)
     adapters = settings.adapter_languages
     options = {
         "freeze_feature_encoder": settings.freeze_feature_encoder,

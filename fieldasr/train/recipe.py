@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from fieldasr.bundle import write_experiment_model
+from fieldasr.data.dev_split import choose_dev_split
 from fieldasr.errors import FieldasrError
+from fieldasr.files import atomic_write_text
 from fieldasr.models import model_from_settings
 from fieldasr.text.normalise import Normaliser, normaliser_from_settings
 from fieldasr.text.vocabulary import WORD_BOUNDARY, Vocabulary
@@ -41,10 +43,18 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     train_corpus = load_corpus(data.train, data.languages, data.label_unit)
     valid_corpus = load_corpus(data.valid, data.languages, data.label_unit) if data.valid else None
     subwords = load_subword_model(data.subword_model)
+    # Of all the training data given, so that a rare token that lands in a held-out dev set still has its output.
     vocabulary = build_vocabulary(train_corpus, data.label_unit, subwords, normaliser)
     warn_without_word_boundaries(vocabulary, data.label_unit, data.train)
+    if valid_corpus is None and data.valid_fraction > 0:
+        split = choose_dev_split(train_corpus, data.valid_fraction, seed)
+        if is_main_process():
+            print(split.describe())
+        train_corpus, valid_corpus = split.train, split.dev
     if is_main_process():  # under torchrun, one process writes the experiment's records
         record_experiment(experiment_dir, ctc_settings(recipe), argv)
+        if data.valid is None and valid_corpus is not None:
+            atomic_write_text(experiment_dir / "dev_segments.txt", "".join(f"{s.id}\n" for s in valid_corpus.segments))
     languages = sorted({segment.language or "und" for segment in train_corpus.segments})
     if recipe.transfer.init_from:
         model = transfer_model(recipe.transfer, vocabulary, experiment_dir)
@@ -116,7 +126,10 @@ def finished_message(summary: TrainingSummary) -> str:
     if summary.optimizer_steps == 0:
         return (f"done: no training happened (0 steps); the initial model (its output layer mapped, when started from a "
                 f"bundle) is saved as a checkpoint in {summary.checkpoint_dir}, ready for `fieldasr export`")
-    message = f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs; checkpoints in {summary.checkpoint_dir}"
+    stopped = " (stopped early: no better validation score for the patience)" if summary.stopped_early_at_step is not None else ""
+    averaged = f"; weights of the best checkpoints averaged into {summary.averaged_weights}" if summary.averaged_weights else ""
+    message = (f"done: {summary.optimizer_steps} steps, {summary.epochs_completed} epochs{stopped}; "
+               f"checkpoints in {summary.checkpoint_dir}{averaged}")
     infinite = int(summary.counts.get("infinite_ctc_losses", 0))
     if infinite:
         message += (f"\n{infinite} utterance(s) had an infinite CTC loss (fewer frames than their labels need) and were "

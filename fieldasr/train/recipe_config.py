@@ -14,20 +14,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fieldasr.errors import ManifestError
-from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerConfig
+from fieldasr.models import SMALL_BILSTM, TINY_BILSTM, TINY_CONFORMER, TINY_WAV2VEC2, BiLSTMConfig, ConformerConfig
 from fieldasr.train.config import ConfigError, KeyPath, RecipeSource, read_recipe, recipe_from
 from fieldasr.train.schema import SettingsReader, did_you_mean, dotted, to_plain
 from fieldasr.train.trainer import TrainerOptions, TrainingError
 
 WAV2VEC2_SIZES: dict[str, dict[str, Any]] = {"tiny": TINY_WAV2VEC2, "base": {}}  # base: transformers' defaults (95 M)
 CONFORMER_SIZES: dict[str, ConformerConfig] = {"tiny": TINY_CONFORMER, "small": ConformerConfig()}
+BILSTM_SIZES: dict[str, BiLSTMConfig] = {"tiny": TINY_BILSTM, "small": SMALL_BILSTM, "persephone": BiLSTMConfig()}
 MANIFEST_FOLDER = "a folder holding recordings.jsonl.gz and segments.jsonl.gz (from `fieldasr prepare`)"
 
 
 @dataclass(frozen=True)
 class DataSection:
     train: str = field(metadata={"help": f"Set data.train to {MANIFEST_FOLDER}, e.g. --set data.train=corpora_manifests/LANGUAGE/train."})
-    valid: str | None = None  # manifest folder for validation; none: no validation
+    valid: str | None = None  # manifest folder for validation; null: see valid_fraction
+    valid_fraction: float = 0.0  # with valid: null, hold out this share of the training audio as the dev set (fieldasr.data.dev_split); 0: none
     languages: tuple[str, ...] | None = None  # keep only these languages of the manifests; null: all
     label_unit: Literal["phones", "characters", "subwords"] = "phones"
     subword_model: str | None = None  # sentencepiece .model file, needed for label_unit: subwords
@@ -41,10 +43,10 @@ class DataSection:
 
 @dataclass(frozen=True)
 class ModelSection:
-    architecture: Literal["conformer_ctc", "wav2vec2_ctc"] = "conformer_ctc"
-    size: str = "tiny"  # conformer_ctc: tiny | small; wav2vec2_ctc without `pretrained`: tiny | base
+    architecture: Literal["conformer_ctc", "bilstm_ctc", "wav2vec2_ctc"] = "conformer_ctc"
+    size: str = "tiny"  # conformer_ctc: tiny | small; bilstm_ctc: tiny | small | persephone; wav2vec2_ctc without `pretrained`: tiny | base
     pretrained: str | None = None  # wav2vec2_ctc: a local Hugging Face checkpoint folder (wav2vec2/XLS-R/MMS, hubert, wavlm, data2vec-audio, wav2vec2-bert)
-    # over the size's (ConformerConfig / Wav2Vec2Config); with `pretrained`: only fine-tuning overrides
+    # over the size's (ConformerConfig / BiLSTMConfig / Wav2Vec2Config); with `pretrained`: only fine-tuning overrides
     # (hf_encoder.ENCODER_OVERRIDES: masking, layerdrop, dropouts); null: none
     config: Mapping[str, Any] | None = field(default_factory=dict)
     gradient_checkpointing: bool = False  # wav2vec2_ctc: recompute activations in the backward pass (less memory, ~30 % slower)
@@ -86,6 +88,9 @@ def read_ctc_recipe(source: RecipeSource) -> CTCRecipe:
 def checked_ctc_recipe(reader: SettingsReader, recipe: CTCRecipe, path: KeyPath = ()) -> CTCRecipe:
     """The checks that involve more than one setting; `path` places the recipe inside a larger one."""
     model = checked_model(reader, recipe.model, path + ("model",))
+    if not 0 <= recipe.data.valid_fraction < 1:
+        raise reader.error(path + ("data", "valid_fraction"), f"{dotted(path + ('data', 'valid_fraction'))}: {recipe.data.valid_fraction} "
+                                                              "is not a share of the training audio; use a number from 0 (no dev set) below 1, e.g. 0.1.")
     if recipe.data.label_unit == "subwords" and not recipe.data.subword_model:
         raise reader.error(path + ("data",), f"{dotted(path + ('data', 'label_unit'))} is subwords: set "
                                              f"{dotted(path + ('data', 'subword_model'))} to a sentencepiece .model file.")
@@ -100,16 +105,18 @@ def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) ->
     """Size and `config` checked against the architecture; `config` returned complete (the size's settings
     with the recipe's over them), so the recorded configuration shows every effective model setting."""
     model = dataclasses.replace(model, config=model.config or {})  # null drops a base file's settings (merging cannot)
-    if model.architecture == "conformer_ctc":
+    from_scratch = {"conformer_ctc": (CONFORMER_SIZES, ConformerConfig, "Conformer"), "bilstm_ctc": (BILSTM_SIZES, BiLSTMConfig, "BiLSTM")}
+    if model.architecture in from_scratch:
         for name in ("pretrained", "mms_adapter", "gradient_checkpointing"):
             if getattr(model, name):
                 where = path + (name,)
-                raise reader.error(where, f"{dotted(where)} is a wav2vec2_ctc setting; conformer_ctc does not use it. "
+                raise reader.error(where, f"{dotted(where)} is a wav2vec2_ctc setting; {model.architecture} does not use it. "
                                           f"Remove it, or set {dotted(path + ('architecture',))}: wav2vec2_ctc.")
-        reader.choice(path + ("size",), model.size, CONFORMER_SIZES, " for conformer_ctc")
-        _refuse_unknown_model_settings(reader, model.config, dataclasses.asdict(ConformerConfig()), path, "Conformer")
-        complete = {**dataclasses.asdict(CONFORMER_SIZES[model.size]), **model.config}
-        config = dataclasses.asdict(reader.build(ConformerConfig, complete, path + ("config",)))
+        sizes, config_type, name = from_scratch[model.architecture]
+        reader.choice(path + ("size",), model.size, sizes, f" for {model.architecture}")
+        _refuse_unknown_model_settings(reader, model.config, dataclasses.asdict(config_type()), path, name)
+        complete = {**dataclasses.asdict(sizes[model.size]), **model.config}
+        config = dataclasses.asdict(reader.build(config_type, complete, path + ("config",)))
         return dataclasses.replace(model, config=config)
     from transformers import Wav2Vec2Config
 

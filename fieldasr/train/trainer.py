@@ -4,10 +4,11 @@ Brain already does the loops, mixed precision, gradient accumulation and clippin
 handling, DDP wrapping, intra-epoch checkpoints and mid-epoch resumption (the saveable data loader
 skips the batches already seen, and samplers re-create the same order from their seed and epoch).
 This module adds: a typed options dataclass, the task contract (`forward(batch) -> TaskOutput`),
-weighted statistics, a long-format CSV log, keep-best-N checkpoints, a learning-rate warm-up, clear
-errors for out-of-memory batches and for checkpoints of another architecture. It also replaces Brain's
-optimizer step: gradients are unscaled (AMP) before clipping every parameter group and before one check of
-their norm, which is the only host sync of a step (Brain checks each parameter's gradient on the host).
+weighted statistics, a long-format CSV log, keep-best-N checkpoints, a learning-rate warm-up, early stopping
+on the validation metric, averaging of the best checkpoints, clear errors for out-of-memory batches and for
+checkpoints of another architecture. It also replaces Brain's optimizer step: gradients are unscaled (AMP)
+before clipping every parameter group and before one check of their norm, which is the only host sync of a
+step (Brain checks each parameter's gradient on the host).
 
 DDP (`torchrun`): each process on the GPU of its LOCAL_RANK, statistics reduced on the device
 (`fieldasr.train.statistics`), `find_unused_parameters` when the task leaves parameters without gradients,
@@ -30,13 +31,15 @@ from typing import Any, Literal
 
 import speechbrain as sb
 import torch
+import yaml
 from speechbrain.core import INTRA_EPOCH_CKPT_FLAG
-from speechbrain.utils.checkpoints import Checkpointer
+from speechbrain.utils.checkpoints import Checkpointer, mark_as_loader, mark_as_saver, register_checkpoint_hooks
 from speechbrain.utils.epoch_loop import EpochCounter
 from tqdm import tqdm
 
 from fieldasr.device import resolve_device
 from fieldasr.errors import FieldasrError
+from fieldasr.train.averaging import average_checkpoints
 from fieldasr.train.batching import FixedBatchSampler, ShardedBatchSampler
 from fieldasr.train.distributed import TrainingPosition, init_distributed, is_distributed, rank, world_size
 from fieldasr.train.optimizers import make_optimizer, parameter_groups
@@ -81,6 +84,8 @@ class TrainerOptions:
     seed: int = 1234
     progress_bar: bool = True
     nonfinite_patience: int = 3
+    early_stopping_patience_steps: int = 0  # stop when valid_metric has not improved for this many optimizer steps; 0: off
+    average_best_checkpoints: int = 0  # at the end, average the weights of this many best checkpoints (<= keep_best); 0 or 1: off
     num_workers: int | Literal["auto"] = "auto"  # data loading processes; auto: 0 on the CPU, up to 4 per GPU
     valid_batch_size: int = 8
 
@@ -107,6 +112,11 @@ class TrainerOptions:
             raise TrainingError(f"valid_metric_mode must be 'min' or 'max', not {self.valid_metric_mode!r}.")
         if self.grad_accumulation < 1 or self.max_epochs < 1 or self.keep_best < 1:
             raise TrainingError("grad_accumulation, max_epochs and keep_best must be at least 1.")
+        if self.early_stopping_patience_steps < 0 or self.average_best_checkpoints < 0:
+            raise TrainingError("early_stopping_patience_steps and average_best_checkpoints must be 0 (off) or more.")
+        if self.average_best_checkpoints > self.keep_best:
+            raise TrainingError(f"average_best_checkpoints ({self.average_best_checkpoints}) needs as many checkpoints kept: "
+                                f"set keep_best to at least {self.average_best_checkpoints}.")
         if self.lr_decay not in ("none", "linear"):
             raise TrainingError(f"lr_decay must be 'none' or 'linear', not {self.lr_decay!r}.")
         if self.lr_decay == "linear" and (self.max_steps is None or self.max_steps <= self.warmup_steps):
@@ -125,6 +135,8 @@ class TrainingSummary:
     checkpoint_dir: Path
     skipped_nonfinite: int = 0  # batches whose loss was not finite, all processes (their steps are skipped)
     counts: Mapping[str, float] = field(default_factory=dict)  # the tasks' counts (e.g. infinite CTC losses), this run, all processes
+    stopped_early_at_step: int | None = None  # the step early stopping ended training at; None: it did not
+    averaged_weights: Path | None = None  # the task weights averaged over the best checkpoints, when averaging is on
 
 
 class MetricLog:
@@ -166,10 +178,56 @@ def _batch_duration(batch: Any) -> float | None:
     return None if durations is None else float(torch.as_tensor(durations).sum())
 
 
+@register_checkpoint_hooks
+class StoppingEpochCounter(EpochCounter):
+    """SpeechBrain's epoch counter, which also stops once the validation metric has not improved for `patience_steps`
+    optimizer steps (a patience in steps means the same wait on 10 minutes of data as on 10 hours). The wait starts
+    at the first improvement, so a model still on CTC's blank plateau (error rate 100 %) is not stopped. Its state
+    is saved with each checkpoint, so a resumed run keeps the best score and a stopped run stays stopped."""
+
+    def __init__(self, limit: int, patience_steps: int, mode: str) -> None:
+        super().__init__(limit)
+        self.patience_steps, self.mode = patience_steps, mode
+        self.best_score: float | None = None
+        self.best_step = 0
+        self.improved = False  # on the first validation's score
+        self.stopped_at_step: int | None = None
+
+    def __next__(self) -> int:
+        if self.stopped_at_step is not None:
+            raise StopIteration
+        return super().__next__()
+
+    def update_metric(self, score: float, step: int) -> None:
+        better = self.best_score is None or (score < self.best_score if self.mode == "min" else score > self.best_score)
+        if better:
+            self.improved = self.best_score is not None
+            self.best_score, self.best_step = score, step
+        elif self.improved and self.patience_steps and step - self.best_step >= self.patience_steps:
+            self.stopped_at_step = step
+            logger.info("early stopping at step %d: no better validation score since step %d", step, self.best_step)
+
+    @mark_as_saver
+    def _save(self, path: Path) -> None:
+        state = {"current_epoch": self.current, "best_score": self.best_score, "best_step": self.best_step,
+                 "improved": self.improved, "stopped_at_step": self.stopped_at_step}
+        Path(path).write_text(yaml.safe_dump(state), encoding="utf-8")
+
+    @mark_as_loader
+    def _recover(self, path: Path, end_of_epoch: bool = True, device: Any = None) -> None:
+        state = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        if isinstance(state, int):  # a checkpoint written by the plain EpochCounter before early stopping existed
+            state = {"current_epoch": state}
+        self.current = state["current_epoch"] if end_of_epoch else state["current_epoch"] - 1
+        self.best_score, self.best_step = state.get("best_score"), state.get("best_step", 0)
+        self.improved = state.get("improved", False)
+        self.stopped_at_step = state.get("stopped_at_step")
+
+
 @dataclass(frozen=True)
 class _BrainContext:
     options: TrainerOptions
-    epoch_counter: EpochCounter
+    epoch_counter: StoppingEpochCounter
     valid_metric_fn: ValidMetric | None
     has_validation: bool
     metric_log: MetricLog
@@ -350,6 +408,8 @@ class _TaskBrain(sb.Brain):
                 self._save_epoch_checkpoint(averages)
         elif stage == sb.Stage.VALID:
             self.last_valid = averages
+            if self.options.valid_metric in averages:
+                self.epoch_counter.update_metric(averages[self.options.valid_metric], self.optimizer_step)
             self._save_epoch_checkpoint(averages)
         else:
             self.last_test = averages
@@ -435,7 +495,9 @@ class Trainer:
         self.collate_fn = collate_fn
         self.experiment_dir = Path(options.experiment_dir)
         self.experiment_dir.mkdir(parents=True, exist_ok=True)
-        self.epoch_counter = EpochCounter(options.max_epochs)
+        if options.early_stopping_patience_steps and valid_set is None:
+            raise TrainingError("early stopping (early_stopping_patience_steps) needs a validation set.")
+        self.epoch_counter = StoppingEpochCounter(options.max_epochs, options.early_stopping_patience_steps, options.valid_metric_mode)
         checkpointer = Checkpointer(self.experiment_dir / "checkpoints", recoverables={"task": task, "epoch_counter": self.epoch_counter})
         if valid_metric is None and hasattr(task, "validation_metrics"):
             valid_metric = lambda module, batch: module.validation_metrics(batch)  # noqa: E731
@@ -495,6 +557,7 @@ class Trainer:
         """Train until max_epochs or max_steps, resuming from the newest checkpoint in the experiment folder."""
         brain = self.brain
         brain.fit(self.epoch_counter, self.train_loader, self.valid_loader, progressbar=self.options.progress_bar)
+        averaged = self.average_best() if self.options.average_best_checkpoints > 1 else None
         return TrainingSummary(
             optimizer_steps=brain.optimizer_step,
             epochs_completed=self.epoch_counter.current,
@@ -503,7 +566,22 @@ class Trainer:
             checkpoint_dir=self.experiment_dir / "checkpoints",
             skipped_nonfinite=brain.skipped_nonfinite,
             counts=dict(brain.counts),
+            stopped_early_at_step=self.epoch_counter.stopped_at_step,
+            averaged_weights=averaged,
         )
+
+    def average_best(self) -> Path | None:
+        """Average the `average_best_checkpoints` best checkpoints (by the validation metric, or by training loss
+        without validation, as they were kept) into experiment_dir/averaged/; None when fewer than two exist."""
+        if not sb.utils.distributed.if_main_process():
+            return None
+        key = self.options.valid_metric if self.valid_loader is not None else "loss"
+        mode = self.options.valid_metric_mode if self.valid_loader is not None else "min"
+        found = self.brain.checkpointer.find_checkpoints(**({"min_key": key} if mode == "min" else {"max_key": key}),
+                                                          max_num_checkpoints=self.options.average_best_checkpoints)
+        if len(found) < 2:
+            return None
+        return average_checkpoints([Path(checkpoint.path) for checkpoint in found], self.experiment_dir)
 
     def evaluate(self, dataset: Any, collate_fn: Callable, batch_size: int = 8, use_best: bool = True) -> dict[str, float]:
         """Average loss, statistics and validation metrics on `dataset`, with the best checkpoint when `use_best`."""

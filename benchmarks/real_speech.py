@@ -1,0 +1,311 @@
+"""Real-speech benchmark: the small-real-data recipes on real Dutch (Fish Fillets NG), as a fieldworker would run them.
+
+    PYTHONPATH=. python benchmarks/real_speech.py [--sizes 10,30,full] [--conditions scratch,transfer] [--seeds 1,2]
+
+Data (`fieldasr_examples.corpora.import_fillets`, labelled as `benchmarks/crosslingual_protocol.label_words` does:
+normalised words, G2P phones joined by `|`): whole game levels (scenes) are held out until the test set has at
+least `--test-minutes` of speech, so no test line shares a scene (or its vocabulary of props) with training.
+The rest, shuffled once, gives nested training sets: the first 10 min, the first 30 min, and all of it ("full").
+
+Conditions, each trained by a shipped recipe at its default budget (the recipe holds out its own dev set,
+stops early on dev PER and averages its best checkpoints; `fieldasr export` bundles the result):
+  scratch   recipes/ctc/hparams/small_real_data.yaml (the default architecture)
+  bilstm    recipes/ctc/hparams/small_real_data_bilstm.yaml (the architecture comparison)
+  transfer  recipes/transfer/hparams/small_real_data.yaml from the demo's multilingual phone bundle
+            (synthetic speech of 5 languages; `python -m fieldasr_examples.demo` builds it, --bundle names it)
+
+Scores on the test set: PER of greedy decoding (word boundaries not counted); WER and CER of lexicon + word-trigram
+beam search, lexicon (G2P) and LM from the training text only; the test OOV rate against that lexicon.
+Every run's result is cached in `--work-dir`/results/*.json, so a killed benchmark resumes where it stopped and
+`--sizes/--conditions/--seeds` run a subset; the report is rebuilt from every cached result.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import random
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from benchmarks.benchmark_doc import Table, add_report_option, write_benchmark_doc
+from benchmarks.crosslingual_protocol import label_words, log_probabilities, minutes, oov_rate, subset, take_minutes, to_16k_wav
+from fieldasr.bundle import export_experiment, load_bundle
+from fieldasr.data import Corpus
+from fieldasr.decode import BeamDecoder, NgramModel, greedy_decode
+from fieldasr.eval.metrics import score
+from fieldasr.files import atomic_write_text
+from fieldasr.text import Vocabulary
+from fieldasr.text.vocabulary import WORD_BOUNDARY
+from fieldasr.train.recipe import run_recipe_file
+from fieldasr_examples.corpora.fillets import import_fillets
+
+FILLETS_ROOT = Path("/usr/share/games/fillets-ng")
+RECIPES = {
+    "scratch": "recipes/ctc/hparams/small_real_data.yaml",
+    "bilstm": "recipes/ctc/hparams/small_real_data_bilstm.yaml",
+    "transfer": "recipes/transfer/hparams/small_real_data.yaml",
+}
+SIZES = {"10": 10.0, "30": 30.0, "full": None}
+SPLIT_SEED = 0  # the test/train split is the same for every training seed
+
+
+@dataclass(frozen=True)
+class RunResult:
+    condition: str
+    size: str
+    seed: int
+    label_minutes: float  # training audio handed to the recipe (it holds its dev set out of this)
+    steps: int
+    stopped_early_at_step: int | None
+    wall_seconds: float
+    cpu_seconds: float  # this process's CPU time during training (all its threads)
+    resumed: bool  # the run continued an interrupted one: its times cover only the last part
+    threads: int
+    overrides: tuple[str, ...]  # --set settings of this run beyond the recipe's defaults (empty: the default budget)
+    per: float
+    wer: float
+    cer: float
+    oov_rate: float
+
+
+def prepare_data(work: Path, test_minutes: float) -> dict[str, Corpus]:
+    """Test and the nested training sets as 16 kHz wav manifests under work/data (built once, then loaded)."""
+    data = work / "data"
+    names = ["test", *(f"train_{size}" for size in SIZES)]
+    if all((data / name / "segments.jsonl.gz").is_file() for name in names) and (data / "lexicon.json").is_file():
+        return {name: Corpus.load(data / name) for name in names}
+    imported = import_fillets(work / "fillets_manifests", FILLETS_ROOT)
+    labelled = label_words(Corpus.load(imported.corpus_dir), "nld")
+    segments = [s for s in labelled.corpus.segments if s.phones]
+    by_level: dict[str, list] = {}
+    for segment in segments:
+        by_level.setdefault(segment.recording_id.split("-")[0], []).append(segment)
+    levels = sorted(by_level)
+    random.Random(SPLIT_SEED).shuffle(levels)
+    test, test_levels = [], []
+    for level in levels:
+        if sum(s.duration for s in test) >= test_minutes * 60:
+            break
+        test.extend(by_level[level])
+        test_levels.append(level)
+    train = [s for level in levels if level not in test_levels for s in by_level[level]]
+    random.Random(SPLIT_SEED).shuffle(train)
+    full = to_16k_wav(subset(labelled.corpus, train), work / "wav16k")
+    order = {segment.id: segment for segment in full.segments}
+    ordered = [order[s.id] for s in train]
+    corpora = {"test": to_16k_wav(subset(labelled.corpus, test), work / "wav16k"), "train_full": full}
+    for size, limit in SIZES.items():
+        if limit is not None:
+            corpora[f"train_{size}"] = subset(full, take_minutes(ordered, limit))
+    for name, corpus in corpora.items():
+        corpus.save(data / name)
+    (data / "lexicon.json").write_text(json.dumps(labelled.lexicon, ensure_ascii=False), encoding="utf-8")
+    (data / "test_levels.txt").write_text("\n".join(sorted(test_levels)) + "\n", encoding="utf-8")
+    return corpora
+
+
+def run_name(condition: str, size: str, seed: int) -> str:
+    return f"{condition}-{size}-seed{seed}"
+
+
+def result_name(condition: str, size: str, seed: int, overrides: Sequence[str]) -> str:
+    """A run with --set settings is cached, and trained in an experiment folder, apart from the default run."""
+    suffix = "-set-" + hashlib.sha1("\n".join(overrides).encode()).hexdigest()[:8] if overrides else ""
+    return run_name(condition, size, seed) + suffix
+
+
+def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Corpus], work: Path, bundle: Path,
+                    lm_weight: float, word_score: float, extra_overrides: Sequence[str] = ()) -> RunResult:
+    name = result_name(condition, size, seed, extra_overrides)
+    experiment = work / "runs" / name
+    train_folder = work / "data" / f"train_{size}"
+    overrides = [f"experiment_dir={experiment}", f"data.train={train_folder}", f"trainer.seed={seed}", "data.language=nld",
+                 "trainer.progress_bar=false", *extra_overrides]
+    if condition == "transfer":
+        overrides.append(f"transfer.init_from={bundle}")
+    print(f"== {name}: {RECIPES[condition]} {' '.join(overrides)}", flush=True)
+    resumed = any((experiment / "checkpoints").glob("CKPT+*"))
+    wall, cpu = time.perf_counter(), time.process_time()
+    summary = run_recipe_file(RECIPES[condition], overrides, ["benchmarks/real_speech.py", name])
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    exported = export_experiment(experiment, experiment / "bundle", metric="token_error_rate", overwrite=True)
+    loaded = load_bundle(exported)
+    train = corpora[f"train_{size}"]
+    lexicon = json.loads((work / "data" / "lexicon.json").read_text(encoding="utf-8"))
+    scores = score_test_set(loaded.model.eval(), loaded.vocabulary, corpora["test"], train, lexicon, experiment, lm_weight, word_score)
+    return RunResult(condition, size, seed, minutes(train), summary.optimizer_steps, summary.stopped_early_at_step, wall, cpu, resumed,
+                     torch.get_num_threads(), tuple(extra_overrides), **scores)
+
+
+def score_test_set(model: torch.nn.Module, vocabulary: Vocabulary, test: Corpus, train: Corpus, lexicon: dict, folder: Path,
+                   lm_weight: float, word_score: float) -> dict[str, float]:
+    """PER of greedy decoding (word boundaries not counted); WER and CER of one lexicon + word-trigram beam search
+    (both from the training text); the test OOV rate against that lexicon."""
+    emissions = log_probabilities(model, test)
+    references = {s.id: [p for p in s.phones or () if p != WORD_BOUNDARY] for s in test.segments}
+    phones = {identifier: [t for t in greedy_decode(emission[None], vocabulary)[0].tokens if t != WORD_BOUNDARY]
+              for identifier, emission in emissions}
+    arpa = folder / "words.arpa"
+    NgramModel([s.text or "" for s in train.segments], order=3).write_arpa(arpa)
+    training_words = {word for s in train.segments for word in (s.text or "").split()}
+    known = {word: pronunciation for word, pronunciation in lexicon.items() if word in training_words}
+    decoder = BeamDecoder(vocabulary, lexicon=known, lm_path=arpa, lm_weight=lm_weight, word_score=word_score)
+    words = {identifier: decoder.decode(emission[None])[0][0].text if emission.shape[0] else "" for identifier, emission in emissions}
+    texts = {s.id: s.text or "" for s in test.segments}
+    return {"per": score(references, phones, unit="phone").rate, "wer": score(texts, words, unit="word").rate,
+            "cer": score(texts, words, unit="char").rate, "oov_rate": oov_rate(test, known)}
+
+
+# ---------------------------------------------------------------- report
+
+
+def spread(values: Sequence[float]) -> str:
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return f"{100 * mean:.1f}"
+    return f"{100 * mean:.1f} ± {100 * (max(values) - min(values)) / 2:.1f}"
+
+
+def budget(result: RunResult) -> str:
+    return " ".join(result.overrides) if result.overrides else "recipe default"
+
+
+def grouped(results: Sequence[RunResult]) -> dict[tuple[str, str, str], list[RunResult]]:
+    groups: dict[tuple[str, str, str], list[RunResult]] = {}
+    for result in sorted(results, key=lambda r: (r.condition, list(SIZES).index(r.size), r.seed)):
+        groups.setdefault((result.condition, result.size, budget(result)), []).append(result)
+    return groups
+
+
+def result_tables(results: Sequence[RunResult], corpora: dict[str, Corpus], asked: argparse.Namespace) -> list[Table]:
+    data_rows = [(name, f"{minutes(corpus):.1f}", str(len(corpus.segments)), str(len({s.speaker for s in corpus.segments})))
+                 for name, corpus in corpora.items()]
+    tables = [Table("Data: real Dutch, Fish Fillets NG (acted game dialogue)", ("set", "minutes", "utterances", "speakers"), data_rows,
+                    "The test set is whole game levels (scene-disjoint from training); the training sets are nested. "
+                    "Each recipe holds 10 % of its training set out as its dev set (recording-disjoint here: 2 speakers).")]
+    rows = []
+    for (condition, size, settings), runs in grouped(results).items():
+        rows.append((condition, f"{runs[0].label_minutes:.1f}", settings, ",".join(str(r.seed) for r in runs), spread([r.per for r in runs]),
+                     spread([r.wer for r in runs]), spread([r.cer for r in runs]), f"{100 * runs[0].oov_rate:.1f}",
+                     ", ".join(str(r.steps) + ("*" if r.stopped_early_at_step is not None else "") for r in runs),
+                     ", ".join(f"{r.wall_seconds / 60:.1f}" for r in runs), ", ".join(f"{r.cpu_seconds / 60:.1f}" for r in runs),
+                     ", ".join(str(r.threads) for r in runs) + (" (resumed)" if any(r.resumed for r in runs) else "")))
+    tables.append(Table("Results on the test set (mean ± half the range over seeds)",
+                        ("condition", "label min", "budget", "seeds", "PER %", "WER %", "CER %", "test OOV %", "steps", "train wall min",
+                         "train CPU min", "threads"), rows,
+                        "PER: greedy decoding, word boundaries not counted. WER/CER: lexicon + word-trigram beam search "
+                        "(lexicon and LM from the training text). steps*: stopped early on dev PER. Wall and CPU time are of "
+                        "the recipe's training alone, measured on a machine shared with other jobs (see the analysis)."))
+    curve = [(size, f"{statistics.mean(r.label_minutes for r in runs):.0f}", condition, settings, spread([r.per for r in runs]))
+             for (condition, size, settings), runs in grouped(results).items()]
+    tables.append(Table("Learning curve: test PER against minutes of labelled speech",
+                        ("set", "label min", "condition", "budget", "PER %"), sorted(curve, key=lambda row: (row[2], float(row[1])))))
+    missing = [(condition, size, str(seed)) for condition in RECIPES for size in SIZES for seed in asked.all_seeds
+               if not any((r.condition, r.size, r.seed) == (condition, size, seed) and not r.overrides for r in results)]
+    if missing:
+        tables.append(Table("Not run or not finished at the recipe's default budget (no cached result)", ("condition", "size", "seed"), missing,
+                            "These combinations have no result in the results folder; nothing above stands in for them."))
+    return tables
+
+
+def dev_curves(runs: Path, marks: Sequence[int] = (100, 200, 400, 700, 1000, 1500)) -> Table:
+    """Dev PER (the recipe's held-out dev set, greedy, word boundaries counted) at given steps and the wall minutes
+    to reach them, read from every run folder's log.csv: finished, stopped or still unfinished runs alike."""
+    rows = []
+    for folder in sorted(path for path in runs.glob("*") if (path / "log.csv").is_file() and not path.is_symlink()):
+        with open(folder / "log.csv", encoding="utf-8") as stream:
+            log = list(csv.DictReader(stream))
+        if not log:
+            continue
+        started = float(log[0]["time"])
+        validations = [(int(row["step"]), float(row["value"]), (float(row["time"]) - started) / 60) for row in log
+                       if row["stage"] == "valid_epoch" and row["name"] == "token_error_rate"]
+        cells = []
+        for mark in marks:
+            reached = [v for v in validations if v[0] <= mark]
+            cells.append(f"{100 * reached[-1][1]:.1f} ({reached[-1][2]:.0f} min)" if reached and validations[-1][0] >= mark else "–")
+        best = min(validations, key=lambda v: v[1]) if validations else None
+        last = validations[-1] if validations else None
+        rows.append((folder.name, *cells, f"{100 * best[1]:.1f} @ {best[0]}" if best else "–", str(last[0]) if last else "0"))
+    return Table("Dev PER during training (each run's log.csv; also unfinished runs)",
+                 ("run", *(f"step {mark}" for mark in marks), "best dev PER @ step", "last step logged"), rows,
+                 "Dev PER at the last validation at or before each step, with the wall minutes since the run's first log line "
+                 "in brackets (runs started together shared the machine alike). Word boundaries count here, unlike the test PER.")
+
+
+def load_results(folder: Path) -> list[RunResult]:
+    results = []
+    for path in sorted(folder.glob("*.json")):
+        fields = json.loads(path.read_text(encoding="utf-8"))
+        results.append(RunResult(**{**fields, "overrides": tuple(fields.get("overrides", ()))}))
+    return results
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10,30,full", help=f"comma-separated training sets, of: {', '.join(SIZES)}")
+    parser.add_argument("--conditions", default="scratch,transfer", help=f"comma-separated, of: {', '.join(RECIPES)}")
+    parser.add_argument("--seeds", default="1,2", help="comma-separated training seeds")
+    parser.add_argument("--all-seeds", default="1,2", help="the seeds the report expects (missing ones are listed as not run)")
+    parser.add_argument("--test-minutes", type=float, default=16.0, help="whole levels are held out until the test set has this much")
+    parser.add_argument("--bundle", type=Path, default=Path("demo_output/bundles/multilingual"),
+                        help="the multilingual phone bundle of the transfer condition (python -m fieldasr_examples.demo builds it)")
+    parser.add_argument("--lm-weight", type=float, default=1.0)
+    parser.add_argument("--word-score", type=float, default=0.0)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of each training")
+    parser.add_argument("--work-dir", type=Path, default=Path("exp/real_speech"), help="data, runs and the results cache")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a recipe setting for every run (e.g. for a smoke test); the report's command shows it")
+    parser.add_argument("--report-only", action="store_true", help="rebuild the report from the cached results, train nothing")
+    add_report_option(parser, "real_speech")
+    arguments = parser.parse_args(argv)
+    for option, known in (("sizes", SIZES), ("conditions", RECIPES)):
+        unknown = set(getattr(arguments, option).split(",")) - set(known)
+        if unknown:
+            parser.error(f"--{option}: unknown {sorted(unknown)}; choose from {', '.join(known)}")
+    arguments.seed_list = [int(seed) for seed in arguments.seeds.split(",")]
+    arguments.all_seeds = sorted({int(seed) for seed in arguments.all_seeds.split(",")} | set(arguments.seed_list))
+    return arguments
+
+
+def main(argv: Sequence[str] | None = None) -> list[RunResult]:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    arguments = parse_arguments(argv)
+    torch.set_num_threads(arguments.threads)
+    work = arguments.work_dir
+    results_dir = work / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    corpora = prepare_data(work, arguments.test_minutes)
+    if not arguments.report_only:
+        for size in arguments.sizes.split(","):
+            for condition in arguments.conditions.split(","):
+                for seed in arguments.seed_list:
+                    cached = results_dir / f"{result_name(condition, size, seed, arguments.overrides)}.json"
+                    if cached.is_file():
+                        print(f"== {cached.stem}: cached, skipped", flush=True)
+                        continue
+                    result = train_and_score(condition, size, seed, corpora, work, arguments.bundle, arguments.lm_weight,
+                                             arguments.word_score, arguments.overrides)
+                    atomic_write_text(cached, json.dumps(asdict(result), indent=1))
+                    print(f"== {cached.stem}: PER {100 * result.per:.1f} % WER {100 * result.wer:.1f} % "
+                          f"in {result.wall_seconds / 60:.1f} min", flush=True)
+    results = load_results(results_dir)
+    if str(arguments.output) != "-":
+        command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/real_speech.py", *argv])
+        path = write_benchmark_doc(arguments.output, "Real-speech benchmark: the small-data recipes on real Dutch",
+                                   [*result_tables(results, corpora, arguments), dev_curves(work / "runs")], command=command)
+        print(f"wrote {path}", flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main()
