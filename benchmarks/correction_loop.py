@@ -8,11 +8,16 @@ fine-tunes the current bundle on every correction so far plus a replay of the or
 bundle. PER on the fixed held-out set is measured after each round with greedy decoding.
 
     PYTHONPATH=. python benchmarks/correction_loop.py [--work /tmp/fieldasr-synthetic] [--steps 60] [--threads 2]
+
+Real speech instead (`benchmarks/real_dutch.py`): `--real-dutch exp/real_speech/data --bundle BUNDLE_TRAINED_ON_TRAIN_30`
+(rounds of `--round-minutes` of Dutch the bundle never heard, held out: `--test-utterances` of the test set, replay:
+train_30); the report then goes to docs/benchmarks/correction_loop_real_dutch.md.
 """
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -21,7 +26,7 @@ import torch
 from benchmark_doc import Table, add_report_option, publish
 from fieldasr.audio import audio_info
 from fieldasr.bundle import load_bundle
-from fieldasr.data import Corpus
+from fieldasr.data import Corpus, Segment
 from fieldasr.data.eaf_text import EafText
 from fieldasr.files import atomic_write_bytes
 from fieldasr.train.adapt import AdaptOptions, adapt_bundle, token_error_rate
@@ -29,6 +34,7 @@ from fieldasr.train.pipeline import filter_ctc_feasible, prepare_ctc_examples
 from fieldasr.transcribe import Transcriber, TranscribeOptions
 from fieldasr.transcribe.bundle_model import BundleAcousticModel
 from fieldasr.transcribe.outputs import write_transcript
+from real_dutch import fixed_subset, real_dutch_setup, rounds_by_minutes, with_g2p_spec
 from synthetic_speakers import synthetic_setup
 
 TIER = "fieldasr"
@@ -68,38 +74,80 @@ def transcribe_and_correct(bundle_dir: Path, corpus: Corpus, folder: Path) -> tu
     return corrected, uncorrectable, seconds / 60
 
 
+@dataclass(frozen=True)
+class LoopPlan:
+    bundle: Path  # the starting bundle
+    replay: Path  # manifest folder of its training data
+    recordings: Corpus  # where the rounds' segments come from
+    rounds: list[tuple[Segment, ...]]
+    test: Corpus  # the fixed held-out set, never corrected
+    description: str  # the report's note: what speech, what model
+
+
+def synthetic_plan(work: Path) -> LoopPlan:
+    """Two new synthetic speakers: a fixed quarter of their utterances held out, the rest cut into three rounds."""
+    setup = synthetic_setup(work)
+    segments = sorted(setup.new.segments, key=lambda segment: segment.id)
+    pool = [segment for index, segment in enumerate(segments) if index % 4]
+    rounds = [tuple(pool[len(pool) * number // 3: len(pool) * (number + 1) // 3]) for number in range(3)]
+    test = Corpus(setup.new.recordings, tuple(segments[::4]))
+    return LoopPlan(setup.bundle, setup.known, setup.new, rounds, test,
+                    f"Synthetic speech (espeak-ng, Māori UDHR text). Start: a phone Conformer trained {setup.training_steps} steps "
+                    f"on 2 synthetic speakers; rounds use 2 new speakers; fixed held-out set: {len(test.segments)} utterances of "
+                    "the new speakers, never corrected.")
+
+
+def real_dutch_plan(data: Path, bundle: Path, work: Path, test_utterances: int, round_minutes: float) -> LoopPlan:
+    """Real Dutch: rounds of train_full segments the train_30 bundle never heard; held out: a fixed subset of the test set."""
+    setup = real_dutch_setup(data, bundle)
+    test, passed_over = fixed_subset(setup.test, test_utterances, bundle)
+    rounds = rounds_by_minutes(setup.new, round_minutes, 3)
+    return LoopPlan(with_g2p_spec(setup.bundle, work / "start-bundle"), setup.known, setup.new, rounds, test,
+                    "Real Dutch speech (Fish Fillets NG, manifests from benchmarks/real_speech.py). Start: the phone bundle "
+                    "trained on train_30 (transfer condition); each round transcribes about "
+                    f"{round_minutes:g} min of train_full segments that are not in train_30 (never heard by the model); fixed "
+                    f"held-out set: {len(test.segments)} utterances of the scene-disjoint test set (a fixed digest order; "
+                    f"{passed_over} passed over for a phone train_30 lacks), never corrected; replay: train_30.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/fieldasr-synthetic"), help="cache of the corpus and model")
     parser.add_argument("--steps", type=int, default=60, help="adapt steps per round")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--real-dutch", type=Path, help="real speech instead: the data folder benchmarks/real_speech.py writes")
+    parser.add_argument("--bundle", type=Path, help="with --real-dutch: the bundle trained on its train_30")
+    parser.add_argument("--test-utterances", type=int, default=80, help="with --real-dutch: size of the fixed held-out set")
+    parser.add_argument("--round-minutes", type=float, default=5.0, help="with --real-dutch: audio transcribed per round")
     add_report_option(parser, "correction_loop")
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
-    setup = synthetic_setup(arguments.work)
-    segments = sorted(setup.new.segments, key=lambda segment: segment.id)
-    test = Corpus(setup.new.recordings, tuple(segments[::4]))
-    pool = [segment for index, segment in enumerate(segments) if index % 4]
-    rounds = [pool[len(pool) * number // 3: len(pool) * (number + 1) // 3] for number in range(3)]
+    if arguments.real_dutch:
+        if arguments.bundle is None:
+            parser.error("--real-dutch needs --bundle (the bundle trained on its train_30)")
+        if arguments.output == parser.get_default("output"):
+            arguments.output = "docs/benchmarks/correction_loop_real_dutch.md"
+        plan = real_dutch_plan(arguments.real_dutch, arguments.bundle, arguments.work, arguments.test_utterances,
+                               arguments.round_minutes)
+    else:
+        plan = synthetic_plan(arguments.work)
     loop = arguments.work / f"loop-{time.strftime('%Y%m%d-%H%M%S')}"
-    bundle, corrections = setup.bundle, []
-    rows = [[0, "-", "-", "-", f"{held_out_per(bundle, test):.3f}", "-"]]
-    for number, segments_of_round in enumerate(rounds, start=1):
+    bundle, corrections = plan.bundle, []
+    rows = [[0, "-", "-", "-", f"{held_out_per(bundle, plan.test):.3f}", "-"]]
+    print(rows[0], flush=True)
+    for number, segments_of_round in enumerate(plan.rounds, start=1):
         started = time.perf_counter()
-        corrected, uncorrectable, minutes = transcribe_and_correct(bundle, Corpus(setup.new.recordings, tuple(segments_of_round)),
+        corrected, uncorrectable, minutes = transcribe_and_correct(bundle, Corpus(plan.recordings.recordings, segments_of_round),
                                                                    loop / f"round{number}")
         corrections += corrected
         result = adapt_bundle(bundle, corrections, TIER, loop / f"bundle{number}",
-                              AdaptOptions(steps=arguments.steps, lr=1e-3, replay=setup.known, progress_bar=False))
+                              AdaptOptions(steps=arguments.steps, lr=1e-3, replay=plan.replay, progress_bar=False))
         bundle = result.bundle
         rows.append([number, f"{minutes:.1f}", f"{len(corrected)} (+{uncorrectable} not one VAD segment)",
-                     f"{result.trained_on} / {result.held_out} / {result.replayed}", f"{held_out_per(bundle, test):.3f}",
+                     f"{result.trained_on} / {result.held_out} / {result.replayed}", f"{held_out_per(bundle, plan.test):.3f}",
                      f"{time.perf_counter() - started:.0f}"])
-        print(result.report())
-    note = (f"Synthetic speech (espeak-ng, Māori UDHR text), not real speech: the CPUs were shared with other jobs, so the "
-            f"real-speech run (Dutch, Fillets) is still to be done. Start: a phone Conformer trained {setup.training_steps} "
-            f"steps on 2 synthetic speakers; rounds use 2 new speakers; fixed held-out set: {len(test.segments)} utterances of "
-            f"the new speakers, never corrected. Each round: {arguments.steps} adapt steps from the previous round's bundle on all "
+        print(result.report(), rows[-1], flush=True)
+    note = (f"{plan.description} Each round: {arguments.steps} adapt steps from the previous round's bundle on all "
             "corrections so far (adapt holds 20% of them out for its own before/after), with an equal replay of the original "
             "training data.")
     publish(arguments.output, "The correction loop: PER on a fixed held-out set after each round",
