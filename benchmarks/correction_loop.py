@@ -114,6 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/fieldasr-synthetic"), help="cache of the corpus and model")
     parser.add_argument("--steps", type=int, default=60, help="adapt steps per round")
+    parser.add_argument("--lr", type=float, default=1e-3, help="adapt learning rate")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--real-dutch", type=Path, help="real speech instead: the data folder benchmarks/real_speech.py writes")
     parser.add_argument("--bundle", type=Path, help="with --real-dutch: the bundle trained on its train_30")
@@ -141,13 +142,13 @@ def main() -> None:
                                                                    loop / f"round{number}")
         corrections += corrected
         result = adapt_bundle(bundle, corrections, TIER, loop / f"bundle{number}",
-                              AdaptOptions(steps=arguments.steps, lr=1e-3, replay=plan.replay, progress_bar=False))
+                              AdaptOptions(steps=arguments.steps, lr=arguments.lr, replay=plan.replay, progress_bar=False))
         bundle = result.bundle
         rows.append([number, f"{minutes:.1f}", f"{len(corrected)} (+{uncorrectable} not one VAD segment)",
                      f"{result.trained_on} / {result.held_out} / {result.replayed}", f"{held_out_per(bundle, plan.test):.3f}",
                      f"{time.perf_counter() - started:.0f}"])
         print(result.report(), rows[-1], flush=True)
-    note = (f"{plan.description} Each round: {arguments.steps} adapt steps from the previous round's bundle on all "
+    note = (f"{plan.description} Each round: {arguments.steps} adapt steps (learning rate {arguments.lr:g}) from the previous round's bundle on all "
             "corrections so far (adapt holds 20% of them out for its own before/after), with an equal replay of the original "
             "training data.")
     publish(arguments.output, "The correction loop: PER on a fixed held-out set after each round",
