@@ -44,3 +44,10 @@ def test_the_trainer_reports_its_steps(tmp_path, capsys) -> None:
     options = TrainerOptions(experiment_dir=tmp_path, lr=0.1, optimizer="sgd", max_epochs=10, max_steps=4, progress_bar=False)
     Trainer(ToyTask(), dataclasses.replace(options), ToyDataset(), collate, batch_size=4).fit()
     assert "step 4/4 (100 %), epoch 1/10" in capsys.readouterr().err
+
+
+def test_an_epoch_limit_that_only_means_bounded_by_steps_is_not_shown():
+    lines: list[str] = []
+    progress = StepProgress(max_steps=40, max_epochs=10**9, write=lines.append, interval=0.0, clock=lambda: 0.0)
+    progress.step_done(40, epoch=2)
+    assert lines == ["step 40/40 (100 %), epoch 2"]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 PROGRESS_INTERVAL_SECONDS = 30.0
 
 
+UNBOUNDED_EPOCHS = 10**6  # a max_epochs this large only means "bounded by max_steps" (e.g. the SSL stage): not shown
+
 def duration_words(seconds: float) -> str:
     """45 s, 12 min, 1 h 05 min."""
     if seconds < 60:
@@ -45,7 +47,7 @@ class StepProgress:
 
     def line(self, step: int, epoch: int, now: float) -> str:
         parts = [f"step {step}/{self.max_steps} ({100 * step / self.max_steps:.0f} %)" if self.max_steps else f"step {step}",
-                 f"epoch {epoch}/{self.max_epochs}"]
+                 f"epoch {epoch}/{self.max_epochs}" if self.max_epochs < UNBOUNDED_EPOCHS else f"epoch {epoch}"]
         start_time, start_step = self._start or (now, step)
         if step > start_step:
             seconds_per_step = (now - start_time) / (step - start_step)
