@@ -32,8 +32,9 @@ from fieldasr.files import atomic_write_bytes, keep_backup, next_backup_path
 EAF_SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
 LAST_USED_ANNOTATION_ID = "lastUsedAnnotationId"
 ASSOCIATION_TYPE = "fieldasr-association"  # the linguistic type of tiers written as Symbolic_Association children
-# Element order fixed by the EAF 3.0 schema; a new LINGUISTIC_TYPE goes before the first of these.
-AFTER_LINGUISTIC_TYPES = ("LOCALE", "LANGUAGE", "CONSTRAINT", "CONTROLLED_VOCABULARY", "LEXICON_REF", "EXTERNAL_REF")
+# Order of the elements after TIME_ORDER, fixed by the EAF 3.0 schema: where a new LINGUISTIC_TYPE or CONSTRAINT goes.
+EAF_ELEMENT_ORDER = ("TIER", "LINGUISTIC_TYPE", "LOCALE", "LANGUAGE", "CONSTRAINT", "CONTROLLED_VOCABULARY", "LEXICON_REF",
+                     "REF_LINK_SET", "EXTERNAL_REF")
 CONSTRAINTS = {
     "Time_Subdivision": "Time subdivision of parent annotation's time interval, no time gaps allowed within this interval",
     "Symbolic_Subdivision": "Symbolic subdivision of a parent annotation. Annotations refering to the same parent are ordered",
@@ -239,11 +240,19 @@ def _linguistic_type_edit(document: EafText, linguistic_type: str, constraint: s
     if types:
         document.insert(list(types.values())[-1].end, document.newline + document.indent + new_type)
         return
-    following = [element for name in AFTER_LINGUISTIC_TYPES for element in document.top(name)]
+    following = _top_elements(document, _names_after("LINGUISTIC_TYPE"))
     if following:
         document.insert(min(element.start for element in following), new_type + document.newline + document.indent)
     else:
         document.insert(document.root.inner_end, document.indent + new_type + document.newline)
+
+
+def _names_after(name: str) -> tuple[str, ...]:
+    return EAF_ELEMENT_ORDER[EAF_ELEMENT_ORDER.index(name) + 1:]
+
+
+def _top_elements(document: EafText, names: Sequence[str]) -> list[Element]:
+    return [element for name in names for element in document.top(name)]
 
 
 def _constraint_edit(document: EafText, stereotype: str) -> None:
@@ -252,10 +261,8 @@ def _constraint_edit(document: EafText, stereotype: str) -> None:
     if any(element.attributes.get("STEREOTYPE") == stereotype for element in constraints):
         return
     new_constraint = f"<CONSTRAINT DESCRIPTION={quoteattr(CONSTRAINTS[stereotype])} STEREOTYPE={quoteattr(stereotype)}/>"
-    before = [element for element in constraints] or [element for name in ("LINGUISTIC_TYPE", "LOCALE", "LANGUAGE")
-                                                      for element in document.top(name)]
-    following = [element for name in ("CONTROLLED_VOCABULARY", "LEXICON_REF", "REF_LINK_SET", "EXTERNAL_REF")
-                 for element in document.top(name)]
+    before = constraints or _top_elements(document, EAF_ELEMENT_ORDER[1:EAF_ELEMENT_ORDER.index("CONSTRAINT")])
+    following = _top_elements(document, _names_after("CONSTRAINT"))
     if before:
         document.insert(max(element.end for element in before), document.newline + document.indent + new_constraint)
     elif following:
