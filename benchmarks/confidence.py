@@ -23,7 +23,7 @@ from fieldasr.bundle import load_bundle
 from fieldasr.decode import greedy_decode, hypothesis_confidence
 from fieldasr.eval.metrics import score_pairs
 from fieldasr.transcribe.bundle_model import BundleAcousticModel, segment_emissions
-from real_dutch import real_dutch_setup
+from real_dutch import add_real_dutch_options, check_real_dutch_options, real_dutch_setup
 from synthetic_speakers import synthetic_setup
 
 
@@ -55,16 +55,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/fieldasr-synthetic"), help="cache of the corpus and model")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--real-dutch", type=Path, help="real speech instead: the data folder benchmarks/real_speech.py writes")
-    parser.add_argument("--bundle", type=Path, help="with --real-dutch: the bundle trained on its train_30")
+    add_real_dutch_options(parser)
     add_report_option(parser, "confidence")
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
     if arguments.real_dutch:
-        if arguments.bundle is None:
-            parser.error("--real-dutch needs --bundle (the bundle trained on its train_30)")
-        if arguments.output == parser.get_default("output"):
-            arguments.output = "docs/benchmarks/confidence_real_dutch.md"
+        check_real_dutch_options(parser, arguments, "confidence")
         setup = real_dutch_setup(arguments.real_dutch, arguments.bundle)
         rows = scored_utterances(setup.bundle, setup.test)
         description = (f"{len(rows)} utterances of the scene-disjoint test set of real Dutch speech (Fish Fillets NG, manifests "

@@ -34,7 +34,8 @@ from fieldasr.train.pipeline import filter_ctc_feasible, prepare_ctc_examples
 from fieldasr.transcribe import Transcriber, TranscribeOptions
 from fieldasr.transcribe.bundle_model import BundleAcousticModel
 from fieldasr.transcribe.outputs import write_transcript
-from real_dutch import fixed_subset, real_dutch_setup, rounds_by_minutes, with_g2p_spec
+from real_dutch import (add_real_dutch_options, check_real_dutch_options, fixed_subset, real_dutch_setup, rounds_by_minutes,
+                        with_g2p_spec)
 from synthetic_speakers import synthetic_setup
 
 TIER = "fieldasr"
@@ -116,18 +117,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60, help="adapt steps per round")
     parser.add_argument("--lr", type=float, default=1e-3, help="adapt learning rate")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--real-dutch", type=Path, help="real speech instead: the data folder benchmarks/real_speech.py writes")
-    parser.add_argument("--bundle", type=Path, help="with --real-dutch: the bundle trained on its train_30")
+    add_real_dutch_options(parser)
     parser.add_argument("--test-utterances", type=int, default=80, help="with --real-dutch: size of the fixed held-out set")
     parser.add_argument("--round-minutes", type=float, default=5.0, help="with --real-dutch: audio transcribed per round")
     add_report_option(parser, "correction_loop")
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
     if arguments.real_dutch:
-        if arguments.bundle is None:
-            parser.error("--real-dutch needs --bundle (the bundle trained on its train_30)")
-        if arguments.output == parser.get_default("output"):
-            arguments.output = "docs/benchmarks/correction_loop_real_dutch.md"
+        check_real_dutch_options(parser, arguments, "correction_loop")
         plan = real_dutch_plan(arguments.real_dutch, arguments.bundle, arguments.work, arguments.test_utterances,
                                arguments.round_minutes)
     else:

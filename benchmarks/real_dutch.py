@@ -8,6 +8,7 @@ recordings". The fixed held-out set is a deterministic subset of the test set.
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,3 +86,16 @@ def with_g2p_spec(bundle_dir: Path, output: Path) -> Path:
         export_bundle(output, bundle.model, bundle.vocabulary, label_unit=bundle.label_unit, language=bundle.language or LANGUAGE,
                       normaliser=bundle.text_normaliser(), g2p_spec=g2p_spec_for(LANGUAGE))
     return output
+
+
+def add_real_dutch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--real-dutch", type=Path, help="real speech instead: the data folder benchmarks/real_speech.py writes")
+    parser.add_argument("--bundle", type=Path, help="with --real-dutch: the bundle trained on its train_30")
+
+
+def check_real_dutch_options(parser: argparse.ArgumentParser, arguments: argparse.Namespace, report_name: str) -> None:
+    """--real-dutch needs --bundle; its report goes to docs/benchmarks/<report_name>_real_dutch.md unless --output says."""
+    if arguments.bundle is None:
+        parser.error("--real-dutch needs --bundle (the bundle trained on its train_30)")
+    if arguments.output == parser.get_default("output"):
+        arguments.output = f"docs/benchmarks/{report_name}_real_dutch.md"
