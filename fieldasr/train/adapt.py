@@ -193,12 +193,13 @@ def token_error_rate(model: torch.nn.Module, bundle: Bundle, examples: Sequence[
     """Greedy decoding's label error rate over `examples` (PER for phones), counted as `fieldasr evaluate` counts."""
     model.eval()
     references, hypotheses = [], []
+    dataset, device = SpeechDataset(examples), next(model.parameters()).device
     for first in range(0, len(examples), batch_size):
-        batch = collate_ctc([SpeechDataset(examples[first:first + batch_size])[index]
-                             for index in range(len(examples[first:first + batch_size]))]).to(next(model.parameters()).device)
+        chunk = range(first, min(first + batch_size, len(examples)))
+        batch = collate_ctc([dataset[index] for index in chunk]).to(device)
         logits, frames = model(batch.waveforms, batch.lengths)
         hypotheses += [result.tokens for result in greedy_decode(logits.float().log_softmax(-1), bundle.vocabulary, frames)]
-        references += [bundle.vocabulary.decode(example.labels) for example in examples[first:first + batch_size]]
+        references += [bundle.vocabulary.decode(examples[index].labels) for index in chunk]
     result = score_pairs(references, hypotheses, unit="phone", normaliser="none")
     return result.errors / max(1, result.reference_length)
 
