@@ -16,8 +16,10 @@ stops early on dev PER and averages its best checkpoints; `fieldasr export` bund
 
 Scores on the test set: PER of greedy decoding (word boundaries not counted); WER and CER of lexicon + word-trigram
 beam search, lexicon (G2P) and LM from the training text only; the test OOV rate against that lexicon.
-Every run's result is cached in `--work-dir`/results/*.json, so a killed benchmark resumes where it stopped and
-`--sizes/--conditions/--seeds` run a subset; the report is rebuilt from every cached result.
+Every run's result (scores, times, its dev PER curve, the commit it ran on) is kept in `--results-dir`, by default
+docs/benchmarks/real_speech_results/*.json in the repository, so results add up across machines and sessions, a
+killed benchmark resumes where it stopped, and `--sizes/--conditions/--seeds` run a subset; the report is rebuilt
+from every kept result.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import json
 import random
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -75,6 +78,8 @@ class RunResult:
     wer: float
     cer: float
     oov_rate: float
+    dev_curve: tuple[tuple[int, float, float], ...] = ()  # (step, dev PER, wall minutes since the run's first log line)
+    commit: str = ""  # the repository's commit the run trained with
 
 
 def prepare_data(work: Path, test_minutes: float) -> dict[str, Corpus]:
@@ -143,7 +148,28 @@ def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Cor
     lexicon = json.loads((work / "data" / "lexicon.json").read_text(encoding="utf-8"))
     scores = score_test_set(loaded.model.eval(), loaded.vocabulary, corpora["test"], train, lexicon, experiment, lm_weight, word_score)
     return RunResult(condition, size, seed, minutes(train), summary.optimizer_steps, summary.stopped_early_at_step, wall, cpu, resumed,
-                     torch.get_num_threads(), tuple(extra_overrides), **scores)
+                     torch.get_num_threads(), tuple(extra_overrides), **scores, dev_curve=read_dev_curve(experiment / "log.csv"),
+                     commit=current_commit())
+
+
+def current_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def read_dev_curve(log_path: Path) -> tuple[tuple[int, float, float], ...]:
+    """Dev PER at each validation of a run's log.csv, with the wall minutes since its first log line."""
+    if not log_path.is_file():
+        return ()
+    with open(log_path, encoding="utf-8") as stream:
+        log = list(csv.DictReader(stream))
+    if not log:
+        return ()
+    started = float(log[0]["time"])
+    return tuple((int(row["step"]), float(row["value"]), (float(row["time"]) - started) / 60) for row in log
+                 if row["stage"] == "valid_epoch" and row["name"] == "token_error_rate")
 
 
 def score_test_set(model: torch.nn.Module, vocabulary: Vocabulary, test: Corpus, train: Corpus, lexicon: dict, folder: Path,
@@ -217,36 +243,36 @@ def result_tables(results: Sequence[RunResult], corpora: dict[str, Corpus], aske
     return tables
 
 
-def dev_curves(runs: Path, marks: Sequence[int] = (100, 200, 400, 700, 1000, 1500)) -> Table:
+def dev_curves(results: Sequence[RunResult], runs: Path, marks: Sequence[int] = (100, 200, 400, 700, 1000, 1500, 2000, 3000)) -> Table:
     """Dev PER (the recipe's held-out dev set, greedy, word boundaries counted) at given steps and the wall minutes
-    to reach them, read from every run folder's log.csv: finished, stopped or still unfinished runs alike."""
-    rows = []
+    to reach them: from every kept result, and from the log.csv of runs still unfinished in the work folder."""
+    curves = {result_name(r.condition, r.size, r.seed, r.overrides): r.dev_curve for r in results}
     for folder in sorted(path for path in runs.glob("*") if (path / "log.csv").is_file() and not path.is_symlink()):
-        with open(folder / "log.csv", encoding="utf-8") as stream:
-            log = list(csv.DictReader(stream))
-        if not log:
+        if folder.name not in curves:
+            curves[folder.name + " (unfinished)"] = read_dev_curve(folder / "log.csv")
+    rows = []
+    for name, validations in sorted(curves.items()):
+        if not validations:
             continue
-        started = float(log[0]["time"])
-        validations = [(int(row["step"]), float(row["value"]), (float(row["time"]) - started) / 60) for row in log
-                       if row["stage"] == "valid_epoch" and row["name"] == "token_error_rate"]
         cells = []
         for mark in marks:
             reached = [v for v in validations if v[0] <= mark]
             cells.append(f"{100 * reached[-1][1]:.1f} ({reached[-1][2]:.0f} min)" if reached and validations[-1][0] >= mark else "–")
-        best = min(validations, key=lambda v: v[1]) if validations else None
-        last = validations[-1] if validations else None
-        rows.append((folder.name, *cells, f"{100 * best[1]:.1f} @ {best[0]}" if best else "–", str(last[0]) if last else "0"))
-    return Table("Dev PER during training (each run's log.csv; also unfinished runs)",
+        best = min(validations, key=lambda v: v[1])
+        rows.append((name, *cells, f"{100 * best[1]:.1f} @ {best[0]}", str(validations[-1][0])))
+    return Table("Dev PER during training",
                  ("run", *(f"step {mark}" for mark in marks), "best dev PER @ step", "last step logged"), rows,
                  "Dev PER at the last validation at or before each step, with the wall minutes since the run's first log line "
-                 "in brackets (runs started together shared the machine alike). Word boundaries count here, unlike the test PER.")
+                 "in brackets. Word boundaries count here, unlike the test PER.")
 
 
 def load_results(folder: Path) -> list[RunResult]:
     results = []
     for path in sorted(folder.glob("*.json")):
         fields = json.loads(path.read_text(encoding="utf-8"))
-        results.append(RunResult(**{**fields, "overrides": tuple(fields.get("overrides", ()))}))
+        fields["overrides"] = tuple(fields.get("overrides", ()))
+        fields["dev_curve"] = tuple(tuple(point) for point in fields.get("dev_curve", ()))
+        results.append(RunResult(**fields))
     return results
 
 
@@ -262,7 +288,9 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--lm-weight", type=float, default=1.0)
     parser.add_argument("--word-score", type=float, default=0.0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads of each training")
-    parser.add_argument("--work-dir", type=Path, default=Path("exp/real_speech"), help="data, runs and the results cache")
+    parser.add_argument("--work-dir", type=Path, default=Path("exp/real_speech"), help="data and run folders")
+    parser.add_argument("--results-dir", type=Path, default=Path("docs/benchmarks/real_speech_results"),
+                        help="one JSON per finished run (kept in the repository; the report is built from all of them)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a recipe setting for every run (e.g. for a smoke test); the report's command shows it")
     parser.add_argument("--report-only", action="store_true", help="rebuild the report from the cached results, train nothing")
@@ -282,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> list[RunResult]:
     arguments = parse_arguments(argv)
     torch.set_num_threads(arguments.threads)
     work = arguments.work_dir
-    results_dir = work / "results"
+    results_dir = arguments.results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
     corpora = prepare_data(work, arguments.test_minutes)
     if not arguments.report_only:
@@ -302,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> list[RunResult]:
     if str(arguments.output) != "-":
         command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/real_speech.py", *argv])
         path = write_benchmark_doc(arguments.output, "Real-speech benchmark: the small-data recipes on real Dutch",
-                                   [*result_tables(results, corpora, arguments), dev_curves(work / "runs")], command=command)
+                                   [*result_tables(results, corpora, arguments), dev_curves(results, work / "runs")], command=command)
         print(f"wrote {path}", flush=True)
     return results
 
