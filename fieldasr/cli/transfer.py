@@ -41,10 +41,10 @@ def _read_lines(path: str | None) -> list[str] | None:
 @click.argument("target_tokenizer", type=click.Path(exists=True, file_okay=False))
 @click.argument("output", type=click.Path(file_okay=False))
 @click.option("--method", default="focus", show_default=True,
-              type=click.Choice(["random", "mean", "multivariate-normal", "convex-hull", "wechsel", "focus", "clp", "ofa"]))
+              type=click.Choice(["random", "mean", "multivariate-normal", "convex-hull", "wechsel", "focus", "clp", "ofa", "cw2v"]))
 @click.option("--kind", type=click.Choice(["causal", "masked"]), default="causal", show_default=True)
 @click.option("--source-text", type=click.Path(exists=True, dir_okay=False), help="Source-language text (WECHSEL, OFA).")
-@click.option("--target-text", type=click.Path(exists=True, dir_okay=False), help="Target-language text (WECHSEL, OFA, FOCUS).")
+@click.option("--target-text", type=click.Path(exists=True, dir_okay=False), help="Target-language text (WECHSEL, OFA, FOCUS, CW2V).")
 @click.option("--dictionary", type=click.Path(exists=True, dir_okay=False), help="source<TAB>target word pairs (WECHSEL, OFA).")
 @click.option("--helper-model", type=click.Path(exists=True, file_okay=False), help="Small model with the target tokenizer (CLP).")
 @click.option("--min-count", type=int, default=None, help="fastText min_count; lower it on small texts (FOCUS default 10).")

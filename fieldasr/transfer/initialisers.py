@@ -5,8 +5,9 @@ Every initialiser gets the source/target vocabularies and the source embedding m
 source rows) the source ids and weights used. Resources a method needs (static embeddings, a helper
 model) are constructor arguments; `make_initialiser` names any that are missing.
 
-Here: random (source distribution), mean, multivariate normal (Hewitt 2021) and convex hull.
-The neighbour-based methods (WECHSEL, FOCUS, CLP-Transfer, OFA) are in `neighbour_initialisers`.
+Here: random (source distribution), mean, multivariate normal (Hewitt 2021) and random convex combinations
+(convex hull). The neighbour-based methods (WECHSEL, FOCUS, CLP-Transfer, OFA) are in `neighbour_initialisers`,
+CW2V (constrained word2vec) in `cw2v`.
 """
 from __future__ import annotations
 
@@ -133,8 +134,9 @@ class MultivariateNormalInitialiser(EmbeddingInitialiser):
 class ConvexHullInitialiser(EmbeddingInitialiser):
     """Each new row is a random convex combination of `k` random source rows (Dirichlet(1) weights).
 
-    This keeps new embeddings inside the convex hull of the source embeddings, the constraint the
-    CW2V study argues for; CW2V's constrained word2vec training itself is not implemented.
+    A baseline for the convex-hull argument of Mundra et al. (2024): new rows inside the hull of the source
+    embeddings, with no information about the token. CW2V, which learns the combination from the target
+    text, is `cw2v.ConstrainedWord2VecInitialiser`.
     """
 
     name = "convex-hull"
