@@ -50,6 +50,8 @@ def test_tokenizer_then_init_with_focus_and_wechsel(files):
         assert GPT2LMHeadModel.from_pretrained(out).get_input_embeddings().weight.shape[0] == 300
     assert report["dictionary_pairs_used"] == len(dictionary_pairs()) - report["dictionary_missing_both"] \
         - report["dictionary_missing_source"] - report["dictionary_missing_target"]
+    assert report["dictionary_pairs"] == len(dictionary_pairs())
+    assert 0 < report["translated"] <= report["dictionary_pairs_in_both_vocabularies"]
 
 
 def test_init_names_the_missing_resource(files):

@@ -45,7 +45,9 @@ def _read_lines(path: str | None) -> list[str] | None:
 @click.option("--kind", type=click.Choice(["causal", "masked"]), default="causal", show_default=True)
 @click.option("--source-text", type=click.Path(exists=True, dir_okay=False), help="Source-language text (WECHSEL, OFA).")
 @click.option("--target-text", type=click.Path(exists=True, dir_okay=False), help="Target-language text (WECHSEL, OFA, FOCUS, CW2V).")
-@click.option("--dictionary", type=click.Path(exists=True, dir_okay=False), help="source<TAB>target word pairs (WECHSEL, OFA).")
+@click.option("--dictionary", type=click.Path(exists=True, dir_okay=False),
+              help="Bilingual word pairs, 'source<TAB>target' (or 'source target') a line, '#' comments; e.g. from "
+                   "`fieldasr transfer glossary` (WECHSEL, OFA).")
 @click.option("--helper-model", type=click.Path(exists=True, file_okay=False), help="Small model with the target tokenizer (CLP).")
 @click.option("--min-count", type=int, default=None, help="fastText min_count; lower it on small texts (FOCUS default 10).")
 @click.option("--dim", default=100, show_default=True, help="Size of the static fastText vectors trained here.")

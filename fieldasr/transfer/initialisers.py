@@ -22,12 +22,13 @@ from fieldasr.transfer.errors import TokenizerMismatchError
 from fieldasr.transfer.vocabulary import VocabularyPair, is_special_token
 
 COPIED, COMBINED, RANDOM, MEAN = "copied", "combined", "random", "mean"
+TRANSLATED = "translated"  # the row of its dictionary translation (WECHSEL/OFA with a dictionary)
 
 
 @dataclass(frozen=True)
 class InitialisedEmbeddings:
     embeddings: np.ndarray  # (target vocabulary size, dim), float32
-    origin: tuple[str, ...]  # per target token: copied | combined | random | mean
+    origin: tuple[str, ...]  # per target token: copied | translated | combined | random | mean
     combinations: Mapping[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # id → (source ids, weights)
     report: Mapping[str, float] = field(default_factory=dict)
 
@@ -36,6 +37,8 @@ class InitialisedEmbeddings:
 
     def summary(self) -> dict[str, float]:
         counts = {name: self.count(name) for name in (COPIED, COMBINED, RANDOM, MEAN)}
+        if TRANSLATED in self.origin:
+            counts[TRANSLATED] = self.count(TRANSLATED)
         return {**counts, **self.report}
 
 
@@ -69,10 +72,12 @@ class EmbeddingInitialiser(ABC):
             raise TokenizerMismatchError(
                 f"the source tokenizer has {len(vocabularies.source_tokens)} tokens but the source embedding matrix "
                 f"has shape {source.shape}; give the tokenizer that belongs to the source model")
-        copies = self._copies(vocabularies)
+        identical = self._copies(vocabularies)
+        translated = {t: s for t, s in self.translations(vocabularies).items() if t not in identical}
+        copies = {**identical, **translated}
         new_ids = np.array([i for i in range(len(vocabularies.target_tokens)) if i not in copies], dtype=np.int64)
         target = np.empty((len(vocabularies.target_tokens), source.shape[1]), dtype=np.float32)
-        origin = [COPIED] * len(target)
+        origin = [TRANSLATED if i in translated else COPIED for i in range(len(target))]
         if copies:
             target[list(copies)] = source[list(copies.values())]
         if len(new_ids):
@@ -83,7 +88,11 @@ class EmbeddingInitialiser(ABC):
         else:
             fill = Fill(np.empty((0, source.shape[1])), [])
         return InitialisedEmbeddings(target, tuple(origin), fill.combinations,
-                                     {"overlap": len(copies), **fill.report})
+                                     {"overlap": len(identical), **fill.report})
+
+    def translations(self, vocabularies: VocabularyPair) -> dict[int, int]:
+        """target id → source id of rows taken from a translation rather than an identical spelling (none here)."""
+        return {}
 
     def _copies(self, vocabularies: VocabularyPair) -> dict[int, int]:
         overlap = vocabularies.overlap()

@@ -93,7 +93,7 @@ def check_inputs(source: RecipeSource, recipe: LMTransferRecipe) -> None:
 
 def transferred_model(section: LMTransferSection, train_lines: list[str], kind: str, experiment_dir: Path):
     """Source model with a tokenizer trained on the target training text, embeddings initialised by `method`."""
-    from fieldasr.transfer.embeddings import read_bilingual_dictionary
+    from fieldasr.transfer.dictionary import read_bilingual_dictionary
     from fieldasr.transfer.target_model import transfer_language_model
     from fieldasr.transfer.tokenizer import train_target_tokenizer
 

@@ -64,9 +64,10 @@ def build_resources(method: str, target_tokenizer, source_lines: list[str] | Non
                                                dim=dim, min_count=count, seed=seed)
         target_words = train_static_embeddings(need(target_lines, "target-language text (--target-text)"),
                                                dim=dim, min_count=count, seed=seed)
-        alignment = align_static_embeddings(source_words, target_words,
-                                            need(dictionary, "a bilingual seed dictionary (--dictionary)"))
-        return {"source_words": source_words, "target_words": target_words, "alignment": alignment}
+        pairs = need(dictionary, "a bilingual seed dictionary (--dictionary)")
+        alignment = align_static_embeddings(source_words, target_words, pairs)
+        return {"source_words": source_words, "target_words": target_words, "alignment": alignment,
+                "dictionary": pairs}
     if method == "focus":
         from fieldasr.transfer.neighbour_initialisers import train_focus_auxiliary
 
