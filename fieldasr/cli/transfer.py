@@ -30,6 +30,23 @@ def tokenizer_command(target_text: str, output: str, vocab_size: int, style: str
     click.echo(f"{saved.size} tokens → {output}")
 
 
+@transfer.command("glossary")
+@click.argument("eaf_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--tier", "gloss_tier", required=True, help="The gloss tier (glosses in the source model's language).")
+@click.option("--parent-tier", "word_tier", required=True, help="The word tier the gloss tier depends on.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Dictionary file to write.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+def glossary_command(eaf_files: tuple[str, ...], gloss_tier: str, word_tier: str, output: str, overwrite: bool) -> None:
+    """Write the word/gloss pairs of ELAN files as a bilingual dictionary for `transfer init --dictionary`."""
+    from fieldasr.data.elan_glossary import read_glossary, write_glossary
+
+    glossary = read_glossary(eaf_files, gloss_tier, word_tier)
+    write_glossary(glossary, output, overwrite)
+    click.echo(f"{len(glossary.pairs)} gloss/word pairs from {glossary.words} words → {output} "
+               f"({glossary.unglossed} without a gloss, {glossary.several_glosses} with several, "
+               f"{glossary.repeated} repeats)")
+
+
 def _read_lines(path: str | None) -> list[str] | None:
     from fieldasr.transfer.tokenizer import read_target_text
 
