@@ -80,6 +80,24 @@ def init_command(source_model: str, target_tokenizer: str, output: str, method: 
     click.echo(json.dumps(transferred.report, indent=1))
 
 
+@transfer.command("byte-model")
+@click.argument("output", type=click.Path(file_okay=False))
+@click.option("--layers", default=4, show_default=True)
+@click.option("--width", default=256, show_default=True, help="Embedding size (a multiple of --heads).")
+@click.option("--heads", default=4, show_default=True)
+@click.option("--positions", default=1024, show_default=True, help="Longest input in bytes (training and rescoring).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+def byte_model_command(output: str, layers: int, width: int, heads: int, positions: int, seed: int,
+                       overwrite: bool) -> None:
+    """Save a fresh byte-level GPT-2 (256 bytes, no tokenizer to transfer) to OUTPUT, for `transfer pretrain`."""
+    from fieldasr.transfer.byte_level import ByteLevelShape, save_byte_level_model
+
+    save_byte_level_model(output, ByteLevelShape(layers, width, heads, positions), seed, overwrite)
+    click.echo(f"byte-level model ({layers} layers, width {width}) → {output}; train it with "
+               f"`fieldasr transfer pretrain {output} TRAIN_TEXT OUT --max-length 512`")
+
+
 @transfer.command("pretrain")
 @click.argument("model", type=click.Path(exists=True, file_okay=False))
 @click.argument("train_text", type=click.Path(exists=True, dir_okay=False))
