@@ -34,11 +34,12 @@ def run(*arguments: str):
     return CliRunner().invoke(cli, list(arguments), catch_exceptions=True)
 
 
-def test_tokenizer_then_init_with_focus_and_wechsel(files):
+def test_tokenizer_then_init_with_focus_cw2v_and_wechsel(files):
     folder, _, _ = files
     result = run("transfer", "tokenizer", str(folder / "target.txt"), str(folder / "target_tok"), "--vocab-size", "300")
     assert result.exit_code == 0, result.output
     for method, extra in [("focus", ["--target-text", str(folder / "target.txt"), "--min-count", "1"]),
+                          ("cw2v", ["--target-text", str(folder / "target.txt")]),
                           ("wechsel", ["--source-text", str(folder / "source.txt"), "--target-text",
                                        str(folder / "target.txt"), "--dictionary", str(folder / "dictionary.tsv")])]:
         out = folder / f"model_{method}"
