@@ -93,3 +93,18 @@ def test_translated_word_tokens_take_their_translations_row(setup, name):
     without = make_initialiser(name, **{**resources, "dictionary": ()}, **extra).initialise(pair, source_embeddings)
     assert TRANSLATED not in without.origin
     assert any(not np.allclose(without.embeddings[t], result.embeddings[t]) for t in differently_spelled)
+
+
+def test_the_recipe_refuses_a_malformed_dictionary_before_making_the_experiment_folder(tmp_path):
+    from fieldasr.transfer.recipe import run_lm_transfer_recipe
+
+    (tmp_path / "train.txt").write_text("o homem come\n", encoding="utf-8")
+    (tmp_path / "pairs.tsv").write_text("hombre\thomem\nperro\n", encoding="utf-8")
+    (tmp_path / "source_model").mkdir()
+    config = {"experiment_dir": str(tmp_path / "exp"), "data": {"train_text": str(tmp_path / "train.txt")},
+              "model": {}, "pretraining": {},
+              "transfer": {"source_model": str(tmp_path / "source_model"), "source_text": str(tmp_path / "train.txt"),
+                           "dictionary": str(tmp_path / "pairs.tsv"), "method": "wechsel"}}
+    with pytest.raises(DictionaryError, match=r"pairs\.tsv:2: expected"):
+        run_lm_transfer_recipe(config)
+    assert not (tmp_path / "exp").exists()

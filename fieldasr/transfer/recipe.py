@@ -94,6 +94,10 @@ def check_inputs(source: RecipeSource, recipe: LMTransferRecipe) -> None:
     for key, value in files.items():
         require_path(reader, key, value, TEXT_FILE, folder=False)
     require_path(reader, ("transfer", "dictionary"), recipe.transfer.dictionary, "a file of source<TAB>target word pairs", folder=False)
+    if recipe.transfer.dictionary:  # a malformed line stops the run here, before the experiment folder is made
+        from fieldasr.transfer.dictionary import read_bilingual_dictionary
+
+        read_bilingual_dictionary(recipe.transfer.dictionary)
     for key, value in folders.items():
         require_path(reader, key, value, "a local Hugging Face model or tokenizer folder", folder=True)
 
