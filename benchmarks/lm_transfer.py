@@ -8,12 +8,14 @@ CLP's helper model see the training split only. A tiny GPT-2 is pretrained on th
 gives it the Portuguese vocabulary; continued pretraining runs through `continue_lm_pretraining` (the common
 Trainer, resumed between the evaluation points). Test bits per character (comparable across tokenizers) are
 reported at each step count, mean ± std over seeds, against the same-size model trained from scratch.
-Then the best transferred LM and the scratch LM rescore n-best lists of a tiny character CTC model trained on
+A byte-level GPT-2 of the same size (`fieldasr.transfer.byte_level`, no tokenizer) is trained from scratch alongside.
+Then the best transferred LM, the scratch LM and the byte-level LM rescore n-best lists of a tiny character CTC model trained on
 espeak-ng Portuguese speech (weight tuned on dev, WER on test). Writes docs/benchmarks/lm_transfer.md (the analysis
 beside it, lm_transfer.analysis.md, is hand-written).
 
     PYTHONPATH=. python benchmarks/lm_transfer.py            # the full run (about 15 CPU minutes)
-    PYTHONPATH=. python benchmarks/lm_transfer.py --seeds 1 --steps 0 20 --source-steps 50 --ctc-steps 50 --output -
+    PYTHONPATH=. python benchmarks/lm_transfer.py --seeds 1 --steps 0 20 --clp-helper-steps 20 --source-steps 50 \
+        --ctc-steps 50 --output -
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from lm_transfer_asr import asr_rescoring, build_speech  # noqa: E402
 from benchmarks.benchmark_doc import Table, add_report_option, publish  # noqa: E402
 
 from fieldasr.transfer.apply import transfer_model_embeddings  # noqa: E402
+from fieldasr.transfer.byte_level import ByteLevelShape, byte_level_model, byte_tokenizer  # noqa: E402
 from fieldasr.transfer.lm_task import LanguageModelTask, TextLineDataset, causal_start_id, load_language_model  # noqa: E402
 from fieldasr.transfer.lm_task import LanguageModelCollator  # noqa: E402
 from fieldasr.transfer.pretrain import continue_lm_pretraining  # noqa: E402
@@ -45,6 +48,9 @@ from fieldasr.transfer.tokenizer import train_target_tokenizer  # noqa: E402
 
 FORTUNES = Path("/usr/share/games/fortunes")  # where Debian's fortunes-* packages put their files
 EVAL_MAX_TOKENS = 128
+BYTE_MAX_TOKENS = 512  # bytes: about 1-2 per letter, so a line needs about four times the subword positions
+BYTE_LEVEL = "byte-level"
+ORIGINS = ("copied", "translated", "combined", "random", "mean")  # InitialisedEmbeddings.origin values
 WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -84,9 +90,9 @@ def gpt2_config(tokenizer, width: int, layers: int) -> GPT2Config:
 
 
 @torch.no_grad()
-def bits_per_character(model, tokenizer, lines: list[str]) -> float:
+def bits_per_character(model, tokenizer, lines: list[str], max_tokens: int = EVAL_MAX_TOKENS) -> float:
     """-log2 P(line | start) summed over lines, divided by their characters: comparable across tokenizers."""
-    dataset = TextLineDataset(lines, tokenizer, EVAL_MAX_TOKENS, causal_start_id(tokenizer))
+    dataset = TextLineDataset(lines, tokenizer, max_tokens, causal_start_id(tokenizer))
     collate = LanguageModelCollator(tokenizer, "causal")
     task = LanguageModelTask(model, "causal").eval()
     nats = 0.0
@@ -126,7 +132,22 @@ class Experiment:
         shared = build_resources("wechsel", self.target_tokenizer, self.source_lines, self.train_lines, self.dictionary,
                                  min_count=3, dim=50, seed=seed)
         focus = build_resources("focus", self.target_tokenizer, target_lines=self.train_lines, min_count=3, dim=50, seed=seed)
-        return {"wechsel": shared, "ofa": shared, "focus": focus, "clp": {"helper_embeddings": helper_embeddings}}
+        cw2v = build_resources("cw2v", self.target_tokenizer, target_lines=self.train_lines, seed=seed)
+        return {"wechsel": shared, "ofa": shared, "focus": focus, "clp": {"helper_embeddings": helper_embeddings},
+                "cw2v": cw2v}
+
+    def run_byte_level(self, seed: int) -> dict:
+        """The byte-level model of the same width and depth, from scratch, evaluated at the same step counts."""
+        start = time.process_time()
+        folder, tokenizer = self.work / "runs" / f"{BYTE_LEVEL}-seed{seed}", byte_tokenizer()
+        shape = ByteLevelShape(self.arguments.layers, self.arguments.width, 4, BYTE_MAX_TOKENS)
+        model = byte_level_model(shape, seed)
+        bpc = {0: bits_per_character(model, tokenizer, self.test_lines, BYTE_MAX_TOKENS)}
+        for steps in [s for s in self.arguments.steps if s > 0]:
+            continue_lm_pretraining(model, tokenizer, self.train_lines, folder, max_steps=steps, lr=self.arguments.lr,
+                                    warmup_steps=50, seed=seed, **{**self.common, "max_length": 4 * self.common["max_length"]})
+            bpc[steps] = bits_per_character(model, tokenizer, self.test_lines, BYTE_MAX_TOKENS)
+        return {"bpc": bpc, "counts": {}, "cpu_seconds": time.process_time() - start, "folder": str(folder)}
 
     def run(self, method: str, seed: int, source_dir: Path | None, resources: dict) -> dict:
         """bpc at each step count; the model is trained by resuming the same experiment folder to the next count."""
@@ -140,7 +161,7 @@ class Experiment:
             model = load_language_model(source_dir, "causal")
             result = transfer_model_embeddings(model, self.source_tokenizer, self.target_tokenizer,
                                                make_initialiser(method, seed=seed, **resources.get(method, {})))
-            counts = {origin: result.count(origin) for origin in ("copied", "combined", "random", "mean")}
+            counts = {origin: result.count(origin) for origin in ORIGINS}
         bpc, helper = {0: bits_per_character(model, self.target_tokenizer, self.test_lines)}, None
         for steps in [s for s in self.arguments.steps if s > 0]:
             continue_lm_pretraining(model, self.target_tokenizer, self.train_lines, folder, max_steps=steps,
@@ -164,6 +185,7 @@ def run_language_models(experiment: Experiment, arguments: argparse.Namespace) -
         if helper is None:
             raise SystemExit(f"--clp-helper-steps {arguments.clp_helper_steps} must be one of --steps {arguments.steps}")
         runs.setdefault("scratch", []).append(scratch)
+        runs.setdefault(BYTE_LEVEL, []).append(experiment.run_byte_level(seed))
         resources = experiment.resources(seed, helper)
         for method in INITIALISERS:
             outcome = experiment.run(method, seed, source_dir, resources)
@@ -174,7 +196,7 @@ def run_language_models(experiment: Experiment, arguments: argparse.Namespace) -
 
 
 def best_transferred(runs: dict[str, list[dict]], final_step: int) -> str:
-    return min((m for m in runs if m != "scratch"), key=lambda m: np.mean([r["bpc"][final_step] for r in runs[m]]))
+    return min((m for m in runs if m not in ("scratch", BYTE_LEVEL)), key=lambda m: np.mean([r["bpc"][final_step] for r in runs[m]]))
 
 
 def _mean_std(values: list[float]) -> str:
@@ -182,16 +204,18 @@ def _mean_std(values: list[float]) -> str:
 
 
 def lm_table(runs: dict[str, list[dict]], steps: list[int], vocabulary: int, seeds: int) -> Table:
-    columns = ("method", "copied", "combined", "random fallback", "mean fallback", *(f"bpc @{s}" for s in steps), "CPU s / run")
+    columns = ("method", "copied", "translated", "combined", "random fallback", "mean fallback", *(f"bpc @{s}" for s in steps),
+               "CPU s / run")
     rows = []
     for method, outcomes in runs.items():
         counts = outcomes[0]["counts"]
-        shares = [f"{counts[key] / vocabulary:.1%}" if counts else "–" for key in ("copied", "combined", "random", "mean")]
+        shares = [f"{counts[key] / vocabulary:.1%}" if counts else "–" for key in ORIGINS]
         bpcs = [_mean_std([outcome["bpc"][step] for outcome in outcomes]) for step in steps]
         rows.append((method, *shares, *bpcs, f"{np.mean([outcome['cpu_seconds'] for outcome in outcomes]):.0f}"))
     return Table(f"Test bits per character (mean ± std over {seeds} seeds; lower is better)", columns, rows,
-                 "random/mean fallback = target tokens the method could not initialise from source information; `random` copies "
-                 "the overlapping tokens and samples the rest from the source embeddings' distribution.")
+                 "translated = the row of the token's seed-dictionary translation (WECHSEL/OFA); random/mean fallback = target "
+                 "tokens the method could not initialise from source information; `random` copies the overlapping tokens and "
+                 "samples the rest from the source embeddings' distribution.")
 
 
 def asr_table(asr: dict, best: str, last_step: int) -> Table:
@@ -203,7 +227,7 @@ def asr_table(asr: dict, best: str, last_step: int) -> Table:
             f"all splits), lexicon-free CTC beam search (n-best {asr['nbest']}, mean list length {asr['mean_nbest']:.1f}); first-pass "
             f"score = CTC log-likelihood of the hypothesis. The LM weight is tuned on {asr['dev_utterances']} dev utterances, WER on "
             f"{asr['test_utterances']} test utterances (test first-pass CER {asr['test_first_pass_cer']:.3f}). LMs: `{best}` (lowest "
-            f"mean bpc at {last_step} steps) and scratch, seed 0, after {last_step} steps.")
+            f"mean bpc at {last_step} steps), scratch and byte-level, seed 0, after {last_step} steps.")
     return Table("ASR n-best rescoring", ("test set", "WER", "rescoring weight (tuned on dev)", "dev WER"), rows, note)
 
 
@@ -230,6 +254,8 @@ def setup_table(arguments: argparse.Namespace, experiment: Experiment, facts: di
                                   f"{arguments.batch_size} lines of at most 64 tokens), resumed from its checkpoint to each step count; "
                                   f"seeds 0–{arguments.seeds - 1} vary the initialiser, fastText vectors, data order and the scratch "
                                   "model's initialisation (the source model is the same)"),
+        ("byte-level", f"GPT-2 of the same layers and width over the 256 bytes (ByT5's byte tokenizer), {BYTE_MAX_TOKENS} "
+                       f"positions, trained from scratch like the others on lines of at most {4 * experiment.common['max_length']} bytes"),
         ("bpc", "−log₂ P(line | <s>) summed over test lines / characters (newlines not predicted)"),
         ("CPU time", f"{cpu_seconds / 60:.1f} min for the whole run, torch with 1 thread"),
     ]
@@ -266,11 +292,11 @@ def main() -> None:
         experiment = Experiment(arguments, Path(work))
         runs, facts = run_language_models(experiment, arguments)
         best = best_transferred(runs, arguments.steps[-1])
-        models = {name: (load_language_model(runs[name][0]["folder"], "causal"), experiment.target_tokenizer)
+        models = {f"{name} LM": (load_language_model(runs[name][0]["folder"], "causal"), experiment.target_tokenizer)
                   for name in (best, "scratch")}
+        models[f"{BYTE_LEVEL} LM"] = (load_language_model(runs[BYTE_LEVEL][0]["folder"], "causal"), byte_tokenizer())
         speech = build_speech(experiment.splits, "por", {"train": 500, "dev": 60, "test": 100}, seed=0)
-        asr = asr_rescoring(speech, {f"{best} LM": models[best], "scratch LM": models["scratch"]},
-                            arguments.ctc_steps, arguments.nbest, seed=0)
+        asr = asr_rescoring(speech, models, arguments.ctc_steps, arguments.nbest, seed=0)
     tables = [setup_table(arguments, experiment, facts, time.process_time() - start),
               lm_table(runs, arguments.steps, len(experiment.target_tokenizer), arguments.seeds),
               asr_table(asr, best, arguments.steps[-1])]

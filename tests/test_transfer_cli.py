@@ -34,11 +34,12 @@ def run(*arguments: str):
     return CliRunner().invoke(cli, list(arguments), catch_exceptions=True)
 
 
-def test_tokenizer_then_init_with_focus_and_wechsel(files):
+def test_tokenizer_then_init_with_focus_cw2v_and_wechsel(files):
     folder, _, _ = files
     result = run("transfer", "tokenizer", str(folder / "target.txt"), str(folder / "target_tok"), "--vocab-size", "300")
     assert result.exit_code == 0, result.output
     for method, extra in [("focus", ["--target-text", str(folder / "target.txt"), "--min-count", "1"]),
+                          ("cw2v", ["--target-text", str(folder / "target.txt")]),
                           ("wechsel", ["--source-text", str(folder / "source.txt"), "--target-text",
                                        str(folder / "target.txt"), "--dictionary", str(folder / "dictionary.tsv")])]:
         out = folder / f"model_{method}"
@@ -50,6 +51,8 @@ def test_tokenizer_then_init_with_focus_and_wechsel(files):
         assert GPT2LMHeadModel.from_pretrained(out).get_input_embeddings().weight.shape[0] == 300
     assert report["dictionary_pairs_used"] == len(dictionary_pairs()) - report["dictionary_missing_both"] \
         - report["dictionary_missing_source"] - report["dictionary_missing_target"]
+    assert report["dictionary_pairs"] == len(dictionary_pairs())
+    assert 0 < report["translated"] <= report["dictionary_pairs_in_both_vocabularies"]
 
 
 def test_init_names_the_missing_resource(files):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from fieldasr.transfer.cw2v import tokenised_ids
 from fieldasr.transfer.embeddings import align_static_embeddings, top_k_cosine, train_static_embeddings
 from fieldasr.transfer.errors import DictionaryError, MissingResourceError, TokenizerMismatchError
 from fieldasr.transfer.initialisers import COMBINED, COPIED
@@ -34,6 +35,7 @@ def setup():
         "ofa": dict(source_words=source_words, target_words=target_words, alignment=alignment, rank=8),
         "focus": dict(auxiliary=train_focus_auxiliary(target_lines, target_tokenizer, min_count=1, epochs=5)),
         "clp": dict(helper_embeddings=np.random.default_rng(1).normal(size=(len(target_tokenizer), 12))),
+        "cw2v": dict(token_ids=tokenised_ids(target_lines, target_tokenizer), epochs=2),
     }
     results = {name: make_initialiser(name, **resources.get(name, {})).initialise(pair, source_embeddings)
                for name in INITIALISERS}
@@ -48,7 +50,7 @@ def test_every_method_gives_finite_rows_for_every_target_token(setup, name):
     assert np.isfinite(embeddings).all()
 
 
-@pytest.mark.parametrize("name", ["random", "mean", "multivariate-normal", "convex-hull", "focus", "clp"])
+@pytest.mark.parametrize("name", ["random", "mean", "multivariate-normal", "convex-hull", "focus", "clp", "cw2v"])
 def test_overlapping_tokens_are_copied_exactly(setup, name):
     pair, source_embeddings, _, _, results = setup
     overlap = pair.overlap()
@@ -66,7 +68,7 @@ def test_wechsel_copies_special_tokens_only_and_recomputes_the_rest(setup):
     assert origin.count(COMBINED) > len(origin) // 2
 
 
-@pytest.mark.parametrize("name", ["convex-hull", "wechsel", "focus", "clp", "ofa"])
+@pytest.mark.parametrize("name", ["convex-hull", "wechsel", "focus", "clp", "ofa", "cw2v"])
 def test_combinations_are_convex_and_reproduce_the_row(setup, name):
     pair, source_embeddings, _, _, results = setup
     result = results[name]

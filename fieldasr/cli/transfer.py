@@ -30,6 +30,23 @@ def tokenizer_command(target_text: str, output: str, vocab_size: int, style: str
     click.echo(f"{saved.size} tokens → {output}")
 
 
+@transfer.command("glossary")
+@click.argument("eaf_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--tier", "gloss_tier", required=True, help="The gloss tier (glosses in the source model's language).")
+@click.option("--parent-tier", "word_tier", required=True, help="The word tier the gloss tier depends on.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Dictionary file to write.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+def glossary_command(eaf_files: tuple[str, ...], gloss_tier: str, word_tier: str, output: str, overwrite: bool) -> None:
+    """Write the word/gloss pairs of ELAN files as a bilingual dictionary for `transfer init --dictionary`."""
+    from fieldasr.data.elan_glossary import read_glossary, write_glossary
+
+    glossary = read_glossary(eaf_files, gloss_tier, word_tier)
+    write_glossary(glossary, output, overwrite)
+    click.echo(f"{len(glossary.pairs)} gloss/word pairs from {glossary.words} words → {output} "
+               f"({glossary.unglossed} without a gloss, {glossary.several_glosses} with several, "
+               f"{glossary.repeated} repeats)")
+
+
 def _read_lines(path: str | None) -> list[str] | None:
     from fieldasr.transfer.tokenizer import read_target_text
 
@@ -41,11 +58,13 @@ def _read_lines(path: str | None) -> list[str] | None:
 @click.argument("target_tokenizer", type=click.Path(exists=True, file_okay=False))
 @click.argument("output", type=click.Path(file_okay=False))
 @click.option("--method", default="focus", show_default=True,
-              type=click.Choice(["random", "mean", "multivariate-normal", "convex-hull", "wechsel", "focus", "clp", "ofa"]))
+              type=click.Choice(["random", "mean", "multivariate-normal", "convex-hull", "wechsel", "focus", "clp", "ofa", "cw2v"]))
 @click.option("--kind", type=click.Choice(["causal", "masked"]), default="causal", show_default=True)
 @click.option("--source-text", type=click.Path(exists=True, dir_okay=False), help="Source-language text (WECHSEL, OFA).")
-@click.option("--target-text", type=click.Path(exists=True, dir_okay=False), help="Target-language text (WECHSEL, OFA, FOCUS).")
-@click.option("--dictionary", type=click.Path(exists=True, dir_okay=False), help="source<TAB>target word pairs (WECHSEL, OFA).")
+@click.option("--target-text", type=click.Path(exists=True, dir_okay=False), help="Target-language text (WECHSEL, OFA, FOCUS, CW2V).")
+@click.option("--dictionary", type=click.Path(exists=True, dir_okay=False),
+              help="Bilingual word pairs, 'source<TAB>target' (or 'source target') a line, '#' comments; e.g. from "
+                   "`fieldasr transfer glossary` (WECHSEL, OFA).")
 @click.option("--helper-model", type=click.Path(exists=True, file_okay=False), help="Small model with the target tokenizer (CLP).")
 @click.option("--min-count", type=int, default=None, help="fastText min_count; lower it on small texts (FOCUS default 10).")
 @click.option("--dim", default=100, show_default=True, help="Size of the static fastText vectors trained here.")
@@ -59,6 +78,24 @@ def init_command(source_model: str, target_tokenizer: str, output: str, method: 
     transferred = initialise_target_model(source_model, target_tokenizer, output, method, kind, source_text, target_text,
                                           dictionary, helper_model, min_count=min_count, dim=dim, seed=seed)
     click.echo(json.dumps(transferred.report, indent=1))
+
+
+@transfer.command("byte-model")
+@click.argument("output", type=click.Path(file_okay=False))
+@click.option("--layers", default=4, show_default=True)
+@click.option("--width", default=256, show_default=True, help="Embedding size (a multiple of --heads).")
+@click.option("--heads", default=4, show_default=True)
+@click.option("--positions", default=1024, show_default=True, help="Longest input in bytes (training and rescoring).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+def byte_model_command(output: str, layers: int, width: int, heads: int, positions: int, seed: int,
+                       overwrite: bool) -> None:
+    """Save a fresh byte-level GPT-2 (256 bytes, no tokenizer to transfer) to OUTPUT, for `transfer pretrain`."""
+    from fieldasr.transfer.byte_level import ByteLevelShape, save_byte_level_model
+
+    save_byte_level_model(output, ByteLevelShape(layers, width, heads, positions), seed, overwrite)
+    click.echo(f"byte-level model ({layers} layers, width {width}) → {output}; train it with "
+               f"`fieldasr transfer pretrain {output} TRAIN_TEXT OUT --max-length 512`")
 
 
 @transfer.command("pretrain")

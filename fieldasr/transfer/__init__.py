@@ -3,5 +3,6 @@
 Train or extend a tokenizer on target text (`tokenizer`), initialise the new vocabulary's embeddings
 (`registry.make_initialiser`, `apply.transfer_model_embeddings`), continue pretraining on the common Trainer
 (`pretrain.continue_lm_pretraining`; the recipe's steps in `recipe`), and rescore ASR n-best lists with the result
-(`rescore`, also `fieldasr transcribe --rescore-lm`). Modules are imported on use: torch and gensim are heavy.
+(`rescore`, also `fieldasr transcribe --rescore-lm`). Bilingual dictionaries are read in `dictionary`; a byte-level
+model, with no tokenizer to transfer, is made in `byte_level`. Modules are imported on use: torch and gensim are heavy.
 """

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,19 +41,6 @@ def word_vectors(model: FastText, words: Sequence[str]) -> np.ndarray:
         if word:
             vectors[index] = model.wv.get_vector(word)
     return vectors
-
-
-def read_bilingual_dictionary(path: str | Path) -> list[tuple[str, str]]:
-    """Pairs `source<TAB>target` (or two whitespace-separated words) per line; blank lines are skipped."""
-    pairs = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        fields = line.split("\t") if "\t" in line else line.split()
-        if not fields:
-            continue
-        if len(fields) != 2:
-            raise DictionaryError(f"{path}:{number}: expected 'source<TAB>target', got {line!r}")
-        pairs.append((fields[0].strip(), fields[1].strip()))
-    return pairs
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ Every initialiser gets the source/target vocabularies and the source embedding m
 source rows) the source ids and weights used. Resources a method needs (static embeddings, a helper
 model) are constructor arguments; `make_initialiser` names any that are missing.
 
-Here: random (source distribution), mean, multivariate normal (Hewitt 2021) and convex hull.
-The neighbour-based methods (WECHSEL, FOCUS, CLP-Transfer, OFA) are in `neighbour_initialisers`.
+Here: random (source distribution), mean, multivariate normal (Hewitt 2021) and random convex combinations
+(convex hull). The neighbour-based methods (WECHSEL, FOCUS, CLP-Transfer, OFA) are in `neighbour_initialisers`,
+CW2V (constrained word2vec) in `cw2v`.
 """
 from __future__ import annotations
 
@@ -21,12 +22,13 @@ from fieldasr.transfer.errors import TokenizerMismatchError
 from fieldasr.transfer.vocabulary import VocabularyPair, is_special_token
 
 COPIED, COMBINED, RANDOM, MEAN = "copied", "combined", "random", "mean"
+TRANSLATED = "translated"  # the row of its dictionary translation (WECHSEL/OFA with a dictionary)
 
 
 @dataclass(frozen=True)
 class InitialisedEmbeddings:
     embeddings: np.ndarray  # (target vocabulary size, dim), float32
-    origin: tuple[str, ...]  # per target token: copied | combined | random | mean
+    origin: tuple[str, ...]  # per target token: copied | translated | combined | random | mean
     combinations: Mapping[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # id → (source ids, weights)
     report: Mapping[str, float] = field(default_factory=dict)
 
@@ -35,6 +37,8 @@ class InitialisedEmbeddings:
 
     def summary(self) -> dict[str, float]:
         counts = {name: self.count(name) for name in (COPIED, COMBINED, RANDOM, MEAN)}
+        if TRANSLATED in self.origin:
+            counts[TRANSLATED] = self.count(TRANSLATED)
         return {**counts, **self.report}
 
 
@@ -68,10 +72,12 @@ class EmbeddingInitialiser(ABC):
             raise TokenizerMismatchError(
                 f"the source tokenizer has {len(vocabularies.source_tokens)} tokens but the source embedding matrix "
                 f"has shape {source.shape}; give the tokenizer that belongs to the source model")
-        copies = self._copies(vocabularies)
+        identical = self._copies(vocabularies)
+        translated = {t: s for t, s in self.translations(vocabularies).items() if t not in identical}
+        copies = {**identical, **translated}
         new_ids = np.array([i for i in range(len(vocabularies.target_tokens)) if i not in copies], dtype=np.int64)
         target = np.empty((len(vocabularies.target_tokens), source.shape[1]), dtype=np.float32)
-        origin = [COPIED] * len(target)
+        origin = [TRANSLATED if i in translated else COPIED for i in range(len(target))]
         if copies:
             target[list(copies)] = source[list(copies.values())]
         if len(new_ids):
@@ -82,7 +88,11 @@ class EmbeddingInitialiser(ABC):
         else:
             fill = Fill(np.empty((0, source.shape[1])), [])
         return InitialisedEmbeddings(target, tuple(origin), fill.combinations,
-                                     {"overlap": len(copies), **fill.report})
+                                     {"overlap": len(identical), **fill.report})
+
+    def translations(self, vocabularies: VocabularyPair) -> dict[int, int]:
+        """target id → source id of rows taken from a translation rather than an identical spelling (none here)."""
+        return {}
 
     def _copies(self, vocabularies: VocabularyPair) -> dict[int, int]:
         overlap = vocabularies.overlap()
@@ -133,8 +143,9 @@ class MultivariateNormalInitialiser(EmbeddingInitialiser):
 class ConvexHullInitialiser(EmbeddingInitialiser):
     """Each new row is a random convex combination of `k` random source rows (Dirichlet(1) weights).
 
-    This keeps new embeddings inside the convex hull of the source embeddings, the constraint the
-    CW2V study argues for; CW2V's constrained word2vec training itself is not implemented.
+    A baseline for the convex-hull argument of Mundra et al. (2024): new rows inside the hull of the source
+    embeddings, with no information about the token. CW2V, which learns the combination from the target
+    text, is `cw2v.ConstrainedWord2VecInitialiser`.
     """
 
     name = "convex-hull"

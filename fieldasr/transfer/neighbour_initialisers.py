@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from gensim.models import FastText
 
+from fieldasr.transfer.dictionary import translation_copies
 from fieldasr.transfer.embeddings import Alignment, cosine_matrix, top_k_cosine, train_static_embeddings, word_vectors
 from fieldasr.transfer.errors import MissingResourceError, TokenizerMismatchError
 from fieldasr.transfer.initialisers import (COMBINED, RANDOM, EmbeddingInitialiser, Fill,
@@ -62,17 +63,22 @@ class WechselInitialiser(EmbeddingInitialiser):
     """WECHSEL with static embeddings trained locally (see `embeddings.train_static_embeddings`).
 
     Inputs: `source_words` and `target_words` (gensim fastText models on source/target text) and the
-    `alignment` from `align_static_embeddings` (None if the two spaces are already aligned).
+    `alignment` from `align_static_embeddings` (None if the two spaces are already aligned). With the bilingual
+    `dictionary`, a target word token whose translation is a whole source token takes that row ('translated').
     """
 
     name = "wechsel"
     copy_overlap = False  # WECHSEL recomputes every token and copies only special tokens
 
     def __init__(self, source_words: FastText, target_words: FastText, alignment: Alignment | None,
-                 k: int = 10, temperature: float = 0.1, seed: int = 0) -> None:
+                 k: int = 10, temperature: float = 0.1, dictionary: Sequence[tuple[str, str]] = (),
+                 seed: int = 0) -> None:
         super().__init__(seed)
         self.source_words, self.target_words, self.alignment = source_words, target_words, alignment
-        self.k, self.temperature = k, temperature
+        self.k, self.temperature, self.dictionary = k, temperature, dictionary
+
+    def translations(self, vocabularies: VocabularyPair) -> dict[int, int]:
+        return translation_copies(vocabularies, self.dictionary)
 
     def fill(self, vocabularies, source, copies, new_ids, rng) -> Fill:
         source_vectors, target_vectors = aligned_token_vectors(vocabularies, self.source_words, self.target_words,

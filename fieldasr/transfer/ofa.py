@@ -9,11 +9,13 @@ the locally trained, Procrustes-aligned fastText space also used by WECHSEL.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from gensim.models import FastText
 
+from fieldasr.transfer.dictionary import translation_copies
 from fieldasr.transfer.embeddings import Alignment
 from fieldasr.transfer.initialisers import EmbeddingInitialiser, Fill, InitialisedEmbeddings, source_distribution_sample
 from fieldasr.transfer.neighbour_initialisers import neighbour_fill, aligned_token_vectors
@@ -37,16 +39,21 @@ def factorise_embeddings(embeddings: np.ndarray, rank: int) -> Factorisation:
 
 
 class OfaInitialiser(EmbeddingInitialiser):
-    """Inputs as for WECHSEL (`source_words`, `target_words`, `alignment`) plus the factorisation `rank`."""
+    """Inputs as for WECHSEL (`source_words`, `target_words`, `alignment`, optional `dictionary`: translated word
+    tokens take their translation's coordinates) plus the factorisation `rank`."""
 
     name = "ofa"
 
     def __init__(self, source_words: FastText, target_words: FastText, alignment: Alignment | None,
-                 rank: int = 100, k: int = 10, temperature: float = 0.1, seed: int = 0) -> None:
+                 rank: int = 100, k: int = 10, temperature: float = 0.1, dictionary: Sequence[tuple[str, str]] = (),
+                 seed: int = 0) -> None:
         super().__init__(seed)
         self.source_words, self.target_words, self.alignment = source_words, target_words, alignment
-        self.rank, self.k, self.temperature = rank, k, temperature
+        self.rank, self.k, self.temperature, self.dictionary = rank, k, temperature, dictionary
         self.last_factorisation: Factorisation | None = None
+
+    def translations(self, vocabularies: VocabularyPair) -> dict[int, int]:
+        return translation_copies(vocabularies, self.dictionary)
 
     def initialise_factorised(self, vocabularies: VocabularyPair,
                               source_embeddings: np.ndarray) -> tuple[InitialisedEmbeddings, Factorisation]:

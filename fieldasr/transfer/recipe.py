@@ -19,6 +19,7 @@ from fieldasr.train.config import RecipeSource, read_recipe, recipe_from, record
 from fieldasr.train.recipe import parse_arguments
 from fieldasr.train.recipe_config import require_path
 from fieldasr.train.schema import SettingsReader, settings_from_signature, to_plain
+from fieldasr.transfer.byte_level import ByteLevelShape, byte_level_model, byte_tokenizer
 from fieldasr.transfer.pretrain import LMPretrainingSummary, continue_lm_pretraining
 from fieldasr.transfer.tokenizer import STYLES, read_target_text
 
@@ -39,6 +40,8 @@ class LMModelSection:
     kind: Literal["causal", "masked"] = "causal"  # causal: GPT-2 style; masked: RoBERTa / XLM-R style
     path: str | None = None  # continue pretraining this local model folder as is ...
     tokenizer: str | None = None  # ... with this tokenizer folder instead of the model's own
+    byte_level: bool = False  # ... or: train a fresh causal GPT-2 over bytes (no tokenizer), of this shape:
+    byte_shape: ByteLevelShape = ByteLevelShape()
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,13 @@ def read_lm_transfer_recipe(source: RecipeSource) -> LMTransferRecipe:
 def check_inputs(source: RecipeSource, recipe: LMTransferRecipe) -> None:
     """A model to start from is named (a base file may leave that to the files over it), and every path exists."""
     reader = SettingsReader(source.origins)
-    if not recipe.transfer.source_model and not recipe.model.path:
-        raise reader.error((), "give model.path (a local model folder with its tokenizer) or transfer.source_model "
-                               "(a local source-language model whose vocabulary is replaced).")
+    starts = [bool(recipe.transfer.source_model), bool(recipe.model.path), recipe.model.byte_level]
+    if sum(starts) != 1:
+        raise reader.error((), "give one of model.path (a local model folder with its tokenizer), transfer.source_model "
+                               "(a local source-language model whose vocabulary is replaced) or model.byte_level: true "
+                               "(a fresh byte-level model)" + ("; more than one is set." if sum(starts) else "."))
+    if recipe.model.byte_level and recipe.model.kind != "causal":
+        raise reader.error(("model", "kind"), "model.kind: a byte-level model is causal; set model.kind: causal.")
     files = {("data", "train_text"): recipe.data.train_text, ("data", "valid_text"): recipe.data.valid_text,
              ("transfer", "source_text"): recipe.transfer.source_text}
     folders = {("model", "path"): recipe.model.path, ("model", "tokenizer"): recipe.model.tokenizer,
@@ -87,13 +94,17 @@ def check_inputs(source: RecipeSource, recipe: LMTransferRecipe) -> None:
     for key, value in files.items():
         require_path(reader, key, value, TEXT_FILE, folder=False)
     require_path(reader, ("transfer", "dictionary"), recipe.transfer.dictionary, "a file of source<TAB>target word pairs", folder=False)
+    if recipe.transfer.dictionary:  # a malformed line stops the run here, before the experiment folder is made
+        from fieldasr.transfer.dictionary import read_bilingual_dictionary
+
+        read_bilingual_dictionary(recipe.transfer.dictionary)
     for key, value in folders.items():
         require_path(reader, key, value, "a local Hugging Face model or tokenizer folder", folder=True)
 
 
 def transferred_model(section: LMTransferSection, train_lines: list[str], kind: str, experiment_dir: Path):
     """Source model with a tokenizer trained on the target training text, embeddings initialised by `method`."""
-    from fieldasr.transfer.embeddings import read_bilingual_dictionary
+    from fieldasr.transfer.dictionary import read_bilingual_dictionary
     from fieldasr.transfer.target_model import transfer_language_model
     from fieldasr.transfer.tokenizer import train_target_tokenizer
 
@@ -124,6 +135,8 @@ def run_lm_transfer_recipe(config: LMTransferRecipe | Mapping, argv: Sequence[st
     valid_lines = read_target_text(recipe.data.valid_text) if recipe.data.valid_text else None
     if recipe.transfer.source_model:
         model, tokenizer = transferred_model(recipe.transfer, train_lines, model_section.kind, experiment_dir)
+    elif model_section.byte_level:
+        model, tokenizer = byte_level_model(model_section.byte_shape, recipe.pretraining.seed), byte_tokenizer()
     else:
         model, tokenizer = model_section.path, model_section.tokenizer or model_section.path
     settings = dataclasses.asdict(recipe.pretraining)

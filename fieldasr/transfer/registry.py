@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fieldasr.transfer.cw2v import ConstrainedWord2VecInitialiser
 from fieldasr.transfer.errors import MissingResourceError, TransferError
 from fieldasr.transfer.initialisers import (ConvexHullInitialiser, EmbeddingInitialiser, MeanInitialiser,
                                             MultivariateNormalInitialiser, RandomInitialiser)
@@ -11,7 +12,8 @@ from fieldasr.transfer.ofa import OfaInitialiser
 
 INITIALISERS: dict[str, type[EmbeddingInitialiser]] = {
     cls.name: cls for cls in (RandomInitialiser, MeanInitialiser, MultivariateNormalInitialiser, ConvexHullInitialiser,
-                              WechselInitialiser, FocusInitialiser, ClpInitialiser, OfaInitialiser)
+                              WechselInitialiser, FocusInitialiser, ClpInitialiser, OfaInitialiser,
+                              ConstrainedWord2VecInitialiser)
 }
 
 # What each method cannot run without, and how to make it.
@@ -26,6 +28,7 @@ REQUIRED_RESOURCES: dict[str, dict[str, str]] = {
                          "or None if the spaces are already aligned"},
     "focus": {"auxiliary": "token-level fastText on target text (train_focus_auxiliary)"},
     "clp": {"helper_embeddings": "input embeddings of a small model that uses the target tokenizer"},
+    "cw2v": {"token_ids": "target text as target-tokenizer ids (cw2v.tokenised_ids)"},
 }
 
 
@@ -61,15 +64,20 @@ def build_resources(method: str, target_tokenizer, source_lines: list[str] | Non
                                                dim=dim, min_count=count, seed=seed)
         target_words = train_static_embeddings(need(target_lines, "target-language text (--target-text)"),
                                                dim=dim, min_count=count, seed=seed)
-        alignment = align_static_embeddings(source_words, target_words,
-                                            need(dictionary, "a bilingual seed dictionary (--dictionary)"))
-        return {"source_words": source_words, "target_words": target_words, "alignment": alignment}
+        pairs = need(dictionary, "a bilingual seed dictionary (--dictionary)")
+        alignment = align_static_embeddings(source_words, target_words, pairs)
+        return {"source_words": source_words, "target_words": target_words, "alignment": alignment,
+                "dictionary": pairs}
     if method == "focus":
         from fieldasr.transfer.neighbour_initialisers import train_focus_auxiliary
 
         return {"auxiliary": train_focus_auxiliary(need(target_lines, "target-language text (--target-text)"),
                                                    target_tokenizer, min_count=10 if min_count is None else min_count,
                                                    dim=dim, seed=seed)}
+    if method == "cw2v":
+        from fieldasr.transfer.cw2v import tokenised_ids
+
+        return {"token_ids": tokenised_ids(need(target_lines, "target-language text (--target-text)"), target_tokenizer)}
     if method == "clp":
         return {"helper_embeddings": need(helper_embeddings, "a small model with the target tokenizer (--helper-model)")}
     return {}

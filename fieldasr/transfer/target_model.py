@@ -14,7 +14,7 @@ from fieldasr.files import atomic_write_text
 @dataclass(frozen=True)
 class TransferredLanguageModel:
     """The source model with the target vocabulary, and what the transfer did (method, tokens per origin,
-    and for dictionary-aligned methods how many dictionary pairs were usable)."""
+    and for dictionary methods how many pairs the static word vectors and the two tokenizers have)."""
 
     model: Any
     report: Mapping[str, Any]
@@ -28,8 +28,10 @@ def transfer_language_model(source_model: str | Path, target_tokenizer: Any, met
     from transformers import AutoTokenizer
 
     from fieldasr.transfer.apply import transfer_model_embeddings
+    from fieldasr.transfer.dictionary import dictionary_coverage
     from fieldasr.transfer.lm_task import load_language_model
     from fieldasr.transfer.registry import build_resources, make_initialiser
+    from fieldasr.transfer.vocabulary import VocabularyPair, tokens_of
 
     resources = build_resources(method, target_tokenizer, source_lines, target_lines, dictionary, helper_embeddings,
                                 min_count=min_count, dim=dim, seed=seed)
@@ -42,6 +44,9 @@ def transfer_language_model(source_model: str | Path, target_tokenizer: Any, met
         report.update(dictionary_pairs_used=alignment.pairs_used, dictionary_missing_source=alignment.missing_source,
                       dictionary_missing_target=alignment.missing_target, dictionary_missing_both=alignment.missing_both,
                       alignment_ill_posed=alignment.ill_posed)
+    if resources.get("dictionary"):
+        vocabularies = VocabularyPair.of(tokens_of(source_tokenizer), tokens_of(target_tokenizer))
+        report.update(dictionary_coverage(vocabularies, resources["dictionary"]))
     return TransferredLanguageModel(model, report)
 
 
@@ -53,7 +58,7 @@ def initialise_target_model(source_model: str | Path, target_tokenizer_dir: str 
     transfer_report.json are saved to `output`."""
     from transformers import AutoModel, AutoTokenizer
 
-    from fieldasr.transfer.embeddings import read_bilingual_dictionary
+    from fieldasr.transfer.dictionary import read_bilingual_dictionary
     from fieldasr.transfer.tokenizer import read_target_text
 
     target = AutoTokenizer.from_pretrained(target_tokenizer_dir, local_files_only=True)
