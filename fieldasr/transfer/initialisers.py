@@ -88,7 +88,8 @@ class EmbeddingInitialiser(ABC):
         overlap = vocabularies.overlap()
         if self.copy_overlap:
             return overlap
-        return {t: s for t, s in overlap.items() if is_special_token(vocabularies.target_tokens[t])}
+        specials = dict(vocabularies.special_pairs)
+        return {t: s for t, s in overlap.items() if t in specials or is_special_token(vocabularies.target_tokens[t])}
 
     @abstractmethod
     def fill(self, vocabularies: VocabularyPair, source: np.ndarray, copies: dict[int, int], new_ids: np.ndarray,
