@@ -198,3 +198,28 @@ def test_special_tokens_of_another_spelling_are_matched_by_role(texts):
     origin = make_initialiser("mean").initialise(VocabularyPair.of_tokenizers(source, target),
                                                   np.ones((len(source), 4), dtype=np.float32)).origin
     assert origin[target.pad_token_id] == COPIED
+
+
+def test_cli_trains_a_like_source_tokenizer_and_transfers_a_llama(tmp_path, texts):
+    from click.testing import CliRunner
+
+    from fieldasr.cli import cli
+
+    source = make_language_model(tmp_path / "llama", "llama", texts[0], vocab_size=300)
+    (tmp_path / "target.txt").write_text("\n".join(texts[1]), encoding="utf-8")
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["transfer", "tokenizer", str(tmp_path / "target.txt"), str(tmp_path / "tok"),
+                                  "--style", "like-source"])
+    assert missing.exit_code == 2 and "--source" in missing.output
+    made = runner.invoke(cli, ["transfer", "tokenizer", str(tmp_path / "target.txt"), str(tmp_path / "tok"),
+                               "--vocab-size", "350", "--style", "like-source", "--source", str(source)])
+    assert made.exit_code == 0, made.output
+    assert type(AutoTokenizer.from_pretrained(tmp_path / "tok")).__name__ == "LlamaTokenizer"
+    wrong = runner.invoke(cli, ["transfer", "init", str(source), str(tmp_path / "tok"), str(tmp_path / "out"),
+                                "--method", "mean", "--kind", "masked"])
+    assert wrong.exit_code != 0 and "use --kind causal" in str(wrong.exception or wrong.output)
+    done = runner.invoke(cli, ["transfer", "init", str(source), str(tmp_path / "tok"), str(tmp_path / "out"),
+                               "--method", "mean"])
+    assert done.exit_code == 0, done.output
+    assert AutoModelForCausalLM.from_pretrained(tmp_path / "out").config.vocab_size == len(
+        AutoTokenizer.from_pretrained(tmp_path / "tok"))
