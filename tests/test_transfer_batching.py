@@ -59,3 +59,18 @@ def test_factorisation_in_batches_matches_numpy_svd_and_drops_null_directions(mo
     signs = np.sign((three.coordinates * left[:, :3]).sum(axis=0))  # singular vectors are defined up to sign
     np.testing.assert_allclose(three.coordinates * signs, left[:, :3], atol=1e-4)
     np.testing.assert_allclose(np.linalg.norm(three.primitives, axis=1), singular[:3], rtol=1e-5)
+
+
+def test_source_statistics_and_samples_in_batches_equal_numpy(monkeypatch):
+    rng = np.random.default_rng(3)
+    source = rng.normal(2.0, 3.0, size=(41, 5)).astype(np.float32)
+    expected_normal = np.random.default_rng(7).normal(source.mean(0), source.std(0), size=(19, 5))
+    expected_multivariate = np.random.default_rng(7).multivariate_normal(
+        source.mean(0), np.cov(source.astype(np.float64), rowvar=False) * 1e-5, size=19, method="eigh")
+    monkeypatch.setattr(initialisers, "batch_size_for", lambda row_floats, limit=0: 4)
+    mean, covariance = initialisers.column_mean_and_covariance(source, full=True)
+    np.testing.assert_allclose(covariance, np.cov(source.astype(np.float64), rowvar=False), rtol=1e-10)
+    sample = initialisers.source_distribution_sample(source, 19, np.random.default_rng(7))
+    np.testing.assert_allclose(sample, expected_normal, rtol=1e-5, atol=1e-5)
+    rows = initialisers.MultivariateNormalInitialiser().fill(None, source, {}, np.arange(19), np.random.default_rng(7)).rows
+    np.testing.assert_allclose(rows, expected_multivariate, rtol=1e-5, atol=1e-5)

@@ -65,9 +65,29 @@ def weighted_rows(indices: np.ndarray, weights: np.ndarray, values: np.ndarray) 
     return rows
 
 
+def column_mean_and_covariance(source: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (full: dim × dim; else the variances) of the rows, in float64, summed over batches of
+    rows: np.std and np.cov first make whole-matrix float64 and centred copies (3 GB at 250k × 768)."""
+    mean = source.mean(0, dtype=np.float64)
+    dim = source.shape[1]
+    total = np.zeros((dim, dim) if full else dim, dtype=np.float64)
+    batch = batch_size_for(dim)
+    for start in range(0, len(source), batch):
+        centred = source[start:start + batch].astype(np.float64) - mean
+        total += centred.T @ centred if full else (centred ** 2).sum(0)
+    return mean, total / max(1, len(source) - (1 if full else 0))
+
+
 def source_distribution_sample(source: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Per-dimension normal with the source's mean and standard deviation (WECHSEL's/FOCUS's fallback)."""
-    return rng.normal(source.mean(0), source.std(0), size=(count, source.shape[1])).astype(np.float32)
+    """Per-dimension normal with the source's mean and standard deviation (WECHSEL's/FOCUS's fallback).
+
+    Drawn batch by batch into float32 (the same numbers as one call: the generator's stream is sequential)."""
+    mean, variance = column_mean_and_covariance(source, full=False)
+    rows = np.empty((count, source.shape[1]), dtype=np.float32)
+    batch = batch_size_for(source.shape[1])
+    for start in range(0, count, batch):
+        rows[start:start + batch] = rng.normal(mean, np.sqrt(variance), size=(min(batch, count - start), len(mean)))
+    return rows
 
 
 class EmbeddingInitialiser(ABC):
@@ -143,10 +163,14 @@ class MultivariateNormalInitialiser(EmbeddingInitialiser):
         self.covariance_scale = covariance_scale
 
     def fill(self, vocabularies, source, copies, new_ids, rng) -> Fill:
-        mean = source.mean(0).astype(np.float64)
-        covariance = np.cov(source.astype(np.float64), rowvar=False) * self.covariance_scale
-        rows = rng.multivariate_normal(mean, covariance, size=len(new_ids), method="eigh")
-        return Fill(rows.astype(np.float32), [RANDOM] * len(new_ids))
+        mean, covariance = column_mean_and_covariance(source, full=True)
+        rows = np.empty((len(new_ids), source.shape[1]), dtype=np.float32)
+        batch = batch_size_for(4 * source.shape[1])  # numpy holds a few float64 copies of each batch
+        for start in range(0, len(new_ids), batch):
+            count = min(batch, len(new_ids) - start)
+            rows[start:start + count] = rng.multivariate_normal(mean, covariance * self.covariance_scale, size=count,
+                                                                method="eigh")
+        return Fill(rows, [RANDOM] * len(new_ids))
 
 
 class ConvexHullInitialiser(EmbeddingInitialiser):

@@ -125,7 +125,8 @@ class FocusInitialiser(EmbeddingInitialiser):
                 "FOCUS found no overlapping token with an auxiliary fastText vector; lower min_count of "
                 "train_focus_auxiliary or give more target text")
         anchor_vectors = self.auxiliary.wv[[tokens[t] for t in anchors]]
-        anchor_source = source[[copies[int(t)] for t in anchors]]
+        anchor_source_ids = np.array([copies[int(t)] for t in anchors], dtype=np.int64)
+        anchor_source = source[anchor_source_ids]
         seen = np.array([self._seen(tokens[t]) for t in new_ids], dtype=bool)
         rows = source_distribution_sample(source, len(new_ids), rng)
         combinations = {}
@@ -138,8 +139,7 @@ class FocusInitialiser(EmbeddingInitialiser):
             rows[positions] = weights @ anchor_source
             for row, position in enumerate(positions):
                 chosen = np.flatnonzero(weights[row] > 0)
-                combinations[int(new_ids[position])] = (np.array([copies[int(t)] for t in anchors[chosen]]),
-                                                        weights[row, chosen])
+                combinations[int(new_ids[position])] = (anchor_source_ids[chosen], weights[row, chosen])
         origin = [COMBINED if flag else RANDOM for flag in seen]
         return Fill(rows, origin, combinations, {"focus_anchors": len(anchors), "focus_unseen_new": int((~seen).sum())})
 

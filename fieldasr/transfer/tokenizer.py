@@ -19,7 +19,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import PreTrainedTokenizerFast
 
 from fieldasr.transfer.errors import TargetTextError, TokenizerMismatchError
-from fieldasr.transfer.vocabulary import VocabularyPair, canonical_form, detect_style, tokens_of
+from fieldasr.transfer.vocabulary import VocabularyPair, canonical_form, detect_style
 
 BYTE_LEVEL_SPECIALS = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
                        "mask_token": "<mask>"}
@@ -218,5 +218,6 @@ def overlap_report(source_tokenizer, target_tokenizer) -> dict[str, int]:
     return {"target_tokens": len(pair.target_tokens), "canonical_overlap": len(pair.overlap()), "raw_overlap": raw}
 
 
-__all__ = ["ExtendedTokenizer", "check_tokenizer_fits_model", "extend_tokenizer", "overlap_report",
-           "read_target_text", "train_target_tokenizer", "canonical_form", "detect_style"]
+__all__ = ["ExtendedTokenizer", "check_tokenizer_fits_model", "extend_tokenizer", "make_target_tokenizer",
+           "overlap_report", "read_target_text", "train_target_tokenizer", "train_tokenizer_like", "canonical_form",
+           "detect_style"]
