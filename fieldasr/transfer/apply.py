@@ -51,11 +51,13 @@ def transfer_model_embeddings(model, source_tokenizer, target_tokenizer,
     model_family(model.config)
     check_tokenizer_fits_model(source_tokenizer, model, "the source model")
     vocabularies = VocabularyPair.of_tokenizers(source_tokenizer, target_tokenizer)
-    source_input = model.get_input_embeddings().weight.detach().float().numpy().copy()
+    # views, not copies (a 250k × 768 matrix is 730 MB): resizing below gives the model new tensors and leaves
+    # these as they are
+    source_input = model.get_input_embeddings().weight.detach().float().numpy()
     result = initialiser.initialise(vocabularies, source_input)
     tied = _is_tied(model)
     output = model.get_output_embeddings()
-    source_output = None if (output is None or tied) else output.weight.detach().float().numpy().copy()
+    source_output = None if (output is None or tied) else output.weight.detach().float().numpy()
     source_bias = None if getattr(output, "bias", None) is None else output.bias.detach().float().numpy().copy()
 
     model.resize_token_embeddings(len(target_tokenizer), mean_resizing=False)  # rows are overwritten below

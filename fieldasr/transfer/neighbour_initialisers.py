@@ -77,7 +77,7 @@ class WechselInitialiser(EmbeddingInitialiser):
                                                                self.alignment)
         source_ids = np.arange(len(vocabularies.source_tokens))
         fallback = source_distribution_sample(source, len(new_ids), rng)
-        fill = neighbour_fill(target_vectors[new_ids], source_vectors, source[source_ids], source_ids, new_ids,
+        fill = neighbour_fill(target_vectors[new_ids], source_vectors, source[:len(source_ids)], source_ids, new_ids,
                                self.k, self.temperature, fallback)
         if self.alignment is not None:
             fill.report.update(dictionary_pairs_used=self.alignment.pairs_used,
