@@ -49,8 +49,9 @@ class Fill:
     report: dict[str, float] = field(default_factory=dict)
 
 
-def batch_size_for(row_floats: int, max_floats_per_batch: int = 1 << 24) -> int:
-    """Rows per batch so that a batch of rows of `row_floats` floats stays within `max_floats_per_batch` (64 MB)."""
+def batch_size_for(row_floats: int, max_floats_per_batch: int = 1 << 22) -> int:
+    """Rows per batch so that a batch of rows of `row_floats` floats stays within `max_floats_per_batch` (16 MB
+    in float32; the few temporaries of a batch stay far below one 250k × 768 matrix, 730 MB)."""
     return max(1, max_floats_per_batch // max(1, row_floats))
 
 
@@ -73,8 +74,9 @@ def column_mean_and_covariance(source: np.ndarray, full: bool) -> tuple[np.ndarr
     total = np.zeros((dim, dim) if full else dim, dtype=np.float64)
     batch = batch_size_for(dim)
     for start in range(0, len(source), batch):
-        centred = source[start:start + batch].astype(np.float64) - mean
-        total += centred.T @ centred if full else (centred ** 2).sum(0)
+        centred = source[start:start + batch].astype(np.float64)
+        centred -= mean
+        total += centred.T @ centred if full else np.square(centred, out=centred).sum(0)
     return mean, total / max(1, len(source) - (1 if full else 0))
 
 

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from gensim.models import FastText
 
-from fieldasr.transfer.embeddings import Alignment, cosine_matrix, top_k_cosine, train_static_embeddings, word_vectors
+from fieldasr.transfer.embeddings import (Alignment, cosine_matrix, normalise_rows, top_k_cosine, train_static_embeddings,
+                                         word_vectors)
 from fieldasr.transfer.errors import MissingResourceError, TokenizerMismatchError
 from fieldasr.transfer.initialisers import (COMBINED, RANDOM, EmbeddingInitialiser, Fill, batch_size_for,
                                             source_distribution_sample, weighted_rows)
@@ -131,7 +132,7 @@ class FocusInitialiser(EmbeddingInitialiser):
         rows = source_distribution_sample(source, len(new_ids), rng)
         combinations = {}
         seen_positions = np.flatnonzero(seen)
-        batch = batch_size_for(len(anchors), 1 << 22)  # sparsemax sorts and copies each batch several times
+        batch = batch_size_for(len(anchors), 1 << 20)  # sparsemax sorts and copies each batch several times
         for start in range(0, len(seen_positions), batch):
             positions = seen_positions[start:start + batch]
             queries = self.auxiliary.wv[[tokens[new_ids[p]] for p in positions]]
@@ -189,16 +190,20 @@ class _ClpWeights:
     helper space, only the `top_k` largest kept, normalised to sum one (all zeros when nothing is similar)."""
 
     def __init__(self, helper: np.ndarray, anchors: np.ndarray, top_k: int | None) -> None:
-        self.helper, self.anchor_vectors = helper, helper[anchors]
+        self.helper, self.anchor_unit = helper, normalise_rows(helper[anchors]).astype(np.float32)
         self.top_k = None if top_k is None or top_k >= len(anchors) else top_k
 
     def __call__(self, token_ids: np.ndarray) -> np.ndarray:
-        similarities = np.clip(cosine_matrix(self.helper[token_ids], self.anchor_vectors), 0.0, None)
+        # in place: a batch's (tokens × anchors) matrix is the largest thing CLP allocates
+        weights = normalise_rows(self.helper[token_ids]).astype(np.float32) @ self.anchor_unit.T
+        np.clip(weights, 0.0, None, out=weights)
         if self.top_k is not None:
-            below = np.argpartition(-similarities, self.top_k, axis=1)[:, self.top_k:]
-            np.put_along_axis(similarities, below, 0.0, axis=1)
-        totals = similarities.sum(axis=1, keepdims=True)
-        return np.where(totals > 1e-8, similarities / np.maximum(totals, 1e-8), 0.0).astype(np.float32)
+            below = np.argpartition(-weights, self.top_k, axis=1)[:, self.top_k:]
+            np.put_along_axis(weights, below, 0.0, axis=1)
+        totals = weights.sum(axis=1, keepdims=True)
+        np.divide(weights, np.maximum(totals, 1e-8), out=weights)
+        weights[totals[:, 0] <= 1e-8] = 0.0
+        return weights
 
 
 class _ClpCombinations(Mapping):
