@@ -17,14 +17,19 @@ def transfer() -> None:
 @click.argument("target_text", type=click.Path(exists=True, dir_okay=False))
 @click.argument("output", type=click.Path(file_okay=False))
 @click.option("--vocab-size", default=8000, show_default=True)
-@click.option("--style", type=click.Choice(["byte-bpe", "unigram"]), default="byte-bpe", show_default=True)
-@click.option("--extend", "source_tokenizer", type=click.Path(exists=True, file_okay=False),
-              help="Append the new tokens to this source tokenizer instead of replacing it.")
-def tokenizer_command(target_text: str, output: str, vocab_size: int, style: str, source_tokenizer: str | None) -> None:
+@click.option("--style", type=click.Choice(["byte-bpe", "unigram", "like-source"]), default="byte-bpe", show_default=True,
+              help="like-source: the type, special tokens and pipeline of the --source tokenizer (any family).")
+@click.option("--source", "source_tokenizer", type=click.Path(exists=True, file_okay=False),
+              help="The source model's folder (its tokenizer): needed by --style like-source and --extend.")
+@click.option("--extend", is_flag=True, help="Append the new tokens to the --source tokenizer instead of replacing it.")
+def tokenizer_command(target_text: str, output: str, vocab_size: int, style: str, source_tokenizer: str | None,
+                      extend: bool) -> None:
     """Train a tokenizer on TARGET_TEXT (UTF-8, one sentence per line) and save it to OUTPUT."""
     from fieldasr.transfer.tokenizer import save_target_tokenizer
 
-    saved = save_target_tokenizer(target_text, output, vocab_size, style, source_tokenizer)
+    if (extend or style == "like-source") and not source_tokenizer:
+        raise click.UsageError("--extend and --style like-source need --source SOURCE_MODEL_FOLDER")
+    saved = save_target_tokenizer(target_text, output, vocab_size, style, source_tokenizer, extend)
     if saved.added_tokens is not None:
         click.echo(f"added {len(saved.added_tokens)} target tokens to the source vocabulary")
     click.echo(f"{saved.size} tokens → {output}")

@@ -1,12 +1,25 @@
-"""Put transferred embeddings into a Hugging Face model: input embeddings, and the LM head tied or initialised alike."""
+"""Put transferred embeddings into a Hugging Face model: input embeddings, and the LM head tied or initialised alike.
+
+The output layer, per family (`families`):
+- tied (GPT-2, XLM-R, RoBERTa, BERT): it is the input matrix, so it follows the transfer.
+- untied (Llama, Qwen2 with tie_word_embeddings false): the same initialiser, with the same seed, is applied to the
+  source output matrix. A copied token keeps its own output row; a token combined from source tokens combines their
+  output rows with the same weights as its input row (the neighbours and weights depend on the vocabularies and the
+  method's resources, never on the matrix); a mean/random token gets the mean / a draw of the output rows. The output
+  row is not derived from the new input row: in an untied model the two spaces differ.
+- MLM decoder bias (XLM-R, RoBERTa, BERT): a copied token keeps its bias, every other token gets the mean source bias
+  (a combination of unrelated tokens' biases would claim a frequency the new token need not have).
+Special tokens are matched by role as well as by spelling (`VocabularyPair.of_tokenizers`), so they are copied.
+"""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from fieldasr.transfer.families import model_family
 from fieldasr.transfer.initialisers import COPIED, EmbeddingInitialiser, InitialisedEmbeddings
 from fieldasr.transfer.tokenizer import check_tokenizer_fits_model
-from fieldasr.transfer.vocabulary import VocabularyPair, tokens_of
+from fieldasr.transfer.vocabulary import VocabularyPair
 
 
 def _is_tied(model) -> bool:
@@ -32,15 +45,19 @@ def transfer_model_embeddings(model, source_tokenizer, target_tokenizer,
     """Replace `model`'s vocabulary (that of `source_tokenizer`) by `target_tokenizer`'s, in place.
 
     An untied output layer is initialised by the same method from the source output matrix (same seed, so the
-    same neighbours and weights); a tied one follows the input embeddings automatically.
+    same neighbours and weights); a tied one follows the input embeddings automatically. Raises
+    UnsupportedModelError for a model family not in `families.FAMILIES`.
     """
+    model_family(model.config)
     check_tokenizer_fits_model(source_tokenizer, model, "the source model")
-    vocabularies = VocabularyPair.of(tokens_of(source_tokenizer), tokens_of(target_tokenizer))
-    source_input = model.get_input_embeddings().weight.detach().float().numpy().copy()
+    vocabularies = VocabularyPair.of_tokenizers(source_tokenizer, target_tokenizer)
+    # views, not copies (a 250k × 768 matrix is 730 MB): resizing below gives the model new tensors and leaves
+    # these as they are
+    source_input = model.get_input_embeddings().weight.detach().float().numpy()
     result = initialiser.initialise(vocabularies, source_input)
     tied = _is_tied(model)
     output = model.get_output_embeddings()
-    source_output = None if (output is None or tied) else output.weight.detach().float().numpy().copy()
+    source_output = None if (output is None or tied) else output.weight.detach().float().numpy()
     source_bias = None if getattr(output, "bias", None) is None else output.bias.detach().float().numpy().copy()
 
     model.resize_token_embeddings(len(target_tokenizer), mean_resizing=False)  # rows are overwritten below
@@ -54,8 +71,17 @@ def transfer_model_embeddings(model, source_tokenizer, target_tokenizer,
     if tied:
         model.tie_weights()
     model.config.vocab_size = len(target_tokenizer)
-    for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
-        value = getattr(target_tokenizer, name, None)
-        if value is not None:
-            setattr(model.config, name, value)
+    _set_special_ids(model, target_tokenizer)
     return result
+
+
+def _set_special_ids(model, tokenizer) -> None:
+    """The config's (and generation config's) special ids are the target tokenizer's. A begin/end role the target
+    tokenizer lacks is unset rather than left pointing at whatever token now has the source's id; the pad id is
+    kept then (RoBERTa-style models count positions from it)."""
+    configs = [model.config] + ([model.generation_config] if getattr(model, "generation_config", None) else [])
+    for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        for config in configs:
+            if hasattr(config, name) and (value is not None or name != "pad_token_id"):
+                setattr(config, name, value)

@@ -114,3 +114,4 @@ def top_k_cosine(queries: np.ndarray, keys: np.ndarray, k: int,
 
 def cosine_matrix(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return normalise_rows(queries).astype(np.float32) @ normalise_rows(keys).astype(np.float32).T
+

@@ -16,6 +16,10 @@ class TokenizerMismatchError(TransferError):
     """A tokenizer does not fit the model or the other tokenizer it is combined with."""
 
 
+class UnsupportedModelError(TransferError):
+    """A source model of a family text-side transfer does not handle, or used as the wrong kind of LM."""
+
+
 class MissingResourceError(TransferError):
     """An initialisation method was asked for without a resource it needs."""
 

@@ -23,6 +23,7 @@ from fieldasr.transfer.vocabulary import VocabularyPair, is_special_token
 
 COPIED, COMBINED, RANDOM, MEAN = "copied", "combined", "random", "mean"
 TRANSLATED = "translated"  # the row of its dictionary translation (WECHSEL/OFA with a dictionary)
+COPY_BATCH = 1 << 14  # rows
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,51 @@ class Fill:
 
     rows: np.ndarray
     origin: list[str]
-    combinations: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    combinations: Mapping[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     report: dict[str, float] = field(default_factory=dict)
 
 
+def batch_size_for(row_floats: int, max_floats_per_batch: int = 1 << 22) -> int:
+    """Rows per batch so that a batch of rows of `row_floats` floats stays within `max_floats_per_batch` (16 MB
+    in float32; the few temporaries of a batch stay far below one 250k × 768 matrix, 730 MB)."""
+    return max(1, max_floats_per_batch // max(1, row_floats))
+
+
+def weighted_rows(indices: np.ndarray, weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """rows[i] = Σ_j weights[i, j] · values[indices[i, j]], in batches: the (n, k, dim) gather of all rows at
+    once would be k times the size of the result (7.7 GB for 250k tokens, k = 10, dim 768)."""
+    rows = np.empty((len(indices), values.shape[1]), dtype=np.float32)
+    batch = batch_size_for(indices.shape[1] * values.shape[1])
+    for start in range(0, len(indices), batch):
+        stop = start + batch
+        rows[start:stop] = np.einsum("nk,nkd->nd", weights[start:stop], values[indices[start:stop]])
+    return rows
+
+
+def column_mean_and_covariance(source: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (full: dim × dim; else the variances) of the rows, in float64, summed over batches of
+    rows: np.std and np.cov first make whole-matrix float64 and centred copies (3 GB at 250k × 768)."""
+    mean = source.mean(0, dtype=np.float64)
+    dim = source.shape[1]
+    total = np.zeros((dim, dim) if full else dim, dtype=np.float64)
+    batch = batch_size_for(dim)
+    for start in range(0, len(source), batch):
+        centred = source[start:start + batch].astype(np.float64)
+        centred -= mean
+        total += centred.T @ centred if full else np.square(centred, out=centred).sum(0)
+    return mean, total / max(1, len(source) - (1 if full else 0))
+
+
 def source_distribution_sample(source: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Per-dimension normal with the source's mean and standard deviation (WECHSEL's/FOCUS's fallback)."""
-    return rng.normal(source.mean(0), source.std(0), size=(count, source.shape[1])).astype(np.float32)
+    """Per-dimension normal with the source's mean and standard deviation (WECHSEL's/FOCUS's fallback).
+
+    Drawn batch by batch into float32 (the same numbers as one call: the generator's stream is sequential)."""
+    mean, variance = column_mean_and_covariance(source, full=False)
+    rows = np.empty((count, source.shape[1]), dtype=np.float32)
+    batch = batch_size_for(source.shape[1])
+    for start in range(0, count, batch):
+        rows[start:start + batch] = rng.normal(mean, np.sqrt(variance), size=(min(batch, count - start), len(mean)))
+    return rows
 
 
 class EmbeddingInitialiser(ABC):
@@ -78,8 +117,9 @@ class EmbeddingInitialiser(ABC):
         new_ids = np.array([i for i in range(len(vocabularies.target_tokens)) if i not in copies], dtype=np.int64)
         target = np.empty((len(vocabularies.target_tokens), source.shape[1]), dtype=np.float32)
         origin = [TRANSLATED if i in translated else COPIED for i in range(len(target))]
-        if copies:
-            target[list(copies)] = source[list(copies.values())]
+        copied_target, copied_source = np.array(list(copies), dtype=np.int64), np.array(list(copies.values()), dtype=np.int64)
+        for start in range(0, len(copied_target), COPY_BATCH):  # no temporary copy of every copied row at once
+            target[copied_target[start:start + COPY_BATCH]] = source[copied_source[start:start + COPY_BATCH]]
         if len(new_ids):
             fill = self.fill(vocabularies, source, copies, new_ids, np.random.default_rng(self.seed))
             target[new_ids] = fill.rows
@@ -98,7 +138,8 @@ class EmbeddingInitialiser(ABC):
         overlap = vocabularies.overlap()
         if self.copy_overlap:
             return overlap
-        return {t: s for t, s in overlap.items() if is_special_token(vocabularies.target_tokens[t])}
+        specials = dict(vocabularies.special_pairs)
+        return {t: s for t, s in overlap.items() if t in specials or is_special_token(vocabularies.target_tokens[t])}
 
     @abstractmethod
     def fill(self, vocabularies: VocabularyPair, source: np.ndarray, copies: dict[int, int], new_ids: np.ndarray,
@@ -134,10 +175,14 @@ class MultivariateNormalInitialiser(EmbeddingInitialiser):
         self.covariance_scale = covariance_scale
 
     def fill(self, vocabularies, source, copies, new_ids, rng) -> Fill:
-        mean = source.mean(0).astype(np.float64)
-        covariance = np.cov(source.astype(np.float64), rowvar=False) * self.covariance_scale
-        rows = rng.multivariate_normal(mean, covariance, size=len(new_ids), method="eigh")
-        return Fill(rows.astype(np.float32), [RANDOM] * len(new_ids))
+        mean, covariance = column_mean_and_covariance(source, full=True)
+        rows = np.empty((len(new_ids), source.shape[1]), dtype=np.float32)
+        batch = batch_size_for(4 * source.shape[1])  # numpy holds a few float64 copies of each batch
+        for start in range(0, len(new_ids), batch):
+            count = min(batch, len(new_ids) - start)
+            rows[start:start + count] = rng.multivariate_normal(mean, covariance * self.covariance_scale, size=count,
+                                                                method="eigh")
+        return Fill(rows, [RANDOM] * len(new_ids))
 
 
 class ConvexHullInitialiser(EmbeddingInitialiser):
@@ -158,6 +203,6 @@ class ConvexHullInitialiser(EmbeddingInitialiser):
         k = min(self.k, len(source))
         chosen = np.stack([rng.choice(len(source), size=k, replace=False) for _ in new_ids])
         weights = rng.dirichlet(np.ones(k), size=len(new_ids)).astype(np.float32)
-        rows = np.einsum("nk,nkd->nd", weights, source[chosen])
+        rows = weighted_rows(chosen, weights, source)
         combinations = {int(t): (chosen[i], weights[i]) for i, t in enumerate(new_ids)}
         return Fill(rows, [COMBINED] * len(new_ids), combinations)

@@ -31,11 +31,16 @@ def load_language_model(source: str | Path | PretrainedConfig, kind: str) -> nn.
     auto = AutoModelForCausalLM if kind == "causal" else AutoModelForMaskedLM
     if isinstance(source, PretrainedConfig):
         return auto.from_config(source)
+    read_model_config(source)
+    return auto.from_pretrained(Path(source), local_files_only=True)
+
+
+def read_model_config(source: str | Path) -> PretrainedConfig:
+    """The config of a local model directory (never the hub)."""
     path = Path(source)
     if not (path / "config.json").is_file():
         raise TransferError(f"{path} is not a local model directory (no config.json); models are never downloaded")
-    AutoConfig.from_pretrained(path, local_files_only=True)
-    return auto.from_pretrained(path, local_files_only=True)
+    return AutoConfig.from_pretrained(path, local_files_only=True)
 
 
 def causal_start_id(tokenizer) -> int | None:

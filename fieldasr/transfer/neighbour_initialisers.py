@@ -11,7 +11,7 @@ They differ in the space where similarity is measured and in how similarities be
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import entmax
 import numpy as np
@@ -19,13 +19,12 @@ import torch
 from gensim.models import FastText
 
 from fieldasr.transfer.dictionary import translation_copies
-from fieldasr.transfer.embeddings import Alignment, cosine_matrix, top_k_cosine, train_static_embeddings, word_vectors
+from fieldasr.transfer.embeddings import (Alignment, cosine_matrix, normalise_rows, top_k_cosine, train_static_embeddings,
+                                         word_vectors)
 from fieldasr.transfer.errors import MissingResourceError, TokenizerMismatchError
-from fieldasr.transfer.initialisers import (COMBINED, RANDOM, EmbeddingInitialiser, Fill,
-                                            source_distribution_sample)
+from fieldasr.transfer.initialisers import (COMBINED, RANDOM, EmbeddingInitialiser, Fill, batch_size_for,
+                                            source_distribution_sample, weighted_rows)
 from fieldasr.transfer.vocabulary import VocabularyPair, surface_text
-
-SPARSEMAX_BATCH = 1024
 
 
 def softmax_weights(similarities: np.ndarray, temperature: float) -> np.ndarray:
@@ -51,7 +50,7 @@ def neighbour_fill(queries: np.ndarray, keys: np.ndarray, key_values: np.ndarray
     """k nearest keys by cosine, softmax(sim / temperature) weights over their values; zero queries fall back."""
     indices, similarities = top_k_cosine(queries, keys, k)
     weights = softmax_weights(similarities, temperature)
-    rows = np.einsum("nk,nkd->nd", weights, key_values[indices])
+    rows = weighted_rows(indices, weights, key_values)
     has_vector = np.abs(queries).sum(axis=1) > 0
     rows[~has_vector] = fallback[~has_vector]
     combinations = {int(new_ids[i]): (key_ids[indices[i]], weights[i]) for i in np.flatnonzero(has_vector)}
@@ -85,7 +84,7 @@ class WechselInitialiser(EmbeddingInitialiser):
                                                                self.alignment)
         source_ids = np.arange(len(vocabularies.source_tokens))
         fallback = source_distribution_sample(source, len(new_ids), rng)
-        fill = neighbour_fill(target_vectors[new_ids], source_vectors, source[source_ids], source_ids, new_ids,
+        fill = neighbour_fill(target_vectors[new_ids], source_vectors, source[:len(source_ids)], source_ids, new_ids,
                                self.k, self.temperature, fallback)
         if self.alignment is not None:
             fill.report.update(dictionary_pairs_used=self.alignment.pairs_used,
@@ -133,20 +132,21 @@ class FocusInitialiser(EmbeddingInitialiser):
                 "FOCUS found no overlapping token with an auxiliary fastText vector; lower min_count of "
                 "train_focus_auxiliary or give more target text")
         anchor_vectors = self.auxiliary.wv[[tokens[t] for t in anchors]]
-        anchor_source = source[[copies[int(t)] for t in anchors]]
+        anchor_source_ids = np.array([copies[int(t)] for t in anchors], dtype=np.int64)
+        anchor_source = source[anchor_source_ids]
         seen = np.array([self._seen(tokens[t]) for t in new_ids], dtype=bool)
         rows = source_distribution_sample(source, len(new_ids), rng)
         combinations = {}
         seen_positions = np.flatnonzero(seen)
-        for start in range(0, len(seen_positions), SPARSEMAX_BATCH):
-            positions = seen_positions[start:start + SPARSEMAX_BATCH]
+        batch = batch_size_for(len(anchors), 1 << 20)  # sparsemax sorts and copies each batch several times
+        for start in range(0, len(seen_positions), batch):
+            positions = seen_positions[start:start + batch]
             queries = self.auxiliary.wv[[tokens[new_ids[p]] for p in positions]]
             weights = entmax.sparsemax(torch.from_numpy(cosine_matrix(queries, anchor_vectors)), dim=-1).numpy()
             rows[positions] = weights @ anchor_source
             for row, position in enumerate(positions):
                 chosen = np.flatnonzero(weights[row] > 0)
-                combinations[int(new_ids[position])] = (np.array([copies[int(t)] for t in anchors[chosen]]),
-                                                        weights[row, chosen])
+                combinations[int(new_ids[position])] = (anchor_source_ids[chosen], weights[row, chosen])
         origin = [COMBINED if flag else RANDOM for flag in seen]
         return Fill(rows, origin, combinations, {"focus_anchors": len(anchors), "focus_unseen_new": int((~seen).sum())})
 
@@ -157,6 +157,8 @@ class ClpInitialiser(EmbeddingInitialiser):
     Input: `helper_embeddings` — the input embedding matrix of a small model trained with the target tokenizer.
     Similarities are measured in that helper space; negative ones are set to zero (the paper normalises the raw
     cosines, whose sum can come near zero and blow the combination up). `top_k=None` uses every overlapping token.
+    New tokens are processed in batches, so the (new × overlapping) similarities never exist all at once; the
+    combinations (`combinations`) are computed again when they are read, for the same reason.
     """
 
     name = "clp"
@@ -174,14 +176,58 @@ class ClpInitialiser(EmbeddingInitialiser):
         anchors = np.array(list(copies), dtype=np.int64)
         if len(anchors) == 0:
             raise MissingResourceError("CLP-Transfer needs overlapping tokens; the two vocabularies share none")
-        k = len(anchors) if self.top_k is None else min(self.top_k, len(anchors))
-        indices, similarities = top_k_cosine(self.helper[new_ids], self.helper[anchors], k)
-        similarities = np.clip(similarities, 0.0, None)
-        totals = similarities.sum(axis=1, keepdims=True)
-        has_weight = totals[:, 0] > 1e-8
-        weights = np.where(has_weight[:, None], similarities / np.maximum(totals, 1e-8), 0.0).astype(np.float32)
-        anchor_source_ids = np.array([copies[int(t)] for t in anchors])
-        rows = np.einsum("nk,nkd->nd", weights, source[anchor_source_ids[indices]])
+        weigh = _ClpWeights(self.helper, anchors, self.top_k)
+        anchor_source = source[[copies[int(t)] for t in anchors]]
+        rows = np.empty((len(new_ids), source.shape[1]), dtype=np.float32)
+        has_weight = np.empty(len(new_ids), dtype=bool)
+        batch = batch_size_for(len(anchors))
+        for start in range(0, len(new_ids), batch):
+            weights = weigh(new_ids[start:start + batch])
+            rows[start:start + batch] = weights @ anchor_source
+            has_weight[start:start + batch] = weights.sum(axis=1) > 0
         rows[~has_weight] = source_distribution_sample(source, int((~has_weight).sum()), rng)
-        combinations = {int(new_ids[i]): (anchor_source_ids[indices[i]], weights[i]) for i in np.flatnonzero(has_weight)}
-        return Fill(rows.astype(np.float32), [COMBINED if flag else RANDOM for flag in has_weight], combinations)
+        anchor_source_ids = np.array([copies[int(t)] for t in anchors])
+        combinations = _ClpCombinations(weigh, anchor_source_ids, new_ids[has_weight])
+        return Fill(rows, [COMBINED if flag else RANDOM for flag in has_weight], combinations)
+
+
+class _ClpWeights:
+    """Weights of the overlapping (anchor) tokens for a batch of new tokens: clipped cosine similarity in the
+    helper space, only the `top_k` largest kept, normalised to sum one (all zeros when nothing is similar)."""
+
+    def __init__(self, helper: np.ndarray, anchors: np.ndarray, top_k: int | None) -> None:
+        self.helper, self.anchor_unit = helper, normalise_rows(helper[anchors]).astype(np.float32)
+        self.top_k = None if top_k is None or top_k >= len(anchors) else top_k
+
+    def __call__(self, token_ids: np.ndarray) -> np.ndarray:
+        # in place: a batch's (tokens × anchors) matrix is the largest thing CLP allocates
+        weights = normalise_rows(self.helper[token_ids]).astype(np.float32) @ self.anchor_unit.T
+        np.clip(weights, 0.0, None, out=weights)
+        if self.top_k is not None:
+            below = np.argpartition(-weights, self.top_k, axis=1)[:, self.top_k:]
+            np.put_along_axis(weights, below, 0.0, axis=1)
+        totals = weights.sum(axis=1, keepdims=True)
+        np.divide(weights, np.maximum(totals, 1e-8), out=weights)
+        weights[totals[:, 0] <= 1e-8] = 0.0
+        return weights
+
+
+class _ClpCombinations(Mapping):
+    """token id → (source ids, weights) of its non-zero weights, computed when asked for."""
+
+    def __init__(self, weigh: _ClpWeights, anchor_source_ids: np.ndarray, token_ids: np.ndarray) -> None:
+        self.weigh, self.anchor_source_ids = weigh, anchor_source_ids
+        self.token_ids = {int(token) for token in token_ids}
+
+    def __getitem__(self, token: int) -> tuple[np.ndarray, np.ndarray]:
+        if token not in self.token_ids:
+            raise KeyError(token)
+        weights = self.weigh(np.array([token]))[0]
+        chosen = np.flatnonzero(weights)
+        return self.anchor_source_ids[chosen], weights[chosen]
+
+    def __iter__(self):
+        return iter(sorted(self.token_ids))
+
+    def __len__(self) -> int:
+        return len(self.token_ids)

@@ -17,9 +17,12 @@ from gensim.models import FastText
 
 from fieldasr.transfer.dictionary import translation_copies
 from fieldasr.transfer.embeddings import Alignment
-from fieldasr.transfer.initialisers import EmbeddingInitialiser, Fill, InitialisedEmbeddings, source_distribution_sample
+from fieldasr.transfer.initialisers import (EmbeddingInitialiser, Fill, InitialisedEmbeddings, batch_size_for,
+                                            source_distribution_sample)
 from fieldasr.transfer.neighbour_initialisers import neighbour_fill, aligned_token_vectors
 from fieldasr.transfer.vocabulary import VocabularyPair
+
+NUMERICAL_RANK_TOLERANCE = 1e-6  # singular values below this fraction of the largest are dropped
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,28 @@ class Factorisation:
 
 
 def factorise_embeddings(embeddings: np.ndarray, rank: int) -> Factorisation:
-    """Truncated SVD: E ≈ U_r · (S_r V_rᵀ). The rank is capped at min(vocabulary, dim)."""
-    left, singular, right = np.linalg.svd(np.asarray(embeddings, dtype=np.float64), full_matrices=False)
-    rank = min(rank, len(singular))
-    return Factorisation(left[:, :rank].astype(np.float32), (singular[:rank, None] * right[:rank]).astype(np.float32))
+    """Truncated SVD: E ≈ U_r · (S_r V_rᵀ). The rank is capped at min(vocabulary, dim) and at E's numerical rank.
+
+    Computed from the eigenvectors V of the (dim × dim) Gram matrix EᵀE, summed over batches of rows, and
+    U_r = E V_r / S_r row batch by row batch: memory stays at the size of the result, where np.linalg.svd of a
+    250k × 768 matrix holds several float64 copies of it (about 5 GB). Squaring the singular values costs
+    precision only for those below ~1e-6 of the largest, which are dropped (U is undefined for them anyway).
+    """
+    embeddings = np.asarray(embeddings)
+    batch = batch_size_for(embeddings.shape[1])
+    gram = np.zeros((embeddings.shape[1], embeddings.shape[1]), dtype=np.float64)
+    for start in range(0, len(embeddings), batch):
+        rows = embeddings[start:start + batch].astype(np.float64)
+        gram += rows.T @ rows
+    eigenvalues, eigenvectors = np.linalg.eigh(gram)
+    order = np.argsort(eigenvalues)[::-1]
+    singular = np.sqrt(np.clip(eigenvalues[order], 0.0, None))
+    rank = min(rank, len(embeddings), int((singular > singular[0] * NUMERICAL_RANK_TOLERANCE).sum()))
+    right = eigenvectors[:, order[:rank]]  # (dim, rank)
+    coordinates = np.empty((len(embeddings), rank), dtype=np.float32)
+    for start in range(0, len(embeddings), batch):
+        coordinates[start:start + batch] = (embeddings[start:start + batch].astype(np.float64) @ right) / singular[:rank]
+    return Factorisation(coordinates, (singular[:rank, None] * right.T).astype(np.float32))
 
 
 class OfaInitialiser(EmbeddingInitialiser):
@@ -73,5 +94,5 @@ class OfaInitialiser(EmbeddingInitialiser):
                                                                self.alignment)
         source_ids = np.arange(len(vocabularies.source_tokens))
         fallback = source_distribution_sample(source, len(new_ids), rng)
-        return neighbour_fill(target_vectors[new_ids], source_vectors, source[source_ids], source_ids, new_ids,
+        return neighbour_fill(target_vectors[new_ids], source_vectors, source[:len(source_ids)], source_ids, new_ids,
                                self.k, self.temperature, fallback)

@@ -51,7 +51,7 @@ class LMTransferSection:
     dictionary: str | None = None  # source<TAB>target word pairs (wechsel, ofa)
     method: str = "focus"  # one of fieldasr.transfer.registry.INITIALISERS
     vocab_size: int = 8000
-    style: str = "byte-bpe"  # one of fieldasr.transfer.tokenizer.STYLES
+    style: str = "byte-bpe"  # one of fieldasr.transfer.tokenizer.STYLES; like-source: the source model's tokenizer type
     min_count: int | None = None  # fastText min_count; null: each method's default
     dim: int = 100  # size of the static fastText vectors
     seed: int = 0
@@ -106,9 +106,14 @@ def transferred_model(section: LMTransferSection, train_lines: list[str], kind: 
     """Source model with a tokenizer trained on the target training text, embeddings initialised by `method`."""
     from fieldasr.transfer.dictionary import read_bilingual_dictionary
     from fieldasr.transfer.target_model import transfer_language_model
-    from fieldasr.transfer.tokenizer import train_target_tokenizer
+    from transformers import AutoTokenizer
 
-    tokenizer = train_target_tokenizer(train_lines, section.vocab_size, section.style)
+    from fieldasr.transfer.tokenizer import make_target_tokenizer
+
+    source_tokenizer = None
+    if section.style == "like-source":
+        source_tokenizer = AutoTokenizer.from_pretrained(section.source_model, local_files_only=True)
+    tokenizer = make_target_tokenizer(train_lines, section.vocab_size, section.style, source_tokenizer)
     source_lines = read_target_text(section.source_text) if section.source_text else None
     dictionary = read_bilingual_dictionary(section.dictionary) if section.dictionary else None
     transferred = transfer_language_model(section.source_model, tokenizer, section.method, kind, source_lines, train_lines,

@@ -24,15 +24,20 @@ def transfer_language_model(source_model: str | Path, target_tokenizer: Any, met
                             source_lines: list[str] | None = None, target_lines: list[str] | None = None,
                             dictionary: list[tuple[str, str]] | None = None, helper_embeddings: Any = None,
                             min_count: int | None = None, dim: int = 100, seed: int = 0) -> TransferredLanguageModel:
-    """Load the local `source_model` (with its tokenizer) and initialise its embeddings for `target_tokenizer` by `method`."""
+    """Load the local `source_model` (with its tokenizer) and initialise its embeddings for `target_tokenizer` by `method`.
+
+    The model's family must be one of `families.FAMILIES` and `kind` its pretraining objective (checked before
+    any text is read or any embedding trained)."""
     from transformers import AutoTokenizer
 
     from fieldasr.transfer.apply import transfer_model_embeddings
     from fieldasr.transfer.dictionary import dictionary_coverage
+    from fieldasr.transfer.families import check_source_model
     from fieldasr.transfer.lm_task import load_language_model
     from fieldasr.transfer.registry import build_resources, make_initialiser
     from fieldasr.transfer.vocabulary import VocabularyPair, tokens_of
 
+    check_source_model(source_model, kind)
     resources = build_resources(method, target_tokenizer, source_lines, target_lines, dictionary, helper_embeddings,
                                 min_count=min_count, dim=dim, seed=seed)
     model = load_language_model(source_model, kind)
@@ -59,8 +64,10 @@ def initialise_target_model(source_model: str | Path, target_tokenizer_dir: str 
     from transformers import AutoModel, AutoTokenizer
 
     from fieldasr.transfer.dictionary import read_bilingual_dictionary
+    from fieldasr.transfer.families import check_source_model
     from fieldasr.transfer.tokenizer import read_target_text
 
+    check_source_model(source_model, kind)  # before any tokenizer or text is read
     target = AutoTokenizer.from_pretrained(target_tokenizer_dir, local_files_only=True)
     helper = None
     if helper_model:

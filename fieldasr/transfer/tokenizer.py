@@ -2,13 +2,16 @@
 
 Two ways to give a source model a target vocabulary:
 - replace: train a new tokenizer on target text; its embeddings are then initialised (see `initialisers`).
+  Style `like-source` trains one of the source tokenizer's own type (byte-level BPE, SentencePiece Unigram or
+  BPE, WordPiece) with its normaliser, pre-tokenizer, special tokens and post-processor: what a model of that
+  family expects ([CLS] ... [SEP] for BERT, <s> for Llama).
 - extend: keep every source token (same ids) and append only the target tokens the source lacks. BPE
   merges go after the source's, so they only apply where the source's merges left pieces unmerged.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +19,11 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import PreTrainedTokenizerFast
 
 from fieldasr.transfer.errors import TargetTextError, TokenizerMismatchError
-from fieldasr.transfer.vocabulary import VocabularyPair, canonical_form, detect_style, tokens_of
+from fieldasr.transfer.vocabulary import VocabularyPair, canonical_form, detect_style
 
 BYTE_LEVEL_SPECIALS = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
                        "mask_token": "<mask>"}
-STYLES = ("byte-bpe", "unigram")
+STYLES = ("byte-bpe", "unigram", "like-source")
 
 
 def read_target_text(path: str | Path) -> list[str]:
@@ -72,6 +75,41 @@ def train_target_tokenizer(lines: Sequence[str], vocab_size: int, style: str = "
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **BYTE_LEVEL_SPECIALS)
 
 
+def _training_texts(tokenizer, lines: Sequence[str]) -> Iterator[str]:
+    """The lines as the tokenizer's trainer should see them.
+
+    A tokenizer whose pre-tokenizer does not split words (Llama-2's SentencePiece BPE: spaces become ▁ but the
+    line stays one piece) would learn merges across words from whole lines, which SentencePiece never does; it
+    is given one word at a time.
+    """
+    pre_tokenizer = tokenizer.backend_tokenizer.pre_tokenizer
+    if pre_tokenizer is not None and len(pre_tokenizer.pre_tokenize_str("a b")) > 1:
+        yield from lines
+        return
+    for line in lines:
+        yield from line.split()
+
+
+def train_tokenizer_like(source_tokenizer, lines: Sequence[str], vocab_size: int):
+    """A tokenizer of the source's class and type trained on `lines` (same special tokens and pipeline)."""
+    if not lines:
+        raise TargetTextError("no target text to train a tokenizer on")
+    if not getattr(source_tokenizer, "is_fast", False):
+        raise TokenizerMismatchError(
+            f"the source tokenizer ({type(source_tokenizer).__name__}) has no tokenizer.json to retrain; save it "
+            f"with a current transformers (AutoTokenizer.from_pretrained(...).save_pretrained(...)) first")
+    return source_tokenizer.train_new_from_iterator(_training_texts(source_tokenizer, lines), vocab_size)
+
+
+def make_target_tokenizer(lines: Sequence[str], vocab_size: int, style: str, source_tokenizer=None):
+    """`train_tokenizer_like(source_tokenizer, ...)` for style `like-source`, else `train_target_tokenizer`."""
+    if style != "like-source":
+        return train_target_tokenizer(lines, vocab_size, style)
+    if source_tokenizer is None:
+        raise TokenizerMismatchError("style 'like-source' needs the source model's tokenizer (--source)")
+    return train_tokenizer_like(source_tokenizer, lines, vocab_size)
+
+
 @dataclass(frozen=True)
 class ExtendedTokenizer:
     tokenizer: PreTrainedTokenizerFast
@@ -86,11 +124,17 @@ def _merge_pair(merge) -> tuple[str, str]:
     return tuple(merge.split(" ", 1)) if isinstance(merge, str) else tuple(merge)
 
 
-def _extend_bpe(source_model: dict, target_model: dict) -> list[str]:
+def _extend_wordpiece(source_model: dict, target_model: dict) -> list[str]:
     vocab = source_model["vocab"]
     added = [token for token, _ in sorted(target_model["vocab"].items(), key=lambda item: item[1]) if token not in vocab]
     for token in added:
         vocab[token] = len(vocab)
+    return added
+
+
+def _extend_bpe(source_model: dict, target_model: dict) -> list[str]:
+    added = _extend_wordpiece(source_model, target_model)  # the same vocabulary update; BPE adds merges
+    vocab = source_model["vocab"]
     known = {_merge_pair(merge) for merge in source_model["merges"]}
     for merge in target_model["merges"]:
         pair = _merge_pair(merge)
@@ -115,9 +159,15 @@ def extend_tokenizer(source, target) -> ExtendedTokenizer:
             f"cannot extend a {source_type} tokenizer with a {target_type} one (or their pre-tokenizers differ); "
             f"train the target tokenizer with the source's style, or replace the vocabulary instead"
         )
-    extend = {"BPE": _extend_bpe, "Unigram": _extend_unigram}.get(source_type)
+    extend = {"BPE": _extend_bpe, "Unigram": _extend_unigram, "WordPiece": _extend_wordpiece}.get(source_type)
     if extend is None:
-        raise TokenizerMismatchError(f"extending a {source_type} tokenizer is not supported; use BPE or Unigram")
+        raise TokenizerMismatchError(f"extending a {source_type} tokenizer is not supported; use BPE, Unigram or WordPiece")
+    after = [token["content"] for token in source_state.get("added_tokens", [])
+             if token["id"] >= len(source_state["model"]["vocab"])]
+    if after:  # Qwen2's <|endoftext|>, <|im_start|>, ...: appended tokens would take their ids
+        raise TokenizerMismatchError(
+            f"the source tokenizer's added tokens {after[:3]} come after its vocabulary, where extended tokens would "
+            f"go; replace the vocabulary instead (--style like-source, without --extend)")
     added = extend(source_state["model"], target_state["model"])
     backend = Tokenizer.from_str(json.dumps(source_state))
     extended = PreTrainedTokenizerFast(tokenizer_object=backend, **source.special_tokens_map)
@@ -132,15 +182,20 @@ class SavedTokenizer:
 
 
 def save_target_tokenizer(target_text: str | Path, output: str | Path, vocab_size: int, style: str = "byte-bpe",
-                          source_tokenizer: str | Path | None = None) -> SavedTokenizer:
-    """Train a tokenizer on `target_text` and save it to `output`; with `source_tokenizer` (a local folder),
-    save that tokenizer extended by the target tokens it lacks instead."""
-    tokenizer = train_target_tokenizer(read_target_text(target_text), vocab_size, style)
-    added = None
+                          source_tokenizer: str | Path | None = None, extend: bool = False) -> SavedTokenizer:
+    """Train a tokenizer on `target_text` and save it to `output`. `source_tokenizer` (a local folder) is needed
+    by style `like-source`; with `extend`, that tokenizer extended by the target tokens it lacks is saved instead."""
+    source = None
     if source_tokenizer:
         from transformers import AutoTokenizer
 
-        extended = extend_tokenizer(AutoTokenizer.from_pretrained(source_tokenizer, local_files_only=True), tokenizer)
+        source = AutoTokenizer.from_pretrained(source_tokenizer, local_files_only=True)
+    tokenizer = make_target_tokenizer(read_target_text(target_text), vocab_size, style, source)
+    added = None
+    if extend:
+        if source is None:
+            raise TokenizerMismatchError("extending needs the source tokenizer folder to extend")
+        extended = extend_tokenizer(source, tokenizer)
         tokenizer, added = extended.tokenizer, extended.added_tokens
     tokenizer.save_pretrained(output)
     return SavedTokenizer(Path(output), len(tokenizer), added)
@@ -158,10 +213,11 @@ def check_tokenizer_fits_model(tokenizer, model, where: str = "model") -> None:
 
 def overlap_report(source_tokenizer, target_tokenizer) -> dict[str, int]:
     """How many target tokens the source has, by canonical form and by raw string (for the record)."""
-    pair = VocabularyPair.of(tokens_of(source_tokenizer), tokens_of(target_tokenizer))
+    pair = VocabularyPair.of_tokenizers(source_tokenizer, target_tokenizer)
     raw = len(set(pair.source_tokens) & set(pair.target_tokens))
     return {"target_tokens": len(pair.target_tokens), "canonical_overlap": len(pair.overlap()), "raw_overlap": raw}
 
 
-__all__ = ["ExtendedTokenizer", "check_tokenizer_fits_model", "extend_tokenizer", "overlap_report",
-           "read_target_text", "train_target_tokenizer", "canonical_form", "detect_style"]
+__all__ = ["ExtendedTokenizer", "check_tokenizer_fits_model", "extend_tokenizer", "make_target_tokenizer",
+           "overlap_report", "read_target_text", "train_target_tokenizer", "train_tokenizer_like", "canonical_form",
+           "detect_style"]

@@ -5,6 +5,10 @@ byte symbols such as `Ã©`), SentencePiece writes `▁word`, WordPiece writes `
 pieces `##ing`. Matching raw strings (as CLP-Transfer's reference code does) makes such vocabularies
 barely overlap, so every comparison here goes through `canonical_form`: word-initial pieces start with
 `▁`, byte symbols are decoded to text, and special tokens stay as they are.
+
+Special tokens are also matched by their role, since families spell them differently (`<s>`, `[CLS]`,
+`<|endoftext|>`): a target tokenizer's pad token is the source's pad token whatever its spelling, and its
+beginning/end-of-sequence tokens fall back to the source's [CLS]/[SEP] (RoBERTa uses <s> and </s> as both).
 """
 from __future__ import annotations
 
@@ -15,6 +19,10 @@ from functools import cached_property, lru_cache
 WORD_START = "▁"
 BYTE_LEVEL_SPACE = "Ġ"
 WORDPIECE_CONTINUATION = "##"
+# a target token's role → the source roles that stand for it, best first
+SPECIAL_ROLES = {"pad_token": ("pad_token",), "unk_token": ("unk_token",), "mask_token": ("mask_token",),
+                 "bos_token": ("bos_token", "cls_token"), "eos_token": ("eos_token", "sep_token"),
+                 "cls_token": ("cls_token", "bos_token"), "sep_token": ("sep_token", "eos_token")}
 
 
 @lru_cache(maxsize=1)
@@ -67,16 +75,36 @@ def surface_text(token: str, style: str) -> str:
     return canonical_form(token, style).lstrip(WORD_START)
 
 
+def special_token_pairs(source_tokenizer, target_tokenizer) -> tuple[tuple[int, int], ...]:
+    """(target id, source id) of the special tokens with the same role in both tokenizers (see SPECIAL_ROLES)."""
+    pairs = {}
+    for role, source_roles in SPECIAL_ROLES.items():
+        target_id = getattr(target_tokenizer, f"{role}_id", None)
+        source_id = next((getattr(source_tokenizer, f"{name}_id", None) for name in source_roles
+                          if getattr(source_tokenizer, f"{name}_id", None) is not None), None)
+        if target_id is not None and source_id is not None:
+            pairs.setdefault(target_id, source_id)
+    return tuple(sorted(pairs.items()))
+
+
 @dataclass(frozen=True)
 class VocabularyPair:
-    """A source and a target vocabulary (token strings in id order) and their canonical overlap."""
+    """A source and a target vocabulary (token strings in id order), their canonical overlap, and the special
+    tokens matched by role (`special_pairs`: (target id, source id), which win over a match by spelling)."""
 
     source_tokens: tuple[str, ...]
     target_tokens: tuple[str, ...]
+    special_pairs: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def of(cls, source_tokens: Sequence[str], target_tokens: Sequence[str]) -> "VocabularyPair":
         return cls(tuple(source_tokens), tuple(target_tokens))
+
+    @classmethod
+    def of_tokenizers(cls, source_tokenizer, target_tokenizer) -> "VocabularyPair":
+        """The two tokenizers' vocabularies, with their special tokens matched by role."""
+        return cls(tokens_of(source_tokenizer), tokens_of(target_tokenizer),
+                   special_token_pairs(source_tokenizer, target_tokenizer))
 
     @cached_property
     def source_style(self) -> str:
@@ -102,6 +130,7 @@ class VocabularyPair:
             source_id = source_index.get(canonical_form(token, target_style))
             if source_id is not None:
                 matches[target_id] = source_id
+        matches.update(self.special_pairs)
         return matches
 
 
