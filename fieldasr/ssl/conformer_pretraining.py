@@ -32,6 +32,10 @@ ARCHITECTURE = "conformer_pretraining"
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 ENCODER_PREFIX = "encoder."
+# The Conformer settings that shape the encoder's weights (or, for num_heads, how they are read): a checkpoint only
+# initialises a model that has the same. Dropout and SpecAugment may differ.
+ENCODER_SHAPE_SETTINGS = ("hidden_size", "num_layers", "num_heads", "ffn_size", "conv_kernel_size", "num_mel_bins",
+                          "subsampling_channels")
 
 
 @dataclass(frozen=True)
@@ -182,3 +186,22 @@ def load_conformer_checkpoint(path: str | Path) -> ConformerPretrainingModel:
     except RuntimeError as error:
         raise PretrainingError(f"{folder}: the weights do not fit its config.json ({error}).") from None
     return model
+
+
+def load_encoder_weights(model: ConformerEncoder, path: str | Path) -> Path:
+    """Copy a checkpoint's encoder tensors into `model` (a `ConformerCTC`: its output layer stays as it is; the
+    quantiser and projections are left behind). Every encoder tensor must be there with its shape, or the error
+    names the first that is not. Returns the checkpoint folder read."""
+    folder = find_ssl_checkpoint(path)
+    pretrained = {name.removeprefix(ENCODER_PREFIX): value for name, value in load_file(str(folder / WEIGHTS_FILE)).items()
+                  if name.startswith(ENCODER_PREFIX)}
+    own = {name: value for name, value in model.state_dict().items() if not name.startswith("head.")}
+    for name, value in own.items():
+        if name not in pretrained:
+            raise PretrainingError(f"{folder}: the checkpoint has no encoder tensor {name}; it was not written by this "
+                                   "version's Conformer pretraining.")
+        if pretrained[name].shape != value.shape:
+            raise PretrainingError(f"{folder}: encoder tensor {name} is {tuple(pretrained[name].shape)} in the checkpoint but "
+                                   f"{tuple(value.shape)} in the model; pretrain and fine-tune with the same Conformer settings.")
+    model.load_state_dict({name: pretrained[name] for name in own}, strict=False)
+    return folder
