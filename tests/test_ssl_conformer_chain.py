@@ -160,3 +160,20 @@ def test_conformer_source_mistakes_are_named(source, key):
     with pytest.raises(ConfigError, match=key):
         read_continued_pretraining_recipe(read_recipe(RECIPES / "continued_pretraining/hparams/conformer.yaml",
                                                       [f"pretraining.source={json.dumps(source)}"]))
+
+
+def test_pretrain_command_from_scratch_then_continued(ssl_run, tmp_path):
+    from click.testing import CliRunner
+
+    from fieldasr.cli import cli
+
+    folder, _ = ssl_run
+    source = tmp_path / "conformer.json"
+    source.write_text(json.dumps(TINY_SOURCE))
+    tiny = ["--max-steps", "2", "--warmup-steps", "1", "--max-batch-seconds", "10", "--mask-length", "2", "--num-negatives", "10"]
+    scratch = CliRunner().invoke(cli, ["pretrain", str(source), str(folder / "data"), "--out", str(tmp_path / "a"), *tiny],
+                                 catch_exceptions=False)
+    assert scratch.exit_code == 0 and "(model.init_from, conformer_ctc)" in scratch.output, scratch.output
+    continued = CliRunner().invoke(cli, ["pretrain", str(tmp_path / "a/checkpoint"), str(folder / "data"), "--out", str(tmp_path / "b"),
+                                         *tiny], catch_exceptions=False)
+    assert continued.exit_code == 0 and "done: 2 steps (2 in this run)" in continued.output, continued.output
