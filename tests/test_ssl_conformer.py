@@ -9,8 +9,8 @@ import torch
 from test_ssl_pretraining import TINY_OPTIONS, pretrain, spoken_waveforms, tiny_config  # noqa: F401  (fixture)
 
 from fieldasr.models.conformer import TINY_CONFORMER
+from fieldasr.models.conformer_checkpoint import ConformerPretrainingConfig
 from fieldasr.ssl.conformer_pretraining import (
-    ConformerPretrainingConfig,
     ConformerPretrainingModel,
     ConformerPretrainingTask,
     load_conformer_checkpoint,

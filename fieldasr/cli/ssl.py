@@ -71,7 +71,7 @@ def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | Non
     """
     from fieldasr.device import resolve_device
     from fieldasr.ssl.pretrain import continue_pretraining, pretraining_source
-    from fieldasr.ssl.conformer_pretraining import is_conformer_checkpoint
+    from fieldasr.models.conformer_checkpoint import is_conformer_checkpoint
     from fieldasr.ssl.pretraining_task import PretrainingOptions
 
     device = resolve_device(device)

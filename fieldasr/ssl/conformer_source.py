@@ -12,12 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from fieldasr.ssl.conformer_pretraining import (
-    ConformerPretrainingConfig,
-    ConformerPretrainingModel,
-    find_ssl_checkpoint,
-    load_conformer_checkpoint,
-)
+from fieldasr.models.conformer_checkpoint import ConformerPretrainingConfig, SSLCheckpointError, find_ssl_checkpoint
+from fieldasr.ssl.conformer_pretraining import ConformerPretrainingModel, load_conformer_checkpoint
 from fieldasr.ssl.pretraining_task import PretrainingError
 from fieldasr.train.config import KeyPath, Origins
 from fieldasr.train.recipe_config import ModelSection, checked_model
@@ -58,7 +54,7 @@ def read_conformer_source(settings: Mapping[str, Any], reader: SettingsReader | 
     config = reader.build(ConformerPretrainingConfig, {**source.quantizer, "conformer": model.config}, path + ("quantizer",))
     try:
         config.validate()
-    except PretrainingError as error:
+    except SSLCheckpointError as error:
         raise reader.error(path + ("quantizer",), f"{dotted(path + ('quantizer',))}: {error}") from None
     return dataclasses.replace(source, config=model.config)
 

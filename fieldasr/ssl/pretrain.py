@@ -25,7 +25,8 @@ from transformers import Wav2Vec2Config
 from fieldasr.audio import TARGET_SAMPLING_RATE
 from fieldasr.data import Corpus, Segment
 from fieldasr.ssl.audio_dataset import SegmentAudioDataset
-from fieldasr.ssl.conformer_pretraining import ConformerPretrainingTask, is_conformer_checkpoint
+from fieldasr.models.conformer_checkpoint import is_conformer_checkpoint
+from fieldasr.ssl.conformer_pretraining import ConformerPretrainingTask
 from fieldasr.ssl.conformer_source import CONFORMER, ConformerSource, conformer_model, is_conformer_source
 from fieldasr.ssl.guard import GuardWarning
 from fieldasr.ssl.pretraining_task import (

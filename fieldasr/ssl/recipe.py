@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fieldasr.ssl.conformer_pretraining import find_ssl_checkpoint, read_checkpoint_config
+from fieldasr.models.conformer_checkpoint import SSLCheckpointError, find_ssl_checkpoint, read_checkpoint_config
 from fieldasr.ssl.conformer_source import is_conformer_source, read_conformer_source
 from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, PretrainingSummary, continue_pretraining
 from fieldasr.ssl.pretraining_task import PretrainingError
@@ -132,7 +132,7 @@ def check_source_fits(reader: SettingsReader, section: PretrainingSection, model
         require_path(reader, where, source.init_from, "a Conformer SSL checkpoint or experiment folder", folder=True)
         try:
             folder = find_ssl_checkpoint(source.init_from)
-        except PretrainingError as error:
+        except SSLCheckpointError as error:
             raise reader.error(where, f"pretraining.source.init_from: {error}") from None
         pretrained = dataclasses.asdict(read_checkpoint_config(folder).conformer)  # type: ignore[union-attr]
         refuse_encoder_mismatch(reader, pretrained, model.config or {}, model_path, f"the SSL checkpoint {folder}")

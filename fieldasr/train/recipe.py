@@ -61,7 +61,7 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
     else:
         model = model_from_settings(recipe.model, len(vocabulary), languages)
         if recipe.model.init_from:
-            from fieldasr.ssl.conformer_pretraining import load_encoder_weights
+            from fieldasr.models.conformer_checkpoint import load_encoder_weights
 
             checkpoint = load_encoder_weights(model, recipe.model.init_from)
             if is_main_process():

@@ -178,13 +178,12 @@ def check_ctc_paths(source: RecipeSource, recipe: CTCRecipe, path: KeyPath = (),
 
 def check_ssl_checkpoint(reader: SettingsReader, model: ModelSection, path: KeyPath) -> None:
     """A Conformer SSL checkpoint whose encoder has the shape of the recipe's (complete) model config."""
-    from fieldasr.ssl.conformer_pretraining import find_ssl_checkpoint, read_checkpoint_config
-    from fieldasr.ssl.pretraining_task import PretrainingError
+    from fieldasr.models.conformer_checkpoint import SSLCheckpointError, find_ssl_checkpoint, read_checkpoint_config
 
     key = path + ("init_from",)
     try:
         folder = find_ssl_checkpoint(model.init_from)  # type: ignore[arg-type]
-    except PretrainingError as error:
+    except SSLCheckpointError as error:
         raise reader.error(key, f"{dotted(key)}: {error}") from None
     pretrained = read_checkpoint_config(folder).conformer  # type: ignore[union-attr]
     refuse_encoder_mismatch(reader, dataclasses.asdict(pretrained), model.config or {}, path, f"the SSL checkpoint {folder}")
@@ -193,7 +192,7 @@ def check_ssl_checkpoint(reader: SettingsReader, model: ModelSection, path: KeyP
 def refuse_encoder_mismatch(reader: SettingsReader, pretrained: Mapping[str, Any], wanted: Mapping[str, Any], path: KeyPath,
                             what: str) -> None:
     """The first Conformer setting that shapes the encoder's weights and differs, named with the fix."""
-    from fieldasr.ssl.conformer_pretraining import ENCODER_SHAPE_SETTINGS
+    from fieldasr.models.conformer_checkpoint import ENCODER_SHAPE_SETTINGS
 
     for name in ENCODER_SHAPE_SETTINGS:
         if pretrained[name] != wanted.get(name):
