@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 from test_ssl_conformer import CONFORMER_OPTIONS
 from train_data import english_corpus  # noqa: F401  (fixture)
@@ -140,7 +142,7 @@ def test_conformer_recipe_continues_then_fine_tunes_from_the_encoder(ssl_run, tm
     assert not experiment.exists()
     summary = continued_pretraining_main([hparams, *overrides(*tiny, "fine_tuning.model.size=tiny")])
     assert summary.pretraining.steps == 2 and summary.fine_tuning.optimizer_steps == 2
-    recorded = json.loads(json.dumps(__import__("yaml").safe_load((experiment / "ctc/config.yaml").read_text())))
+    recorded = yaml.safe_load((experiment / "ctc/config.yaml").read_text())
     assert recorded["model"]["architecture"] == "conformer_ctc"
     assert recorded["model"]["init_from"] == str(experiment / "pretraining/checkpoint")
 
@@ -177,3 +179,15 @@ def test_pretrain_command_from_scratch_then_continued(ssl_run, tmp_path):
     continued = CliRunner().invoke(cli, ["pretrain", str(tmp_path / "a/checkpoint"), str(folder / "data"), "--out", str(tmp_path / "b"),
                                          *tiny], catch_exceptions=False)
     assert continued.exit_code == 0 and "done: 2 steps (2 in this run)" in continued.output, continued.output
+
+
+def test_encoder_weights_of_another_shape_are_refused_by_tensor(ssl_run):
+    from fieldasr.models import TINY_CONFORMER, ConformerCTC
+    from fieldasr.models.conformer_checkpoint import SSLCheckpointError, load_encoder_weights
+
+    folder, _ = ssl_run
+    wider = ConformerCTC(dataclasses.replace(TINY_CONFORMER, ffn_size=96), vocab_size=5)
+    before = {name: value.clone() for name, value in wider.state_dict().items()}
+    with pytest.raises(SSLCheckpointError, match=r"encoder tensor conformer\.conformer_layers\.0\.ffn1\.sequential\.1\.weight is \(128, 64\)"):
+        load_encoder_weights(wider, folder / "exp")
+    assert all(torch.equal(value, before[name]) for name, value in wider.state_dict().items())  # nothing half-loaded

@@ -30,8 +30,6 @@ ENCODER_SHAPE_SETTINGS = ("hidden_size", "num_layers", "num_heads", "ffn_size", 
                           "subsampling_channels")
 
 
-
-
 class SSLCheckpointError(FieldasrError):
     """A Conformer SSL checkpoint is missing, incomplete, or does not fit the model asked for."""
 
@@ -59,7 +57,7 @@ class ConformerPretrainingConfig:
     def validate(self) -> None:
         if self.codevector_dim % self.num_codevector_groups:
             raise SSLCheckpointError(f"codevector_dim ({self.codevector_dim}) must be divisible by num_codevector_groups "
-                                   f"({self.num_codevector_groups}): each group holds an equal share.")
+                                     f"({self.num_codevector_groups}): each group holds an equal share.")
         if min(self.num_codevector_groups, self.num_codevectors_per_group, self.proj_codevector_dim) < 1:
             raise SSLCheckpointError("num_codevector_groups, num_codevectors_per_group and proj_codevector_dim must be at least 1.")
 
@@ -122,13 +120,13 @@ def load_encoder_weights(model: ConformerEncoder, path: str | Path) -> Path:
     folder = find_ssl_checkpoint(path)
     pretrained = {name.removeprefix(ENCODER_PREFIX): value for name, value in read_weights(folder).items()
                   if name.startswith(ENCODER_PREFIX)}
-    own = {name: value for name, value in model.state_dict().items() if not name.startswith("head.")}
+    own = {name: value for name, value in model.state_dict().items() if not name.startswith("head.")}  # ConformerCTC's new layer
     for name, value in own.items():
         if name not in pretrained:
             raise SSLCheckpointError(f"{folder}: the checkpoint has no encoder tensor {name}; it was not written by this "
-                                   "version's Conformer pretraining.")
+                                     "version's Conformer pretraining.")
         if pretrained[name].shape != value.shape:
             raise SSLCheckpointError(f"{folder}: encoder tensor {name} is {tuple(pretrained[name].shape)} in the checkpoint but "
-                                   f"{tuple(value.shape)} in the model; pretrain and fine-tune with the same Conformer settings.")
+                                     f"{tuple(value.shape)} in the model; pretrain and fine-tune with the same Conformer settings.")
     model.load_state_dict({name: pretrained[name] for name in own}, strict=False)
     return folder
