@@ -278,9 +278,10 @@ def conformer_tables(rows: list[dict], ssl: list[tuple[str, object]], settings: 
 
 
 def last_logged(log: Path, name: str) -> float:
-    """The last training value of `name` in a Trainer's log.csv."""
+    """The last training value of `name` in a Trainer's log.csv: of a log interval, or of an epoch when it came later
+    (a run shorter than one log interval has only those)."""
     with open(log, newline="") as stream:
-        values = [float(row["value"]) for row in csv.DictReader(stream) if row["stage"] == "train" and row["name"] == name]
+        values = [float(row["value"]) for row in csv.DictReader(stream) if row["stage"] in ("train", "train_epoch") and row["name"] == name]
     return values[-1] if values else float("nan")
 
 
