@@ -8,15 +8,22 @@
    (b) the same model first continues pretraining on the unlabelled target audio (the continued_pretraining
    recipe), then is fine-tuned identically. Both are scored by greedy phone error rate on the test set.
 
+With --encoder conformer the same data serve the Conformer route (Whistle's SSL baseline on filterbanks): a Conformer
+is pretrained on the six languages, then phone CTC on the labelled target audio starts from (a) no SSL (random),
+(b) the multilingual SSL encoder (`model.init_from`), (c) that encoder after continued SSL on the unlabelled target
+audio, (d) that encoder after the same number of extra SSL steps on the seen-language audio only (the control for
+"more SSL steps" versus "target audio"). Report: docs/benchmarks/continued_pretraining_conformer.md.
+
 Nothing is tuned on the test set: all settings are fixed in this file. Writes docs/benchmarks/continued_pretraining.md
 (the analysis beside it, continued_pretraining.analysis.md, is hand-written).
 
-    PYTHONPATH=. python benchmarks/continued_pretraining.py [--quick] [--work DIR]
+    PYTHONPATH=. python benchmarks/continued_pretraining.py [--encoder wav2vec2|conformer] [--quick] [--work DIR]
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import resource
 import shlex
 import tempfile
@@ -192,6 +199,92 @@ def run(work: Path, settings: Settings) -> list[dict]:
     return rows
 
 
+CONFORMER_SOURCE = {"architecture": "conformer", "size": "small",  # the multilingual recipe's Conformer (0.7 M weights)
+                    "quantizer": {"num_codevectors_per_group": 64, "codevector_dim": 128, "proj_codevector_dim": 128}}
+CONFORMER_SETTINGS = (  # fixed here, not tuned on the test set
+    ("self-supervised stages (Conformer)", "the wav2vec 2.0 objective on the small Conformer (2 × 64 codevectors); span masks of 3 "
+                                           "frames (120 ms) with p = 0.5, 50 distractors, Gumbel temperature 2 → 0.5 over each stage, "
+                                           "warm-up over a tenth of the steps then linear decay (again for each continued stage); peak "
+                                           "lr 1e-3 from scratch, 5e-4 when continuing; batches of at most 30 s"),
+    ("CTC stage (conformer_ctc small)", "lr 1e-3 after 100 warm-up steps, SpecAugment as the recipe's, batches of at most 30 s, no "
+                                        "speed perturbation, no validation set; (b)-(d) start from the encoder by model.init_from"),
+    ("scoring", "the final checkpoint, greedy decoding without a language model; each row is one run"),
+)
+
+
+def conformer_ssl_options(steps: int) -> PretrainingOptions:
+    # 40 ms frames: spans of 3 frames are 120 ms, about the 5 × 20 ms of the wav2vec 2.0 runs above.
+    return PretrainingOptions(mask_probability=0.5, mask_length=3, num_negatives=50,
+                              gumbel_temperature_decay=gumbel_decay_reaching_minimum(steps))
+
+
+def conformer_ctc(name: str, base: dict, init_from: Path | None, experiment: Path, seed: int) -> dict:
+    started = time.perf_counter()
+    config = with_seed(base, seed)
+    model = {**config["model"], "architecture": "conformer_ctc", "size": "small", "pretrained": None,
+             "init_from": None if init_from is None else str(init_from), "freeze_encoder_steps": 0}
+    trainer = {**config["trainer"], "lr": 0.001, "warmup_steps": 100}
+    run_ctc_recipe({**config, "experiment_dir": str(experiment), "model": model, "trainer": trainer})
+    return {"model": name, "seed": seed, "minutes": (time.perf_counter() - started) / 60, "experiment": experiment}
+
+
+def run_conformer(work: Path, settings: Settings) -> tuple[list[dict], list[tuple[str, object]]]:
+    """Rows (a)-(d) with their PER, and the SSL stages' summaries by name."""
+    sets = build_data(work, settings)
+    common = {"max_batch_seconds": 30.0, "progress_bar": False, "log_interval_steps": 25}
+    multilingual = continue_pretraining(CONFORMER_SOURCE, sets["multilingual"], work / "ssl_multilingual", lr=1e-3,
+                                        options=conformer_ssl_options(settings.multilingual_steps),
+                                        max_steps=settings.multilingual_steps, **common)
+    continued = {"architecture": "conformer", "init_from": str(multilingual.checkpoint)}  # new runs: warm-up again
+    stages = {"(c)": ("unlabelled", work / "ssl_continued_target"), "(d)": ("multilingual", work / "ssl_continued_seen")}
+    summaries = {"(b)": multilingual}
+    for name, (audio, folder) in stages.items():
+        summaries[name] = continue_pretraining(continued, sets[audio], folder, lr=5e-4, options=conformer_ssl_options(settings.continued_steps),
+                                               max_steps=settings.continued_steps, **common)
+    base = fine_tuning_config(work, settings)
+    rows = []
+    for seed in settings.fine_tuning_seeds:
+        rows.append(conformer_ctc("(a)", base, None, work / f"a_ctc_seed{seed}", seed))
+        for name, summary in summaries.items():
+            rows.append(conformer_ctc(name, base, summary.checkpoint, work / f"{name[1]}_ctc_seed{seed}", seed))
+    for row in rows:
+        row["per"], row["empty"] = phone_error_rate(row["experiment"], sets["test"])
+    return rows, list(summaries.items())
+
+
+def conformer_tables(rows: list[dict], ssl: list[tuple[str, object]], settings: Settings, wall_minutes: float, cpu_minutes: float,
+                     test: int, minutes: str) -> list[Table]:
+    what = {"(b)": "multilingual SSL from scratch", "(c)": "continued on the unlabelled target audio",
+            "(d)": "continued on the seen-language audio only"}
+    stages = [(name, what[name], summary.steps, f"{summary.first_loss:.3f} → {summary.final_loss:.3f}",
+               f"{last_logged(summary.log, 'contrastive_accuracy'):.3f}", f"{last_logged(summary.log, 'codebook_perplexity'):.1f}")
+              for name, summary in ssl]
+    run = [("target", f"{TARGET_LANGUAGE}: {settings.labelled_utterances} labelled, {test} held-out test utterances; CTC: "
+                      f"{settings.fine_tuning_steps} steps each"),
+           ("minutes of audio", minutes),
+           ("whole run", f"{wall_minutes:.1f} min wall clock, {cpu_minutes:.1f} min CPU, torch with 1 thread"), *CONFORMER_SETTINGS]
+    chance = 1 / (1 + conformer_ssl_options(1).num_negatives)
+    result_rows = [(row["model"], row["seed"], f"{row['minutes']:.1f}", f"{row['per']:.3f}", f"{row['empty']}/{test}") for row in rows]
+    means = {name: [row["per"] for row in rows if row["model"] == name] for name in ("(a)", "(b)", "(c)", "(d)")}
+    return [Table("The run", ("what", "how"), run),
+            Table("Self-supervised stages", ("encoder", "stage", "steps", "loss per masked frame first → last",
+                                             "contrastive accuracy (last log)", "codebook perplexity (last log)"), stages,
+                  f"Chance contrastive accuracy is about {chance:.3f} (1 of 1 + 50 candidates)."),
+            Table("Test phone error rate", ("CTC from", "CTC seed", "CTC minutes", "test PER", "empty hypotheses"), result_rows,
+                  "(a) no SSL; (b) the multilingual SSL encoder; (c) (b) + continued SSL on the target's unlabelled audio; "
+                  "(d) (b) + as many extra SSL steps on the seen-language audio only."),
+            Table("Mean test PER over CTC seeds", ("CTC from", "mean test PER", "runs"),
+                  [(name, f"{sum(p) / len(p):.3f}", len(p)) for name, p in means.items()])]
+
+
+def last_logged(log: Path, name: str) -> float:
+    """The last training value of `name` in a Trainer's log.csv: of a log interval, or of an epoch when it came later
+    (a run shorter than one log interval has only those)."""
+    with open(log, newline="") as stream:
+        values = [float(row["value"]) for row in csv.DictReader(stream) if row["stage"] in ("train", "train_epoch") and row["name"] == name]
+    return values[-1] if values else float("nan")
+
+
 def audio_minutes(work: Path) -> str:
     minutes = {name: sum(s.duration for s in Corpus.load(work / "manifests" / name).segments) / 60
                for name in ("multilingual", "unlabelled", "labelled", "test")}
@@ -228,23 +321,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few steps on a few utterances: checks that it runs (writes no report)")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
+    parser.add_argument("--encoder", choices=("wav2vec2", "conformer"), default="wav2vec2",
+                        help="wav2vec2: conditions (a)-(b) on a tiny wav2vec 2.0; conformer: (a)-(d) on the filterbank Conformer")
     add_report_option(parser, "continued_pretraining")
     arguments = parser.parse_args()
+    conformer = arguments.encoder == "conformer"
+    if conformer and arguments.output == parser.get_default("output"):
+        arguments.output = "docs/benchmarks/continued_pretraining_conformer.md"
     torch.set_num_threads(1)
     settings = QUICK if arguments.quick else FULL
     # --work only keeps the intermediate files; leaving it out keeps this machine's paths out of the report.
-    command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/continued_pretraining.py", *(["--quick"] if arguments.quick else [])])
+    command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/continued_pretraining.py", *(["--encoder", "conformer"] if conformer else []),
+                          *(["--quick"] if arguments.quick else [])])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as temporary:
         work = arguments.work or Path(temporary)
-        rows = run(work, settings)
+        rows, ssl = run_conformer(work, settings) if conformer else (run(work, settings), [])
         test = len(Corpus.load(work / "manifests/test").segments)
         minutes = audio_minutes(work)
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu_minutes = sum(u.ru_utime + u.ru_stime for u in usage) / 60
-    tables = report_tables(rows, settings, (time.perf_counter() - started) / 60, cpu_minutes, test, minutes)
-    publish("-" if arguments.quick else arguments.output, "Continued pretraining on unlabelled target audio before CTC fine-tuning",
-            tables, command=command)
+    wall_minutes = (time.perf_counter() - started) / 60
+    if conformer:
+        tables = conformer_tables(rows, ssl, settings, wall_minutes, cpu_minutes, test, minutes)
+        title = "The Conformer SSL chain: no SSL, multilingual SSL, continued SSL on the target, or on seen languages"
+    else:
+        tables = report_tables(rows, settings, wall_minutes, cpu_minutes, test, minutes)
+        title = "Continued pretraining on unlabelled target audio before CTC fine-tuning"
+    publish("-" if arguments.quick else arguments.output, title, tables, command=command)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "vad-chunk": CommandEntry("fieldasr.cli.ssl:vad_chunk",
                               "Find speech in SOURCES (audio files, folders, or recordings manifests) and write it as chunks."),
     "pretrain": CommandEntry("fieldasr.cli.ssl:pretrain",
-                             "Continue self-supervised wav2vec 2.0 pretraining of SOURCE on the audio of MANIFEST_DIR."),
+                             "Self-supervised wav2vec 2.0 pretraining of SOURCE on the audio of MANIFEST_DIR."),
     "train": CommandEntry("fieldasr.cli.train:train",
                           "Train a CTC model with a recipe's HPARAMS YAML (e.g. recipes/ctc/hparams/demo_en.yaml), or a recipe "
                            "shipped with fieldasr by name (RECIPE/FILE, e.g. ctc/demo_en for recipes/ctc/hparams/demo_en.yaml)."),

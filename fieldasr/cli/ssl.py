@@ -41,7 +41,7 @@ def vad_chunk(sources: tuple[Path, ...], out_dir: Path, min_seconds: float, max_
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.argument("manifest_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Experiment folder: checkpoints, log.csv, and the final Hugging Face checkpoint in OUT/checkpoint. "
+              help="Experiment folder: checkpoints, log.csv, and the final checkpoint in OUT/checkpoint. "
                    "Rerunning with the same folder resumes a killed run.")
 @click.option("--replay", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Manifest folder of source-language audio mixed in to limit forgetting.")
@@ -55,17 +55,24 @@ def vad_chunk(sources: tuple[Path, ...], out_dir: Path, min_seconds: float, max_
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 @click.option("--checkpoint-minutes", default=15.0, show_default=True, help="Minutes between resumable checkpoints.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--mask-length", default=10, show_default=True, help="Frames per masked span (Conformer frames are 40 ms: 5 is wav2vec 2.0's 200 ms).")
+@click.option("--mask-probability", default=0.65, show_default=True, help="Share of frames that start a masked span.")
+@click.option("--num-negatives", default=100, show_default=True, help="Distractors per masked frame.")
 def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | None, replay_fraction: float, max_steps: int,
              lr: float, warmup_steps: int | None, max_batch_seconds: float, grad_accumulation: int, precision: str,
-             device: str, checkpoint_minutes: float, seed: int) -> None:
-    """Continue self-supervised wav2vec 2.0 pretraining of SOURCE on the audio of MANIFEST_DIR.
+             device: str, checkpoint_minutes: float, seed: int, mask_length: int, mask_probability: float, num_negatives: int) -> None:
+    """Self-supervised wav2vec 2.0 pretraining of SOURCE on the audio of MANIFEST_DIR.
 
-    SOURCE is a local Hugging Face checkpoint folder (config.json + weights, e.g. XLSR-53), or a JSON file of
-    wav2vec 2.0 config settings to pretrain from scratch. MANIFEST_DIR holds recordings.jsonl(.gz) and
+    SOURCE is a local Hugging Face checkpoint folder (config.json + weights, e.g. XLSR-53) or a Conformer SSL
+    checkpoint folder to continue (in a new --out: new optimizer, warm-up again), or a JSON file of settings to
+    pretrain from scratch: wav2vec 2.0 config settings, or a filterbank Conformer such as
+    {"architecture": "conformer", "size": "small"}. MANIFEST_DIR holds recordings.jsonl(.gz) and
     segments.jsonl(.gz), e.g. from `fieldasr vad-chunk`; transcripts, if any, are not used.
     """
     from fieldasr.device import resolve_device
     from fieldasr.ssl.pretrain import continue_pretraining, pretraining_source
+    from fieldasr.models.conformer_checkpoint import is_conformer_checkpoint
+    from fieldasr.ssl.pretraining_task import PretrainingOptions
 
     device = resolve_device(device)
     click.echo(f"device: {device}", err=True)
@@ -73,6 +80,7 @@ def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | Non
         pretraining_source(source), manifest_dir, out_dir, replay=replay, replay_fraction=replay_fraction, max_steps=max_steps,
         lr=lr, warmup_steps=warmup_steps, max_batch_seconds=max_batch_seconds, grad_accumulation=grad_accumulation,
         precision=precision, device=device, checkpoint_interval_minutes=checkpoint_minutes, seed=seed,
+        options=PretrainingOptions(mask_probability=mask_probability, mask_length=mask_length, num_negatives=num_negatives),
     )
     if summary.skipped_short_segments:
         click.secho(f"left out {summary.skipped_short_segments} segment(s) too short for span masking", fg="yellow")
@@ -80,5 +88,6 @@ def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | Non
         click.secho(f"guard: {warning.message}", fg="yellow")
     click.echo(f"done: {summary.steps} steps ({summary.steps_this_run} in this run), "
                f"loss {summary.first_loss:.3f} -> {summary.final_loss:.3f}; log in {summary.log}")
-    click.echo(f"checkpoint for CTC fine-tuning (model.pretrained): {summary.checkpoint}")
+    setting = "model.init_from, conformer_ctc" if is_conformer_checkpoint(summary.checkpoint) else "model.pretrained, wav2vec2_ctc"
+    click.echo(f"checkpoint for CTC fine-tuning ({setting}): {summary.checkpoint}")
 

@@ -1,4 +1,5 @@
-"""Conformer on log-mel filterbanks, trained from scratch (Whistle's architecture), with a CTC head.
+"""Conformer on log-mel filterbanks, trained from scratch or from self-supervised weights (Whistle's architecture),
+with a CTC head.
 
 Filterbanks (25 ms windows, 10 ms hop) → SpecAugment masks while training → two stride-2 convolutions
 (4× subsampling, 40 ms frames) → torchaudio's Conformer → linear layer over the vocabulary (blank = 0).
@@ -64,13 +65,13 @@ class SpecAugment(torch.nn.Module):
         return spectrogram.squeeze(1).transpose(1, 2)
 
 
-class ConformerCTC(torch.nn.Module):
-    architecture = "conformer_ctc"
+class ConformerEncoder(torch.nn.Module):
+    """Filterbanks → SpecAugment → 4× subsampling → projection → Conformer blocks: the part that CTC training and
+    self-supervised pretraining (`fieldasr.ssl.conformer_pretraining`) share, under the same parameter names."""
 
-    def __init__(self, config: ConformerConfig, vocab_size: int) -> None:
+    def __init__(self, config: ConformerConfig) -> None:
         super().__init__()
         self.config = config
-        self.vocab_size = vocab_size
         self.filterbank = torchaudio.transforms.MelSpectrogram(
             sample_rate=16_000, n_fft=WINDOW_SAMPLES, hop_length=HOP_SAMPLES, n_mels=config.num_mel_bins
         )
@@ -80,12 +81,51 @@ class ConformerCTC(torch.nn.Module):
             torch.nn.Conv2d(1, channels, 3, stride=2), torch.nn.ReLU(),
             torch.nn.Conv2d(channels, channels, 3, stride=2), torch.nn.ReLU(),
         )
-        reduced_bins = ((config.num_mel_bins - 1) // 2 - 1) // 2
-        self.projection = torch.nn.Linear(channels * reduced_bins, config.hidden_size)
+        self.projection = torch.nn.Linear(self.local_feature_size, config.hidden_size)
         self.conformer = torchaudio.models.Conformer(
             input_dim=config.hidden_size, num_heads=config.num_heads, ffn_dim=config.ffn_size,
             num_layers=config.num_layers, depthwise_conv_kernel_size=config.conv_kernel_size, dropout=config.dropout,
         )
+
+    @property
+    def local_feature_size(self) -> int:
+        """Width of a subsampled frame before the projection: channels × the mel bins left after two convolutions."""
+        reduced_bins = ((self.config.num_mel_bins - 1) // 2 - 1) // 2
+        return self.config.subsampling_channels * reduced_bins
+
+    def frame_lengths(self, sample_lengths: torch.Tensor) -> torch.Tensor:
+        frames = sample_lengths // HOP_SAMPLES + 1  # centred STFT frames
+        for _ in range(2):
+            frames = (frames - 3) // 2 + 1
+        return frames.clamp(min=0).to(torch.long)
+
+    def features(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return log_mel_features(self.filterbank, waveforms, lengths)
+
+    def local_features(self, waveforms: torch.Tensor, lengths: torch.Tensor, augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Subsampled frames (batch, frames, local_feature_size) and frames per utterance; SpecAugment when
+        `augment` and training."""
+        features = self.features(waveforms, lengths)
+        if augment:
+            features = self.spec_augment(features)
+        subsampled = self.subsampling(features.unsqueeze(1))  # (batch, channels, frames, bins)
+        batch, channels, frames, bins = subsampled.shape
+        frame_lengths = self.frame_lengths(lengths).clamp(min=1, max=frames)
+        # torchaudio's Conformer builds its padding mask from max(lengths): drop frames past the longest utterance.
+        local = subsampled.permute(0, 2, 1, 3).reshape(batch, frames, channels * bins)[:, : int(frame_lengths.max())]
+        return local, frame_lengths
+
+    def context(self, hidden: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
+        """The Conformer blocks over projected frames (batch, frames, hidden_size)."""
+        return self.conformer(hidden, frame_lengths)[0]
+
+
+class ConformerCTC(ConformerEncoder):
+    architecture = "conformer_ctc"
+
+    def __init__(self, config: ConformerConfig, vocab_size: int) -> None:
+        super().__init__(config)
+        self.vocab_size = vocab_size
         self.head = torch.nn.Linear(config.hidden_size, vocab_size)
 
     @classmethod
@@ -100,21 +140,6 @@ class ConformerCTC(torch.nn.Module):
         self.head = head
         self.vocab_size = head.out_features
 
-    def frame_lengths(self, sample_lengths: torch.Tensor) -> torch.Tensor:
-        frames = sample_lengths // HOP_SAMPLES + 1  # centred STFT frames
-        for _ in range(2):
-            frames = (frames - 3) // 2 + 1
-        return frames.clamp(min=0).to(torch.long)
-
-    def features(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return log_mel_features(self.filterbank, waveforms, lengths)
-
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor, languages: Sequence[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.spec_augment(self.features(waveforms, lengths))
-        subsampled = self.subsampling(features.unsqueeze(1))  # (batch, channels, frames, bins)
-        batch, channels, frames, bins = subsampled.shape
-        hidden = self.projection(subsampled.permute(0, 2, 1, 3).reshape(batch, frames, channels * bins))
-        frame_lengths = self.frame_lengths(lengths).clamp(min=1, max=frames)
-        # torchaudio's Conformer builds its padding mask from max(lengths): drop frames past the longest utterance.
-        hidden, _ = self.conformer(hidden[:, : int(frame_lengths.max())], frame_lengths)
-        return self.head(hidden), frame_lengths
+        local, frame_lengths = self.local_features(waveforms, lengths)
+        return self.head(self.context(self.projection(local), frame_lengths)), frame_lengths

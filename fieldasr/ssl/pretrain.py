@@ -1,9 +1,11 @@
-"""Continued wav2vec 2.0 pretraining on the common Trainer: target audio (plus replay) → a Hugging Face checkpoint.
+"""Self-supervised (wav2vec 2.0) pretraining on the common Trainer: target audio (plus replay) → a checkpoint.
 
-`continue_pretraining` builds the task, the replay-mixing batch sampler and the Trainer, swaps the Trainer's
-warm-up-only learning-rate schedule for warm-up + linear decay, trains until `max_steps` (resuming from the
-newest checkpoint in `out_dir` after a kill) and writes `out_dir/checkpoint`, which `Wav2Vec2ForCTC` and
-`fieldasr.models.Wav2Vec2CTC.from_pretrained` load for CTC fine-tuning.
+`continue_pretraining` builds the task (Hugging Face wav2vec 2.0, or the filterbank Conformer for a source with
+`architecture: conformer`), the replay-mixing batch sampler and the Trainer with warm-up + linear decay, trains
+until `max_steps` (resuming from the newest checkpoint in `out_dir` after a kill) and writes `out_dir/checkpoint`:
+a Hugging Face folder that `Wav2Vec2ForCTC` and `fieldasr.models.Wav2Vec2CTC.from_pretrained` load, or a Conformer
+SSL folder that the CTC recipes' `model.init_from` reads. Starting from a checkpoint in a new `out_dir` is
+continued pretraining: new optimizer state, the warm-up again.
 """
 from __future__ import annotations
 
@@ -23,15 +25,18 @@ from transformers import Wav2Vec2Config
 from fieldasr.audio import TARGET_SAMPLING_RATE
 from fieldasr.data import Corpus, Segment
 from fieldasr.ssl.audio_dataset import SegmentAudioDataset
+from fieldasr.models.conformer_checkpoint import is_conformer_checkpoint
+from fieldasr.ssl.conformer_pretraining import ConformerPretrainingTask
+from fieldasr.ssl.conformer_source import CONFORMER, ConformerSource, conformer_model, is_conformer_source
 from fieldasr.ssl.guard import GuardWarning
 from fieldasr.ssl.pretraining_task import (
+    ContrastivePretrainingTask,
     PretrainingError,
     PretrainingOptions,
     Wav2Vec2PretrainingTask,
     collate_audio,
     load_pretraining_model,
     pretraining_input_policy,
-    save_pretraining_checkpoint,
 )
 from fieldasr.ssl.replay import ReplayBatchSampler
 from fieldasr.train.trainer import Trainer, TrainerOptions
@@ -55,7 +60,7 @@ class PretrainingSummary:
     steps_this_run: int
     first_loss: float  # loss per masked frame of this run's first update (nan when it had none)
     final_loss: float  # mean over this run's last 10 updates
-    checkpoint: Path  # Hugging Face folder: Wav2Vec2ForCTC.from_pretrained(checkpoint) loads it
+    checkpoint: Path  # Hugging Face folder (Wav2Vec2ForCTC.from_pretrained loads it) or Conformer SSL folder (model.init_from)
     log: Path  # long-format CSV of the logged statistics
     target_segments: int
     skipped_short_segments: int  # too short for span masking, left out
@@ -67,10 +72,11 @@ def as_corpus(data: Corpus | str | Path) -> Corpus:
 
 
 def pretraining_source(path: Path) -> Path | dict[str, Any]:
-    """What a user names as the model to pretrain: a checkpoint folder as is; a JSON file is read as the
-    wav2vec 2.0 config of a model built from scratch."""
+    """What a user names as the model to pretrain: a Hugging Face checkpoint folder as is, a Conformer SSL one to
+    continue from; a JSON file is read as the settings of a model built from scratch (wav2vec 2.0 config settings,
+    or a Conformer source: `{"architecture": "conformer", ...}`)."""
     if path.is_dir():
-        return path
+        return {"architecture": CONFORMER, "init_from": str(path)} if is_conformer_checkpoint(path) else path
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -87,11 +93,22 @@ def load_source_model(source: str | Path | Wav2Vec2Config | Mapping[str, Any]):
     return load_pretraining_model(source)
 
 
-def long_enough(segments: tuple[Segment, ...], model, options: PretrainingOptions, name: str) -> tuple[list[Segment], int]:
+def pretraining_task(source: str | Path | Wav2Vec2Config | Mapping[str, Any] | ConformerSource, options: PretrainingOptions,
+                     out_dir: Path) -> ContrastivePretrainingTask:
+    """The task for `source`: a Conformer source, or a Hugging Face checkpoint folder / wav2vec 2.0 config."""
+    if is_conformer_source(source):
+        return ConformerPretrainingTask(conformer_model(source, out_dir), options)  # type: ignore[arg-type]
+    model = load_source_model(source)  # type: ignore[arg-type]
+    inputs = pretraining_input_policy(source if isinstance(source, (str, Path)) else model.config)
+    return Wav2Vec2PretrainingTask(model, options, inputs=inputs)
+
+
+def long_enough(segments: tuple[Segment, ...], task: ContrastivePretrainingTask, options: PretrainingOptions,
+                name: str) -> tuple[list[Segment], int]:
     """Segments with enough feature frames for span masking; the others are counted and reported."""
     needed = options.mask_length + 1
     samples = torch.tensor([round(segment.duration * TARGET_SAMPLING_RATE) for segment in segments])
-    frames = model._get_feat_extract_output_lengths(samples).tolist() if len(segments) else []
+    frames = task.frame_lengths(samples).tolist() if len(segments) else []
     kept = [segment for segment, count in zip(segments, frames) if count >= needed]
     skipped = len(segments) - len(kept)
     if skipped:
@@ -114,16 +131,16 @@ def checked_warmup(max_steps: int, warmup_steps: int | None) -> int:
 
 
 def pretraining_data(
-    target: Corpus | str | Path, replay: Corpus | str | Path | None, replay_fraction: float, model,
+    target: Corpus | str | Path, replay: Corpus | str | Path | None, replay_fraction: float, task: ContrastivePretrainingTask,
     options: PretrainingOptions, max_batch_seconds: float, seed: int,
 ) -> tuple[SegmentAudioDataset, ReplayBatchSampler, int]:
     """The audio dataset, its replay-mixing batch sampler, and how many segments were too short to use."""
     target_corpus = as_corpus(target)
-    target_segments, skipped = long_enough(target_corpus.segments, model, options, "target")
+    target_segments, skipped = long_enough(target_corpus.segments, task, options, "target")
     replay_corpus = as_corpus(replay) if replay is not None and replay_fraction > 0 else None
     replay_segments: list[Segment] = []
     if replay_corpus is not None:
-        replay_segments, replay_skipped = long_enough(replay_corpus.segments, model, options, "replay")
+        replay_segments, replay_skipped = long_enough(replay_corpus.segments, task, options, "replay")
         skipped += replay_skipped
     sampler = ReplayBatchSampler(target_segments, replay_segments, replay_fraction, max_batch_seconds, seed=seed)
     recordings = {**(replay_corpus.recordings if replay_corpus is not None else {}), **target_corpus.recordings}
@@ -141,7 +158,7 @@ def restore_finished_run(trainer: Trainer, max_steps: int) -> bool:
 
 
 def continue_pretraining(
-    source: str | Path | Wav2Vec2Config | Mapping[str, Any],
+    source: str | Path | Wav2Vec2Config | Mapping[str, Any] | ConformerSource,
     target: Corpus | str | Path,
     out_dir: str | Path,
     *,
@@ -173,21 +190,19 @@ def continue_pretraining(
     out_dir = Path(out_dir)
     torch.manual_seed(seed)
     np.random.seed(seed)  # transformers draws masks and distractors with numpy
-    model = load_source_model(source)
-    inputs = pretraining_input_policy(source if isinstance(source, (str, Path)) else model.config)
-    task = Wav2Vec2PretrainingTask(model, options, inputs=inputs)
-    dataset, sampler, skipped = pretraining_data(target, replay, replay_fraction, model, options, max_batch_seconds, seed)
+    task = pretraining_task(source, options, out_dir)
+    dataset, sampler, skipped = pretraining_data(target, replay, replay_fraction, task, options, max_batch_seconds, seed)
     trainer_options = TrainerOptions(
         experiment_dir=out_dir, lr=lr, warmup_steps=warmup, lr_decay="linear", max_epochs=10**9, max_steps=max_steps,
         grad_accumulation=grad_accumulation, clip_norm=clip_norm, precision=precision, device=device,
         checkpoint_interval_minutes=checkpoint_interval_minutes, checkpoint_interval_steps=checkpoint_interval_steps,
         log_interval_steps=log_interval_steps, seed=seed, progress_bar=progress_bar,
     )
-    trainer = Trainer(task, trainer_options, dataset, partial(collate_audio, normalise=inputs.normalise), batch_sampler=sampler)
+    trainer = Trainer(task, trainer_options, dataset, partial(collate_audio, normalise=task.normalise_input), batch_sampler=sampler)
     losses: tuple[float, ...] = ()
     if not restore_finished_run(trainer, max_steps):
         losses = trainer.fit().step_losses
-    checkpoint = save_pretraining_checkpoint(task.model, out_dir / CHECKPOINT_FOLDER, inputs)
+    checkpoint = task.save_checkpoint(out_dir / CHECKPOINT_FOLDER)
     return PretrainingSummary(
         steps=trainer.brain.optimizer_step,
         steps_this_run=len(losses),

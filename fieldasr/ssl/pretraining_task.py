@@ -3,10 +3,9 @@
 The model is Hugging Face's `Wav2Vec2ForPreTraining`, continued from a local checkpoint (e.g. XLSR-53) loaded
 through `fieldasr.models.hf_encoder` (which refuses the families whose objective this is not, such as HuBERT and
 WavLM, and honours the checkpoint's normalisation and attention-mask policy) or, for tiny test runs, built from a
-config. Masks and negatives are drawn with transformers' own helpers
-(span masking, distractors from other masked frames of the same utterance, as in the wav2vec 2.0 paper).
-The loss is summed over masked frames by the model and divided here by their number, so the gradient is
-normalised per masked frame as in fairseq, whatever the batch size.
+config. The objective itself (`fieldasr.ssl.objective`) is shared with the Conformer encoder
+(`fieldasr.ssl.conformer_pretraining`): `ContrastivePretrainingTask` runs it, and each encoder's subclass says
+only how it gets the context and the quantised targets of a batch.
 """
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForPreTraining
-from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices, _sample_negative_indices
 
 from fieldasr.audio import TARGET_SAMPLING_RATE
 from fieldasr.errors import FieldasrError
@@ -27,6 +25,7 @@ from fieldasr.files import atomic_directory
 from fieldasr.models import hf_encoder
 from fieldasr.models.hf_encoder import InputPolicy
 from fieldasr.ssl.guard import GradientGuard
+from fieldasr.ssl.objective import PretrainingStates, contrastive_objective, draw_masks_and_negatives
 from fieldasr.train.task import TaskOutput
 
 logger = logging.getLogger(__name__)
@@ -154,49 +153,49 @@ def collate_audio(waveforms: list[np.ndarray | torch.Tensor], normalise: bool = 
     return {"input_values": input_values, "attention_mask": attention_mask}
 
 
-class Wav2Vec2PretrainingTask(nn.Module):
-    """Masked contrastive pretraining of a wav2vec 2.0 model; `forward(batch) -> TaskOutput`.
+class ContrastivePretrainingTask(nn.Module):
+    """Masked contrastive pretraining (`fieldasr.ssl.objective`); `forward(batch) -> TaskOutput`.
 
-    `batch` is what `collate_audio` returns. The Trainer calls `set_training_step(step)` before each update:
-    the Gumbel temperature follows its schedule from it (a resumed run recomputes it from the restored step),
-    and the gradient norm of the previous update, recorded by gradient hooks as it accumulates, is logged
-    and handed to the `GradientGuard` with the codebook perplexity. (Under fp16 loss scaling or DDP the
-    recorded norm is the scaled, local one.)
+    `batch` is what `collate_audio` returns. Subclasses say only how the encoder turns a batch and a mask into
+    context and quantised targets (`states`), how many frames it makes of a number of samples (`frame_lengths`),
+    and how a checkpoint is written (`save_checkpoint`); `self.model` holds the encoder with its quantiser.
+    The Trainer calls `set_training_step(step)` before each update: the Gumbel temperature follows its schedule
+    from it (a resumed run recomputes it from the restored step), and the gradient norm of the previous update,
+    recorded by gradient hooks as it accumulates, is logged and handed to the `GradientGuard` with the codebook
+    perplexity. (Under fp16 loss scaling or DDP the recorded norm is the scaled, local one.)
     """
 
-    def __init__(
-        self,
-        model: Wav2Vec2ForPreTraining,
-        options: PretrainingOptions = PretrainingOptions(),
-        guard: GradientGuard | None = None,
-        inputs: InputPolicy | None = None,
-    ) -> None:
+    normalise_input = True  # whether `collate_audio` normalises each waveform for this encoder
+
+    def __init__(self, model: nn.Module, options: PretrainingOptions, guard: GradientGuard | None, codebook_size: int) -> None:
         super().__init__()
-        if getattr(model.wav2vec2, "masked_spec_embed", None) is None:
-            # transformers creates the learned mask embedding only when the config asks for time masking.
-            raise PretrainingError(
-                "the wav2vec 2.0 model has no mask embedding because its config sets mask_time_prob = 0; "
-                "set mask_time_prob > 0 (e.g. 0.05) in the config before building the model."
-            )
-        if not getattr(model.config, "apply_spec_augment", True):
-            # transformers then skips masking altogether: the model would see the very frames it must predict.
-            raise PretrainingError(
-                "the wav2vec 2.0 config sets apply_spec_augment = false, which turns off the masking that "
-                "pretraining needs; set it to true in the checkpoint's config.json."
-            )
         options.validate()
         self.model = model
-        self.inputs = inputs or pretraining_input_policy(model.config)
         self.options = options
-        self.guard = guard or GradientGuard(codebook_size(model.config))
-        model.config.diversity_loss_weight = options.diversity_weight
+        self.codebook_size = codebook_size
+        self.guard = guard or GradientGuard(codebook_size)
         self.temperature = options.gumbel_temperature(0)
-        model.set_gumbel_temperature(self.temperature)
+        self.set_gumbel_temperature(self.temperature)
         self.last_gradient_norm: float | None = None
-        self.last_perplexity = float(codebook_size(model.config))
+        self.last_perplexity = float(codebook_size)
         self._gradient_norms: dict[int, torch.Tensor] = {}
         for index, parameter in enumerate(model.parameters()):
             parameter.register_post_accumulate_grad_hook(partial(self._record_gradient_norm, index))
+
+    logits_temperature: float  # kappa of the contrastive logits
+
+    def set_gumbel_temperature(self, temperature: float) -> None:
+        raise NotImplementedError
+
+    def frame_lengths(self, sample_lengths: torch.Tensor) -> torch.Tensor:
+        """Feature frames of utterances of `sample_lengths` samples."""
+        raise NotImplementedError
+
+    def states(self, batch: dict[str, torch.Tensor], attention_mask: torch.Tensor, mask_time_indices: torch.Tensor) -> PretrainingStates:
+        raise NotImplementedError
+
+    def save_checkpoint(self, folder: str | Path) -> Path:
+        raise NotImplementedError
 
     def _record_gradient_norm(self, index: int, parameter: torch.Tensor) -> None:
         # Kept on the device: one synchronisation per update (in set_training_step), not one per tensor.
@@ -204,7 +203,7 @@ class Wav2Vec2PretrainingTask(nn.Module):
 
     def set_training_step(self, step: int) -> None:
         self.temperature = self.options.gumbel_temperature(step)
-        self.model.set_gumbel_temperature(self.temperature)
+        self.set_gumbel_temperature(self.temperature)
         if self._gradient_norms:
             self.last_gradient_norm = float(torch.linalg.vector_norm(torch.stack(list(self._gradient_norms.values()))))
             self._gradient_norms.clear()
@@ -217,21 +216,17 @@ class Wav2Vec2PretrainingTask(nn.Module):
             attention_mask = torch.ones_like(input_values, dtype=torch.long)
         frame_mask = self.frame_attention_mask(attention_mask)
         mask_time_indices, negative_indices = self.draw_masks_and_negatives(frame_mask)
-        # Base-style models (group-normalised convolutions) were trained without attention masks on zero padding.
-        model_attention_mask = attention_mask if self.inputs.attention_mask else None
-        output = self.model(
-            input_values,
-            attention_mask=model_attention_mask,
-            mask_time_indices=mask_time_indices.to(input_values.device),
-            sampled_negative_indices=negative_indices.to(input_values.device),
-        )
-        masked_frames = float(mask_time_indices.sum())
-        loss = output.loss / masked_frames
+        states = self.states(batch, attention_mask, mask_time_indices.to(input_values.device))
+        options = self.options
+        objective = contrastive_objective(states, mask_time_indices, negative_indices, self.codebook_size,
+                                          self.logits_temperature, options.diversity_weight)
+        masked_frames = float(objective.masked_frames)
         stats = {
-            "loss": float(loss.detach()),
-            "contrastive_loss": float(output.contrastive_loss.detach()) / masked_frames,
-            "diversity_loss": float(output.diversity_loss.detach()) / masked_frames,
-            "codebook_perplexity": float(output.codevector_perplexity.detach()),
+            "loss": float(objective.loss.detach()),
+            "contrastive_loss": float(objective.contrastive_loss),
+            "contrastive_accuracy": float(objective.contrastive_accuracy),  # chance: about 1 / (1 + num_negatives)
+            "diversity_loss": float(objective.diversity_loss),
+            "codebook_perplexity": float(states.perplexity.detach()),
             "masked_fraction": masked_frames / float(frame_mask.sum()),
             "gumbel_temperature": float(self.temperature),
         }
@@ -239,13 +234,13 @@ class Wav2Vec2PretrainingTask(nn.Module):
             self.last_perplexity = stats["codebook_perplexity"]
             if self.last_gradient_norm is not None:
                 stats["gradient_norm"] = self.last_gradient_norm  # of the previous update
-        return TaskOutput(loss=loss, stats=stats, weight=masked_frames)
+        return TaskOutput(loss=objective.loss, stats=stats, weight=masked_frames)
 
     def frame_attention_mask(self, attention_mask: torch.Tensor) -> torch.Tensor:
         """(batch, frames) mask of the feature frames that come from real samples, not padding."""
         sample_lengths = attention_mask.sum(-1).cpu()
-        frame_lengths = self.model._get_feat_extract_output_lengths(sample_lengths).long()
-        total_frames = int(self.model._get_feat_extract_output_lengths(torch.tensor(attention_mask.shape[1])))
+        frame_lengths = self.frame_lengths(sample_lengths).long()
+        total_frames = int(self.frame_lengths(torch.tensor([attention_mask.shape[1]]))[0])
         shortest = int(frame_lengths.min())
         needed = self.options.mask_length + 1
         if shortest < needed:
@@ -259,16 +254,54 @@ class Wav2Vec2PretrainingTask(nn.Module):
 
     def draw_masks_and_negatives(self, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Span mask over real frames (at least two spans each) and distractors from other masked frames."""
-        shape = tuple(frame_mask.shape)
-        mask_time_indices = _compute_mask_indices(
-            shape,
-            mask_prob=self.options.mask_probability,
-            mask_length=self.options.mask_length,
-            attention_mask=frame_mask.long(),
-            min_masks=2,
-        )
-        negatives = _sample_negative_indices(shape, self.options.num_negatives, mask_time_indices=mask_time_indices)
-        return torch.from_numpy(mask_time_indices), torch.from_numpy(negatives).long()
+        options = self.options
+        return draw_masks_and_negatives(frame_mask, options.mask_probability, options.mask_length, options.num_negatives)
+
+
+class Wav2Vec2PretrainingTask(ContrastivePretrainingTask):
+    """The objective on Hugging Face's `Wav2Vec2ForPreTraining`: its convolutions give the features, its
+    transformer the context, its quantiser and projections the targets (its own loss is not used)."""
+
+    def __init__(
+        self,
+        model: Wav2Vec2ForPreTraining,
+        options: PretrainingOptions = PretrainingOptions(),
+        guard: GradientGuard | None = None,
+        inputs: InputPolicy | None = None,
+    ) -> None:
+        if getattr(model.wav2vec2, "masked_spec_embed", None) is None:
+            # transformers creates the learned mask embedding only when the config asks for time masking.
+            raise PretrainingError(
+                "the wav2vec 2.0 model has no mask embedding because its config sets mask_time_prob = 0; "
+                "set mask_time_prob > 0 (e.g. 0.05) in the config before building the model."
+            )
+        if not getattr(model.config, "apply_spec_augment", True):
+            # transformers then skips masking altogether: the model would see the very frames it must predict.
+            raise PretrainingError(
+                "the wav2vec 2.0 config sets apply_spec_augment = false, which turns off the masking that "
+                "pretraining needs; set it to true in the checkpoint's config.json."
+            )
+        self.inputs = inputs or pretraining_input_policy(model.config)
+        self.normalise_input = self.inputs.normalise
+        self.logits_temperature = float(model.config.contrastive_logits_temperature)
+        model.config.diversity_loss_weight = options.diversity_weight  # recorded in the checkpoint's config
+        super().__init__(model, options, guard, codebook_size(model.config))
+
+    def set_gumbel_temperature(self, temperature: float) -> None:
+        self.model.set_gumbel_temperature(temperature)
+
+    def frame_lengths(self, sample_lengths: torch.Tensor) -> torch.Tensor:
+        return self.model._get_feat_extract_output_lengths(sample_lengths)
+
+    def states(self, batch: dict[str, torch.Tensor], attention_mask: torch.Tensor, mask_time_indices: torch.Tensor) -> PretrainingStates:
+        # Base-style models (group-normalised convolutions) were trained without attention masks on zero padding.
+        model_attention_mask = attention_mask if self.inputs.attention_mask else None
+        output = self.model(batch["input_values"], attention_mask=model_attention_mask, mask_time_indices=mask_time_indices)
+        return PretrainingStates(output.projected_states, output.projected_quantized_states, output.codevector_perplexity)
+
+    def save_checkpoint(self, folder: str | Path) -> Path:
+        return save_pretraining_checkpoint(self.model, folder, self.inputs)
+
 
 def codebook_size(config: Wav2Vec2Config) -> int:
     """Number of codevectors over all groups: the largest codebook perplexity can be."""

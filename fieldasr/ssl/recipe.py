@@ -4,6 +4,10 @@ The YAML has three parts: `experiment_dir`, `pretraining` (the arguments of `con
 `data` the unlabelled manifest folder and `options` the masking/Gumbel settings) and `fine_tuning` (a CTC recipe
 configuration, as in recipes/ctc, whose `model.pretrained` is set to the pretrained checkpoint). Both stages
 live in sub-folders of the experiment folder (pretraining/, ctc/) and resume after a kill.
+
+With a Conformer source (`source: {architecture: conformer, ...}`, `fieldasr.ssl.conformer_source`) the
+fine-tuning model is a conformer_ctc whose `model.init_from` is the checkpoint, and its size/config must give
+the encoder the source's shape (checked before anything runs).
 """
 from __future__ import annotations
 
@@ -15,11 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fieldasr.models.conformer_checkpoint import SSLCheckpointError, find_ssl_checkpoint, read_checkpoint_config
+from fieldasr.ssl.conformer_source import is_conformer_source, read_conformer_source
 from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, PretrainingSummary, continue_pretraining
 from fieldasr.ssl.pretraining_task import PretrainingError
-from fieldasr.train.config import RecipeSource, read_recipe, recipe_from, record_experiment
+from fieldasr.train.config import KeyPath, RecipeSource, read_recipe, recipe_from, record_experiment
 from fieldasr.train.recipe import parse_arguments, run_ctc_recipe
-from fieldasr.train.recipe_config import CTCRecipe, MANIFEST_FOLDER, check_ctc_paths, checked_ctc_recipe, require_manifests, require_path
+from fieldasr.train.recipe_config import (
+    MANIFEST_FOLDER,
+    CTCRecipe,
+    ModelSection,
+    check_ctc_paths,
+    checked_ctc_recipe,
+    refuse_encoder_mismatch,
+    require_manifests,
+    require_path,
+)
 from fieldasr.train.schema import SettingsReader, settings_from_signature, to_plain
 from fieldasr.train.trainer import Precision, TrainingSummary
 
@@ -33,8 +48,9 @@ PretrainingSection = settings_from_signature(
                   if parameter.kind is inspect.Parameter.KEYWORD_ONLY],
     narrowed={"source": str | Mapping[str, Any], "replay": str | None, "precision": Precision},
     extra={"data": str},
-    helps={"source": "Set it to a local Hugging Face checkpoint folder (e.g. models/xlsr-53), or a mapping of "
-                     "wav2vec 2.0 config settings to pretrain from scratch.",
+    helps={"source": "Set it to a local Hugging Face checkpoint folder (e.g. models/xlsr-53), a mapping of "
+                     "wav2vec 2.0 config settings to pretrain from scratch, or a Conformer: {architecture: conformer, "
+                     "init_from: SSL checkpoint or experiment folder} (or size/config instead of init_from: from scratch).",
            "data": f"Set it to the untranscribed audio's manifests: {MANIFEST_FOLDER}, e.g. from `fieldasr vad-chunk`.",
            "max_steps": "Set it to the number of optimizer updates, e.g. 10000."},
 )
@@ -53,20 +69,43 @@ class RecipeSummary:
     fine_tuning: TrainingSummary
 
 
-def recipe_given(experiment_dir: Any) -> dict[str, Any]:
+def fine_tuning_start(source: Any, checkpoint: str) -> dict[str, str]:
+    """How the CTC model after the pretraining stage starts from its checkpoint: a wav2vec2_ctc's `pretrained`, or
+    a conformer_ctc's `init_from` when the source (as written in the settings) is a Conformer."""
+    if is_conformer_source(source):
+        return {"architecture": "conformer_ctc", "init_from": checkpoint}
+    return {"architecture": "wav2vec2_ctc", "pretrained": checkpoint}
+
+
+def started_from(model: ModelSection, checkpoint: Path) -> ModelSection:
+    """`model` with the pretraining stage's checkpoint as `fine_tuning_start` says it starts."""
+    key = "init_from" if model.architecture == "conformer_ctc" else "pretrained"
+    return dataclasses.replace(model, **{key: str(checkpoint)})
+
+
+def recipe_given(experiment_dir: Any, source: Any = None) -> dict[str, Any]:
     """The fine-tuning stage trains in ctc/ from the checkpoint the pretraining stage writes."""
     fine_tuning_dir = str(Path(str(experiment_dir)) / FINE_TUNING_FOLDER)
     checkpoint = str(Path(str(experiment_dir)) / PRETRAINING_FOLDER / CHECKPOINT_FOLDER)
     return {"fine_tuning": {"experiment_dir": fine_tuning_dir, "trainer": {"experiment_dir": fine_tuning_dir},
-                            "model": {"architecture": "wav2vec2_ctc", "pretrained": checkpoint}}}
+                            "model": fine_tuning_start(source, checkpoint)}}
+
+
+def source_of(settings: Any) -> Any:
+    """The `pretraining.source` setting as written (before checking), which decides how fine-tuning starts."""
+    pretraining = settings.get("pretraining") if isinstance(settings, dict) else None
+    return pretraining.get("source") if isinstance(pretraining, dict) else None
 
 
 def read_continued_pretraining_recipe(source: RecipeSource) -> ContinuedPretrainingRecipe:
     """The checked settings (keys, types, choices); no file is looked at."""
     reader = SettingsReader(source.origins)
-    recipe = reader.build(ContinuedPretrainingRecipe, source.settings, (), recipe_given(source.settings.get("experiment_dir")))
+    given = recipe_given(source.settings.get("experiment_dir"), source_of(source.settings))
+    recipe = reader.build(ContinuedPretrainingRecipe, source.settings, (), given)
     check_pretraining_options(reader, recipe.pretraining)
-    return dataclasses.replace(recipe, fine_tuning=checked_ctc_recipe(reader, recipe.fine_tuning, ("fine_tuning",)))
+    recipe = dataclasses.replace(recipe, fine_tuning=checked_ctc_recipe(reader, recipe.fine_tuning, ("fine_tuning",)))
+    check_source_fits(reader, recipe.pretraining, recipe.fine_tuning.model, ("fine_tuning", "model"), read_checkpoint=False)
+    return recipe
 
 
 def check_pretraining_options(reader: SettingsReader, section: PretrainingSection) -> None:  # type: ignore[valid-type]
@@ -74,16 +113,41 @@ def check_pretraining_options(reader: SettingsReader, section: PretrainingSectio
         section.options.validate()
     except PretrainingError as error:
         raise reader.error(("pretraining", "options"), f"pretraining.options: {error}") from None
+    if is_conformer_source(section.source):
+        read_conformer_source(section.source, reader, ("pretraining", "source"))
+
+
+def check_source_fits(reader: SettingsReader, section: PretrainingSection, model: ModelSection, model_path: KeyPath,  # type: ignore[valid-type]
+                      read_checkpoint: bool) -> None:
+    """A Conformer source must give the CTC model's encoder shape, or fine-tuning would fail after pretraining.
+    From scratch the settings say the shape; continued (`init_from`) the checkpoint does, read with the files."""
+    if not is_conformer_source(section.source):
+        return
+    key = ("pretraining", "source")
+    source = read_conformer_source(section.source, reader, key)
+    if source.init_from is None:
+        refuse_encoder_mismatch(reader, source.config, model.config or {}, model_path, "the pretraining source (pretraining.source)")
+    elif read_checkpoint:
+        where = key + ("init_from",)
+        require_path(reader, where, source.init_from, "a Conformer SSL checkpoint or experiment folder", folder=True)
+        try:
+            folder = find_ssl_checkpoint(source.init_from)
+        except SSLCheckpointError as error:
+            raise reader.error(where, f"pretraining.source.init_from: {error}") from None
+        pretrained = dataclasses.asdict(read_checkpoint_config(folder).conformer)  # type: ignore[union-attr]
+        refuse_encoder_mismatch(reader, pretrained, model.config or {}, model_path, f"the SSL checkpoint {folder}")
 
 
 def check_paths(source: RecipeSource, recipe: ContinuedPretrainingRecipe) -> None:
-    check_pretraining_paths(SettingsReader(source.origins), recipe.pretraining)
+    reader = SettingsReader(source.origins)
+    check_pretraining_paths(reader, recipe.pretraining)
+    check_source_fits(reader, recipe.pretraining, recipe.fine_tuning.model, ("fine_tuning", "model"), read_checkpoint=True)
     check_ctc_paths(source, recipe.fine_tuning, ("fine_tuning",), pretrained_later=True)
 
 
 def resolved_settings(recipe: ContinuedPretrainingRecipe) -> dict[str, Any]:
     """Every setting, defaults filled in, as written to the experiment folder (it loads again as this recipe)."""
-    return to_plain(recipe, omit=recipe_given(None))
+    return to_plain(recipe, omit=recipe_given(None, recipe.pretraining.source))
 
 
 def as_recipe(config: ContinuedPretrainingRecipe | Mapping[str, Any]) -> ContinuedPretrainingRecipe:
@@ -104,6 +168,9 @@ def run_pretraining_section(section: PretrainingSection, out_dir: Path) -> Pretr
 def check_pretraining_paths(reader: SettingsReader, section: PretrainingSection) -> None:  # type: ignore[valid-type]
     if isinstance(section.source, str):
         require_path(reader, ("pretraining", "source"), section.source, "a local Hugging Face checkpoint folder", folder=True)
+        if read_checkpoint_config(Path(section.source)) is not None:
+            raise reader.error(("pretraining", "source"), f"pretraining.source: {section.source} is a Conformer SSL checkpoint; "
+                                                          f"write `source: {{architecture: conformer, init_from: {section.source}}}`.")
     require_manifests(reader, ("pretraining", "data"), section.data)
     require_manifests(reader, ("pretraining", "replay"), section.replay)
 
@@ -114,7 +181,7 @@ def run_continued_pretraining_recipe(config: ContinuedPretrainingRecipe | Mappin
     record_experiment(experiment_dir, resolved_settings(recipe), argv)
     pretrained = run_pretraining_section(recipe.pretraining, experiment_dir / PRETRAINING_FOLDER)
     fine_tuning = recipe.fine_tuning
-    model = dataclasses.replace(fine_tuning.model, pretrained=str(pretrained.checkpoint))
+    model = started_from(fine_tuning.model, pretrained.checkpoint)
     fine_tuned = run_ctc_recipe(dataclasses.replace(fine_tuning, model=model), argv)
     return RecipeSummary(pretraining=pretrained, fine_tuning=fine_tuned)
 

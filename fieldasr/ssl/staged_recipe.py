@@ -26,7 +26,11 @@ from fieldasr.ssl.recipe import (
     PretrainingSection,
     check_pretraining_options,
     check_pretraining_paths,
+    check_source_fits,
+    fine_tuning_start,
     run_pretraining_section,
+    source_of,
+    started_from,
 )
 from fieldasr.train.config import RecipeSource, read_recipe, recipe_from, record_experiment
 from fieldasr.train.recipe import parse_arguments, run_ctc_recipe
@@ -55,13 +59,14 @@ class StagedSummary:
     target: TrainingSummary
 
 
-def recipe_given(experiment_dir: Any) -> dict[str, Any]:
-    """Where each stage trains and what it starts from: the folders of the stage before it."""
+def recipe_given(experiment_dir: Any, source: Any = None) -> dict[str, Any]:
+    """Where each stage trains and what it starts from: the folders of the stage before it (a Conformer source:
+    stage 2 is a conformer_ctc started from the checkpoint's encoder)."""
     root = Path(str(experiment_dir))
     multilingual, target = str(root / MULTILINGUAL_FOLDER), str(root / TARGET_FOLDER)
     return {
         "multilingual": {"experiment_dir": multilingual, "trainer": {"experiment_dir": multilingual},
-                         "model": {"architecture": "wav2vec2_ctc", "pretrained": str(root / PRETRAINING_FOLDER / CHECKPOINT_FOLDER)}},
+                         "model": fine_tuning_start(source, str(root / PRETRAINING_FOLDER / CHECKPOINT_FOLDER))},
         "target": {"experiment_dir": target, "trainer": {"experiment_dir": target},
                    "transfer": {"init_from": str(root / BUNDLE_FOLDER)}},
     }
@@ -70,15 +75,20 @@ def recipe_given(experiment_dir: Any) -> dict[str, Any]:
 def read_staged_recipe(source: RecipeSource) -> StagedRecipe:
     """The checked settings (keys, types, choices) of all three stages; no file is looked at."""
     reader = SettingsReader(source.origins)
-    recipe = reader.build(StagedRecipe, source.settings, (), recipe_given(source.settings.get("experiment_dir")))
+    given = recipe_given(source.settings.get("experiment_dir"), source_of(source.settings))
+    recipe = reader.build(StagedRecipe, source.settings, (), given)
     check_pretraining_options(reader, recipe.pretraining)
-    return dataclasses.replace(recipe, multilingual=checked_ctc_recipe(reader, recipe.multilingual, ("multilingual",)),
-                               target=checked_ctc_recipe(reader, recipe.target, ("target",)))
+    recipe = dataclasses.replace(recipe, multilingual=checked_ctc_recipe(reader, recipe.multilingual, ("multilingual",)),
+                                 target=checked_ctc_recipe(reader, recipe.target, ("target",)))
+    check_source_fits(reader, recipe.pretraining, recipe.multilingual.model, ("multilingual", "model"), read_checkpoint=False)
+    return recipe
 
 
 def check_paths(source: RecipeSource, recipe: StagedRecipe) -> None:
     """The files and folders the settings name; the ones earlier stages write (checkpoint, bundle) come later."""
-    check_pretraining_paths(SettingsReader(source.origins), recipe.pretraining)
+    reader = SettingsReader(source.origins)
+    check_pretraining_paths(reader, recipe.pretraining)
+    check_source_fits(reader, recipe.pretraining, recipe.multilingual.model, ("multilingual", "model"), read_checkpoint=True)
     check_ctc_paths(source, recipe.multilingual, ("multilingual",), pretrained_later=True)
     written_later = dataclasses.replace(recipe.target.transfer, init_from=None)
     check_ctc_paths(source, dataclasses.replace(recipe.target, transfer=written_later), ("target",))
@@ -86,7 +96,7 @@ def check_paths(source: RecipeSource, recipe: StagedRecipe) -> None:
 
 def resolved_settings(recipe: StagedRecipe) -> dict[str, Any]:
     """Every setting, defaults filled in, as written to the experiment folder (it loads again as this recipe)."""
-    return to_plain(recipe, omit=recipe_given(None))
+    return to_plain(recipe, omit=recipe_given(None, recipe.pretraining.source))
 
 
 def as_recipe(config: StagedRecipe | Mapping[str, Any]) -> StagedRecipe:
@@ -99,7 +109,7 @@ def run_staged_recipe(config: StagedRecipe | Mapping[str, Any], argv: Sequence[s
     record_experiment(root, resolved_settings(recipe), argv)
     pretrained = run_pretraining_section(recipe.pretraining, root / PRETRAINING_FOLDER)
     stage_two = recipe.multilingual
-    model = dataclasses.replace(stage_two.model, pretrained=str(pretrained.checkpoint))
+    model = started_from(stage_two.model, pretrained.checkpoint)
     multilingual = run_ctc_recipe(dataclasses.replace(stage_two, model=model), argv)
     trainer = stage_two.trainer
     bundle = export_experiment(root / MULTILINGUAL_FOLDER, root / BUNDLE_FOLDER, metric=trainer.valid_metric,

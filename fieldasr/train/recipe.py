@@ -60,6 +60,12 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
         model = transfer_model(recipe.transfer, vocabulary, experiment_dir)
     else:
         model = model_from_settings(recipe.model, len(vocabulary), languages)
+        if recipe.model.init_from:
+            from fieldasr.models.conformer_checkpoint import load_encoder_weights
+
+            checkpoint = load_encoder_weights(model, recipe.model.init_from)
+            if is_main_process():
+                print(f"encoder weights from the SSL checkpoint {checkpoint}; the output layer is new")
     examples = prepare_ctc_examples(train_corpus, vocabulary, data.label_unit, subwords, normaliser)
     train_set = feasible_dataset(examples, model, data.speed_factors, "train", seed + rank())  # own draws per process
     valid_set = None

@@ -46,6 +46,9 @@ class ModelSection:
     architecture: Literal["conformer_ctc", "bilstm_ctc", "wav2vec2_ctc"] = "conformer_ctc"
     size: str = "tiny"  # conformer_ctc: tiny | small; bilstm_ctc: tiny | small | persephone; wav2vec2_ctc without `pretrained`: tiny | base
     pretrained: str | None = None  # wav2vec2_ctc: a local Hugging Face checkpoint folder (wav2vec2/XLS-R/MMS, hubert, wavlm, data2vec-audio, wav2vec2-bert)
+    # conformer_ctc: a Conformer SSL checkpoint or its experiment folder (`fieldasr pretrain`, recipes/continued_pretraining):
+    # its encoder weights start the model (the shape in size/config must match), the output layer is new; null: random
+    init_from: str | None = None
     # over the size's (ConformerConfig / BiLSTMConfig / Wav2Vec2Config); with `pretrained`: only fine-tuning overrides
     # (hf_encoder.ENCODER_OVERRIDES: masking, layerdrop, dropouts); null: none
     config: Mapping[str, Any] | None = field(default_factory=dict)
@@ -88,6 +91,10 @@ def read_ctc_recipe(source: RecipeSource) -> CTCRecipe:
 def checked_ctc_recipe(reader: SettingsReader, recipe: CTCRecipe, path: KeyPath = ()) -> CTCRecipe:
     """The checks that involve more than one setting; `path` places the recipe inside a larger one."""
     model = checked_model(reader, recipe.model, path + ("model",))
+    if model.init_from is not None and recipe.transfer.init_from is not None:
+        where = path + ("model", "init_from")
+        raise reader.error(where, f"{dotted(where)} and {dotted(path + ('transfer', 'init_from'))} both say where the model starts; "
+                                  "keep one (a bundle's model already holds its encoder).")
     if not 0 <= recipe.data.valid_fraction < 1:
         raise reader.error(path + ("data", "valid_fraction"), f"{dotted(path + ('data', 'valid_fraction'))}: {recipe.data.valid_fraction} "
                                                               "is not a share of the training audio; use a number from 0 (no dev set) below 1, e.g. 0.1.")
@@ -106,6 +113,10 @@ def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) ->
     with the recipe's over them), so the recorded configuration shows every effective model setting."""
     model = dataclasses.replace(model, config=model.config or {})  # null drops a base file's settings (merging cannot)
     from_scratch = {"conformer_ctc": (CONFORMER_SIZES, ConformerConfig, "Conformer"), "bilstm_ctc": (BILSTM_SIZES, BiLSTMConfig, "BiLSTM")}
+    if model.init_from is not None and model.architecture != "conformer_ctc":
+        where = path + ("init_from",)
+        raise reader.error(where, f"{dotted(where)} starts a conformer_ctc model from a Conformer SSL checkpoint; for "
+                                  f"{model.architecture} remove it{' (use model.pretrained)' if model.architecture == 'wav2vec2_ctc' else ''}.")
     if model.architecture in from_scratch:
         for name in ("pretrained", "mms_adapter", "gradient_checkpointing"):
             if getattr(model, name):
@@ -160,6 +171,37 @@ def check_ctc_paths(source: RecipeSource, recipe: CTCRecipe, path: KeyPath = (),
         require_path(reader, path + key, value, what, folder=False)
     if ("model", "pretrained") in folders and recipe.model.pretrained is not None:
         check_pretrained_checkpoint(reader, recipe.model, path + ("model",))
+    if recipe.model.init_from is not None and not pretrained_later:
+        require_path(reader, path + ("model", "init_from"), recipe.model.init_from, "a Conformer SSL checkpoint or experiment folder", folder=True)
+        check_ssl_checkpoint(reader, recipe.model, path + ("model",))
+
+
+def check_ssl_checkpoint(reader: SettingsReader, model: ModelSection, path: KeyPath) -> None:
+    """A Conformer SSL checkpoint whose encoder has the shape of the recipe's (complete) model config."""
+    from fieldasr.models.conformer_checkpoint import SSLCheckpointError, find_ssl_checkpoint, read_checkpoint_config
+
+    key = path + ("init_from",)
+    try:
+        folder = find_ssl_checkpoint(model.init_from)  # type: ignore[arg-type]
+    except SSLCheckpointError as error:
+        raise reader.error(key, f"{dotted(key)}: {error}") from None
+    pretrained = read_checkpoint_config(folder).conformer  # type: ignore[union-attr]
+    refuse_encoder_mismatch(reader, dataclasses.asdict(pretrained), model.config or {}, path, f"the SSL checkpoint {folder}")
+
+
+def refuse_encoder_mismatch(reader: SettingsReader, pretrained: Mapping[str, Any], wanted: Mapping[str, Any], path: KeyPath,
+                            what: str) -> None:
+    """The first Conformer setting that shapes the encoder's weights and differs, named with the fix."""
+    from fieldasr.models.conformer_checkpoint import ENCODER_SHAPE_SETTINGS
+
+    for name in ENCODER_SHAPE_SETTINGS:
+        if pretrained[name] != wanted.get(name):
+            where = path + ("config", name)
+            sizes = [size for size, config in CONFORMER_SIZES.items()
+                     if all(getattr(config, setting) == pretrained[setting] for setting in ENCODER_SHAPE_SETTINGS)]
+            fix = f"set {dotted(path + ('size',))}: {sizes[0]}" if sizes else f"set {dotted(where)}: {pretrained[name]}"
+            raise reader.error(where, f"{dotted(where)} is {wanted.get(name)}, but {what} was pretrained with {name} = "
+                                      f"{pretrained[name]}, so its encoder weights do not fit; {fix} (or pretrain with this shape).")
 
 
 def check_pretrained_checkpoint(reader: SettingsReader, model: ModelSection, path: KeyPath) -> None:
