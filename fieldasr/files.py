@@ -131,3 +131,17 @@ def keep_backup(path: str | Path, data: bytes) -> Path:
     except BaseException:
         candidate.unlink(missing_ok=True)
         raise
+
+
+def read_utf8_text(path: str | Path, error: type[Exception], what: str, converted_suffix: str, missing_hint: str = "") -> str:
+    """The text of a UTF-8 file (a byte-order mark is dropped). A missing or non-UTF-8 file raises `error` with a
+    message naming the file and the fix (an `iconv` command writing `<stem><converted_suffix>`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{what} {path} does not exist" + (f"; {missing_hint}" if missing_hint else ""))
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as decoding:
+        raise error(f"{path} is not UTF-8 (byte {decoding.start}: {data[decoding.start:decoding.start + 4]!r}); convert it "
+                    f"first, e.g. `iconv -f LATIN1 -t UTF-8 {path.name} > {path.stem}{converted_suffix}`") from None

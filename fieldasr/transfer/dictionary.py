@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from fieldasr.files import read_utf8_text
 from fieldasr.transfer.errors import DictionaryError
 from fieldasr.transfer.vocabulary import WORD_START, VocabularyPair, canonical_form
 
@@ -21,14 +22,7 @@ LAYOUT = "one pair a line: 'source<TAB>target' (or 'source target'); '#' starts 
 def read_bilingual_dictionary(path: str | Path) -> list[tuple[str, str]]:
     """The (source, target) pairs of a dictionary file; a malformed line is an error naming the file and line."""
     path = Path(path)
-    if not path.is_file():
-        raise DictionaryError(f"dictionary file {path} does not exist; give a file of {LAYOUT}")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DictionaryError(f"{path} is not UTF-8 (byte {error.start}); convert it first, e.g. "
-                              f"`iconv -f LATIN1 -t UTF-8 {path.name} > {path.stem}.utf8.tsv`") from None
+    text = read_utf8_text(path, DictionaryError, "dictionary file", ".utf8.tsv", f"give a file of {LAYOUT}")
     pairs = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):

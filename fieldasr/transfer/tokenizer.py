@@ -18,6 +18,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
+from fieldasr.files import read_utf8_text
 from fieldasr.transfer.errors import TargetTextError, TokenizerMismatchError
 from fieldasr.transfer.vocabulary import VocabularyPair, canonical_form, detect_style
 
@@ -29,16 +30,7 @@ STYLES = ("byte-bpe", "unigram", "like-source")
 def read_target_text(path: str | Path) -> list[str]:
     """Non-blank lines of a UTF-8 text file; raises if the file is missing, not UTF-8 or has no text."""
     path = Path(path)
-    if not path.is_file():
-        raise TargetTextError(f"target text file {path} does not exist")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise TargetTextError(
-            f"{path} is not UTF-8 (byte {error.start}: {data[error.start:error.start + 4]!r}); convert it first, "
-            f"e.g. `iconv -f LATIN1 -t UTF-8 {path.name} > {path.stem}.utf8.txt`"
-        ) from None
+    text = read_utf8_text(path, TargetTextError, "target text file", ".utf8.txt")
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
     if not lines:
