@@ -8,7 +8,7 @@ phones). Informative means: the lowest quartile has a clearly higher PER than th
 
     PYTHONPATH=. python benchmarks/confidence.py [--work /tmp/fieldasr-synthetic] [--threads 2]
 
-Real speech instead (`benchmarks/real_dutch.py`): `--real-dutch exp/real_speech/data --bundle BUNDLE_TRAINED_ON_TRAIN_30`
+Real speech instead (`benchmarks/real_dutch.py`): `--real-dutch exp/real_speech/data --bundle BUNDLE` (a bundle real_speech.py trained)
 decodes the whole real Dutch test set with that bundle; the report then goes to docs/benchmarks/confidence_real_dutch.md.
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def main() -> None:
         setup = real_dutch_setup(arguments.real_dutch, arguments.bundle)
         rows = scored_utterances(setup.bundle, setup.test)
         description = (f"{len(rows)} utterances of the scene-disjoint test set of real Dutch speech (Fish Fillets NG, manifests "
-                       "from benchmarks/real_speech.py); the model: the phone bundle trained on train_30 (transfer condition).")
+                       f"from benchmarks/real_speech.py); the model: the phone bundle {arguments.bundle} (see the command).")
     else:
         setup = synthetic_setup(arguments.work)
         rows = scored_utterances(setup.bundle, setup.new)
