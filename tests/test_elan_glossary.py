@@ -79,3 +79,25 @@ def test_cli_writes_a_dictionary_the_transfer_reads_and_leaves_the_eaf_alone(eaf
     onto_source = CliRunner().invoke(cli, [*arguments[:-1], str(eaf_file), "--overwrite"])
     assert isinstance(onto_source.exception, OutputExistsError)
     assert hashlib.sha256(eaf_file.read_bytes()).hexdigest() == before
+
+
+def test_an_eaf_without_elan_s_schema_attribute_is_read_and_left_alone(tmp_path):
+    """Other tools write .eaf files without xsi:noNamespaceSchemaLocation (pympi alone fails on them with a KeyError);
+    the layout below is one such tool's (a web annotator's ELAN export), compact, no MEDIA_DESCRIPTOR."""
+    path = tmp_path / "talk.eaf"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<ANNOTATION_DOCUMENT AUTHOR="" DATE="2026-01-01T00:00:00Z" FORMAT="3.0" '
+        'VERSION="3.0">\n  <HEADER TIME_UNITS="milliseconds"/>\n  <TIME_ORDER>\n    <TIME_SLOT TIME_SLOT_ID="ts1" TIME_VALUE="0"/>\n'
+        '    <TIME_SLOT TIME_SLOT_ID="ts2" TIME_VALUE="3000"/>\n  </TIME_ORDER>\n  <TIER LINGUISTIC_TYPE_REF="default" TIER_ID="words">\n'
+        '    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a1" TIME_SLOT_REF1="ts1" TIME_SLOT_REF2="ts2"><ANNOTATION_VALUE>hello'
+        '</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>\n  </TIER>\n  <TIER LINGUISTIC_TYPE_REF="gloss" PARENT_REF="words" '
+        'TIER_ID="gloss">\n    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="a2" ANNOTATION_REF="a1"><ANNOTATION_VALUE>greeting'
+        '</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>\n  </TIER>\n  <LINGUISTIC_TYPE LINGUISTIC_TYPE_ID="default" TIME_ALIGNABLE="true"/>\n'
+        '  <LINGUISTIC_TYPE CONSTRAINTS="Symbolic_Association" LINGUISTIC_TYPE_ID="gloss" TIME_ALIGNABLE="false"/>\n'
+        '</ANNOTATION_DOCUMENT>\n', encoding="utf-8")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(KeyError):
+        pympi.Elan.Eaf(str(path))  # the failure this guards against
+    glossary = read_glossary([path], "gloss", "words")
+    assert glossary.pairs == (("greeting", "hello"),)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before

@@ -4,6 +4,7 @@ Writing lives in `fieldasr.data.elan_write`.
 """
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,8 +19,8 @@ from fieldasr.errors import AnnotationError
 # --- reading -------------------------------------------------------------------------------------
 
 # expat's codes for "the document stopped early": no element found, unclosed token, partial character.
-def _check_xml(path: Path) -> None:
-    """Refuse what is not a whole ELAN document, saying which of the usual accidents it is."""
+def _check_xml(path: Path) -> "ET.Element":
+    """Refuse what is not a whole ELAN document, saying which of the usual accidents it is; return its root."""
     import xml.etree.ElementTree as ET
 
     data = path.read_bytes()
@@ -30,20 +31,43 @@ def _check_xml(path: Path) -> None:
     if root.tag != "ANNOTATION_DOCUMENT":
         raise AnnotationError(f"{path}: not an ELAN file (its XML starts with <{root.tag}>, not <ANNOTATION_DOCUMENT>). "
                               "Check that this is the .eaf you meant.")
+    return root
 
 
-def _open_eaf(path: Path):
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+SCHEMA_LOCATION = f"{{{XSI}}}noNamespaceSchemaLocation"
+
+
+def open_eaf(path: Path):
+    """The file as a pympi Eaf: the one way fieldasr opens an .eaf for reading (the file is never changed)."""
     import pympi
 
     check_readable(path)
-    _check_xml(path)
+    root = _check_xml(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pympi.Elan.Eaf(str(path))
+            if SCHEMA_LOCATION in root.attrib:
+                return pympi.Elan.Eaf(str(path))
+            return _open_without_schema_location(path)
     except Exception as error:  # pympi raises bare Exception/KeyError on malformed files
         raise AnnotationError(f"{path}: cannot read this .eaf: a reference inside it is broken ({error}). "
                               "Open it in ELAN and save it again.") from error
+
+
+def _open_without_schema_location(path: Path):
+    """pympi requires the xsi:noNamespaceSchemaLocation that ELAN writes; files made by other tools may lack it.
+    pympi reads a copy with it added (in the temporary folder); the user's file is left as it is."""
+    import pympi
+
+    data = path.read_bytes()
+    start = data.index(b"<ANNOTATION_DOCUMENT") + len(b"<ANNOTATION_DOCUMENT")
+    declaration = b"" if b"xmlns:xsi=" in data[start:data.index(b">", start)] else f' xmlns:xsi="{XSI}"'.encode()
+    patched = data[:start] + declaration + b' xsi:noNamespaceSchemaLocation="http://www.mpi.nl/tools/elan/EAFv3.0.xsd"' + data[start:]
+    with tempfile.TemporaryDirectory(prefix="fieldasr-eaf-") as folder:
+        copy = Path(folder) / path.name
+        copy.write_bytes(patched)
+        return pympi.Elan.Eaf(str(copy))
 
 
 def _is_audio(descriptor: Mapping[str, str]) -> bool:
@@ -203,7 +227,7 @@ def read_eaf(path: str | Path, selection: TierSelection = TierSelection(), langu
     A tier's LANG_REF, when present, overrides `language`.
     """
     path = Path(path)
-    eaf = _open_eaf(path)
+    eaf = open_eaf(path)
     tiers = select_tiers(eaf, path, selection)
     found = None if media is None else linked_audio(path, eaf.media_descriptors, media)
     annotations, skipped = [], []

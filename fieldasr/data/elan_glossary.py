@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldasr.data.elan import _open_eaf, describe_tiers
+from fieldasr.data.elan import describe_tiers, open_eaf
 from fieldasr.data.source import tidy_text
 from fieldasr.errors import AnnotationError
 from fieldasr.files import OutputExistsError, atomic_write_text
@@ -77,7 +77,7 @@ def read_glossary(paths: Sequence[str | Path], gloss_tier: str, word_tier: str) 
     pairs: dict[tuple[str, str], None] = {}
     words = unglossed = several = repeated = 0
     for path in map(Path, paths):
-        eaf = _open_eaf(path)
+        eaf = open_eaf(path)
         _check_tiers(eaf, path, gloss_tier, word_tier)
         glosses = _glosses_by_word(eaf, gloss_tier, word_tier)
         for word_id, word in _words(eaf, word_tier).items():

@@ -123,9 +123,9 @@ def _interval_id(stem: str, start: float, end: float) -> str:
 
 
 def _read_eaf(path: Path, tiers: tuple[str, ...]) -> Transcripts:
-    import pympi
+    from fieldasr.data.elan import open_eaf
 
-    eaf = pympi.Elan.Eaf(str(path))
+    eaf = open_eaf(path)
     chosen = tiers or tuple(name for name, (_, _, attributes, _) in eaf.tiers.items() if "PARENT_REF" not in attributes)
     stem, utterances, blank = path.name.split(".")[0], [], 0
     for tier in chosen:
