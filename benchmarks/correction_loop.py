@@ -105,7 +105,7 @@ def real_dutch_plan(data: Path, bundle: Path, work: Path, test_utterances: int, 
     rounds = rounds_by_minutes(setup.new, round_minutes, 3)
     return LoopPlan(with_g2p_spec(setup.bundle, work / "start-bundle"), setup.known, setup.new, rounds, test,
                     "Real Dutch speech (Fish Fillets NG, manifests from benchmarks/real_speech.py). Start: the phone bundle "
-                    "trained on train_30 (transfer condition); each round transcribes about "
+                    f"{bundle} (trained on train_30: see the command); each round transcribes about "
                     f"{round_minutes:g} min of train_full segments that are not in train_30 (never heard by the model); fixed "
                     f"held-out set: {len(test.segments)} utterances of the scene-disjoint test set (a fixed digest order; "
                     f"{passed_over} passed over for a phone train_30 lacks), never corrected; replay: train_30.")
