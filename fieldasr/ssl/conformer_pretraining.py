@@ -17,7 +17,6 @@ from transformers.models.wav2vec2.modeling_wav2vec2 import Wav2Vec2GumbelVectorQ
 
 from fieldasr.models.conformer import ConformerEncoder
 from fieldasr.models.conformer_checkpoint import (
-    ENCODER_PREFIX,
     ConformerPretrainingConfig,
     SSLCheckpointError,
     find_ssl_checkpoint,
@@ -63,10 +62,6 @@ class ConformerPretrainingModel(torch.nn.Module):
         context = self.encoder.context(hidden, frame_lengths)
         quantized, perplexity = self.quantizer(local, mask_time_indices=mask_time_indices)
         return PretrainingStates(self.project_hid(context), self.project_q(quantized.to(self.project_q.weight.dtype)), perplexity)
-
-    def encoder_state_dict(self) -> dict[str, torch.Tensor]:
-        """The encoder's tensors under the names `ConformerCTC` gives them (no prefix)."""
-        return {name.removeprefix(ENCODER_PREFIX): value for name, value in self.state_dict().items() if name.startswith(ENCODER_PREFIX)}
 
 
 class ConformerPretrainingTask(ContrastivePretrainingTask):

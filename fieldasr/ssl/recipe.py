@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fieldasr.models.conformer_checkpoint import SSLCheckpointError, find_ssl_checkpoint, read_checkpoint_config
+from fieldasr.models.conformer_checkpoint import read_checkpoint_config
 from fieldasr.ssl.conformer_source import is_conformer_source, read_conformer_source
 from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, PretrainingSummary, continue_pretraining
 from fieldasr.ssl.pretraining_task import PretrainingError
@@ -30,6 +30,7 @@ from fieldasr.train.recipe_config import (
     CTCRecipe,
     ModelSection,
     check_ctc_paths,
+    check_ssl_checkpoint,
     checked_ctc_recipe,
     refuse_encoder_mismatch,
     require_manifests,
@@ -128,14 +129,7 @@ def check_source_fits(reader: SettingsReader, section: PretrainingSection, model
     if source.init_from is None:
         refuse_encoder_mismatch(reader, source.config, model.config or {}, model_path, "the pretraining source (pretraining.source)")
     elif read_checkpoint:
-        where = key + ("init_from",)
-        require_path(reader, where, source.init_from, "a Conformer SSL checkpoint or experiment folder", folder=True)
-        try:
-            folder = find_ssl_checkpoint(source.init_from)
-        except SSLCheckpointError as error:
-            raise reader.error(where, f"pretraining.source.init_from: {error}") from None
-        pretrained = dataclasses.asdict(read_checkpoint_config(folder).conformer)  # type: ignore[union-attr]
-        refuse_encoder_mismatch(reader, pretrained, model.config or {}, model_path, f"the SSL checkpoint {folder}")
+        check_ssl_checkpoint(reader, source.init_from, key + ("init_from",), model, model_path)
 
 
 def check_paths(source: RecipeSource, recipe: ContinuedPretrainingRecipe) -> None:

@@ -172,21 +172,21 @@ def check_ctc_paths(source: RecipeSource, recipe: CTCRecipe, path: KeyPath = (),
     if ("model", "pretrained") in folders and recipe.model.pretrained is not None:
         check_pretrained_checkpoint(reader, recipe.model, path + ("model",))
     if recipe.model.init_from is not None and not pretrained_later:
-        require_path(reader, path + ("model", "init_from"), recipe.model.init_from, "a Conformer SSL checkpoint or experiment folder", folder=True)
-        check_ssl_checkpoint(reader, recipe.model, path + ("model",))
+        check_ssl_checkpoint(reader, recipe.model.init_from, path + ("model", "init_from"), recipe.model, path + ("model",))
 
 
-def check_ssl_checkpoint(reader: SettingsReader, model: ModelSection, path: KeyPath) -> None:
-    """A Conformer SSL checkpoint whose encoder has the shape of the recipe's (complete) model config."""
+def check_ssl_checkpoint(reader: SettingsReader, init_from: str, key: KeyPath, model: ModelSection, model_path: KeyPath) -> None:
+    """`init_from` (the setting at `key`) names a Conformer SSL checkpoint whose encoder has the shape of the
+    recipe's (complete) model config at `model_path`."""
     from fieldasr.models.conformer_checkpoint import SSLCheckpointError, find_ssl_checkpoint, read_checkpoint_config
 
-    key = path + ("init_from",)
+    require_path(reader, key, init_from, "a Conformer SSL checkpoint or experiment folder", folder=True)
     try:
-        folder = find_ssl_checkpoint(model.init_from)  # type: ignore[arg-type]
+        folder = find_ssl_checkpoint(init_from)
     except SSLCheckpointError as error:
         raise reader.error(key, f"{dotted(key)}: {error}") from None
     pretrained = read_checkpoint_config(folder).conformer  # type: ignore[union-attr]
-    refuse_encoder_mismatch(reader, dataclasses.asdict(pretrained), model.config or {}, path, f"the SSL checkpoint {folder}")
+    refuse_encoder_mismatch(reader, dataclasses.asdict(pretrained), model.config or {}, model_path, f"the SSL checkpoint {folder}")
 
 
 def refuse_encoder_mismatch(reader: SettingsReader, pretrained: Mapping[str, Any], wanted: Mapping[str, Any], path: KeyPath,
