@@ -23,7 +23,6 @@ from fieldasr.transfer.vocabulary import VocabularyPair, is_special_token
 
 COPIED, COMBINED, RANDOM, MEAN = "copied", "combined", "random", "mean"
 TRANSLATED = "translated"  # the row of its dictionary translation (WECHSEL/OFA with a dictionary)
-COPY_BATCH = 1 << 14  # rows
 
 
 @dataclass(frozen=True)
@@ -118,8 +117,9 @@ class EmbeddingInitialiser(ABC):
         target = np.empty((len(vocabularies.target_tokens), source.shape[1]), dtype=np.float32)
         origin = [TRANSLATED if i in translated else COPIED for i in range(len(target))]
         copied_target, copied_source = np.array(list(copies), dtype=np.int64), np.array(list(copies.values()), dtype=np.int64)
-        for start in range(0, len(copied_target), COPY_BATCH):  # no temporary copy of every copied row at once
-            target[copied_target[start:start + COPY_BATCH]] = source[copied_source[start:start + COPY_BATCH]]
+        batch = batch_size_for(source.shape[1])
+        for start in range(0, len(copied_target), batch):  # no temporary copy of every copied row at once
+            target[copied_target[start:start + batch]] = source[copied_source[start:start + batch]]
         if len(new_ids):
             fill = self.fill(vocabularies, source, copies, new_ids, np.random.default_rng(self.seed))
             target[new_ids] = fill.rows
@@ -176,12 +176,12 @@ class MultivariateNormalInitialiser(EmbeddingInitialiser):
 
     def fill(self, vocabularies, source, copies, new_ids, rng) -> Fill:
         mean, covariance = column_mean_and_covariance(source, full=True)
+        covariance *= self.covariance_scale
         rows = np.empty((len(new_ids), source.shape[1]), dtype=np.float32)
         batch = batch_size_for(4 * source.shape[1])  # numpy holds a few float64 copies of each batch
         for start in range(0, len(new_ids), batch):
             count = min(batch, len(new_ids) - start)
-            rows[start:start + count] = rng.multivariate_normal(mean, covariance * self.covariance_scale, size=count,
-                                                                method="eigh")
+            rows[start:start + count] = rng.multivariate_normal(mean, covariance, size=count, method="eigh")
         return Fill(rows, [RANDOM] * len(new_ids))
 
 
