@@ -31,6 +31,16 @@ def test_confidence_is_high_for_the_emitted_labels_and_low_for_others():
     assert hypothesis_confidence(peaked([1, 0, 2, 2, 0, 3], sharpness=1.0), [1, 2, 3]) < sure  # a flatter model is less sure
 
 
+def test_confidence_does_not_rise_with_confident_silence():
+    """Per label, not per frame: a long blank tail the model is sure of does not make an uncertain label look sure."""
+    doubtful = peaked([1, 0, 2, 0, 3])
+    doubtful[2] = torch.tensor([0.0, 0.0, 1.0, 1.0, 0.0]).log_softmax(-1)  # label 2 and label 3 equally likely here
+    short = hypothesis_confidence(doubtful, [1, 2, 3])
+    padded = torch.cat([doubtful, peaked([0] * 200)])
+    assert 0.9 * short < hypothesis_confidence(padded, [1, 2, 3]) <= short  # per frame it would rise to about 0.997
+    assert short < 0.8
+
+
 def test_confidence_of_an_empty_and_of_an_impossible_hypothesis():
     assert 0.9 < hypothesis_confidence(peaked([0, 0, 0]), []) <= 1.0
     assert hypothesis_confidence(peaked([1, 0, 2, 2]), []) < 0.1

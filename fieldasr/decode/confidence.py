@@ -1,10 +1,12 @@
 """How sure the model is of a decoded segment: one number in [0, 1], the same for every decoder.
 
-The confidence of a hypothesis is the per-frame geometric mean of its CTC probability,
-exp(ln P(tokens | audio) / frames), with P summed over all alignments (`ctc_log_likelihoods`). For greedy
-decoding this is at least the mean log-posterior of the chosen path; for the beam it scores the chosen
-hypothesis under the acoustic model alone (the LM's preference is not certainty about the audio). An empty
-hypothesis scores the probability of all-blank frames, and a hypothesis too long for its frames scores 0.
+The confidence of a hypothesis is the geometric mean of its CTC probability per emitted label,
+exp(ln P(tokens | audio) / (labels + 1)), with P summed over all alignments (`ctc_log_likelihoods`); the + 1 counts
+the end of the segment, so that an empty hypothesis is scored too. Per label, not per frame: most frames are
+confidently blank, so a per-frame mean mostly measures how long and how silent a segment is (on real Dutch it
+ranked utterances by length, not by error: docs/benchmarks/confidence.analysis.md). For the beam it scores the chosen
+hypothesis under the acoustic model alone (the LM's preference is not certainty about the audio). A hypothesis too
+long for its frames scores 0.
 """
 from __future__ import annotations
 
@@ -27,4 +29,4 @@ def hypothesis_confidence(emission: torch.Tensor, token_ids: Sequence[int]) -> f
         (log_likelihood,) = ctc_log_likelihoods(emission, [list(token_ids)])
     if not math.isfinite(log_likelihood):
         return 0.0
-    return min(1.0, max(0.0, math.exp(log_likelihood / frames)))
+    return min(1.0, max(0.0, math.exp(log_likelihood / (len(token_ids) + 1))))
