@@ -90,7 +90,7 @@ def test_the_cmdi_describes_a_local_recognizer_as_elan_reads_it(setup):
     assert {inputs[name]["type"] for name in ("segmentation", "transcriptions")} == {"tier"}
     params = {e.text: e.get("convoc").split() for e in recognizer.findall(f"{CMD}textparam")}
     assert params == {"decoder": ["greedy", "beam"], "units": ["phones", "words", "both"]}  # the bundle has a lexicon and LM
-    assert [e.text for e in recognizer.findall(f"{CMD}output")] == ["phone_tier", "word_tier"]
+    assert [e.text for e in recognizer.findall(f"{CMD}output")] == ["phone_tier", "word_tier", "confidence_tier"]
     assert (folder / "run.bat").read_bytes().count(b"\r\n") > 10 and (folder / "bundle" / "bundle.json").is_file()
 
 
@@ -104,12 +104,13 @@ def test_segmentation_tier_gives_one_span_per_segment_with_speech(setup, tmp_pat
     out = tmp_path / "ELAN tmp ü"
     out.mkdir()
     code, lines = run_like_elan(folder, elan_call(audio, segmentation=segmentation, transcriptions=done, decoder="beam", units="both",
-                                                  phone_tier=out / "phones.xml", word_tier=out / "words.xml"))
+                                                  phone_tier=out / "phones.xml", word_tier=out / "words.xml",
+                                                  confidence_tier=out / "confidence.xml"))
     assert code == 0 and lines[-1] == "RESULT: DONE.", "\n".join(lines)
     values = progress_values(lines)
     assert len(values) >= 5 and values == sorted(values) and len(set(values)) == len(values) and values[-1] < 1.0
     assert len([line for line in lines if line.startswith("PROGRESS:") and line.endswith("transcribing")]) >= 2  # after VAD, after decoding
-    for name in ("phones.xml", "words.xml"):
+    for name in ("phones.xml", "words.xml", "confidence.xml"):
         root = ET.parse(out / name).getroot()
         assert root.tag == "TIER" and root.get("columns")
         spans = [(float(span.get("start")), float(span.get("end"))) for span in root.iter("span")]
@@ -117,6 +118,8 @@ def test_segmentation_tier_gives_one_span_per_segment_with_speech(setup, tmp_pat
         assert spans == [(round(start, 3), round(end, 3)) for start, end in (segments[0], segments[2])], name
     words = [span.findtext("v") for span in ET.parse(out / "words.xml").getroot().iter("span")]
     assert all(set(text.split()) <= {"kamuy", "sinot"} for text in words)  # beam search keeps to the lexicon
+    confidences = [float(span.findtext("v")) for span in ET.parse(out / "confidence.xml").getroot().iter("span")]
+    assert len(confidences) == 2 and all(0.0 <= value <= 1.0 for value in confidences)
     assert done.read_bytes() == done_before
     assert any("1 already transcribed, skipped" in line for line in lines), "\n".join(lines)
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import fieldasr
-from fieldasr.elan_recognizer.protocol import (DECODER, DECODERS, PHONE_TIER, SEGMENTATION, SOURCE, TRANSCRIPTIONS, UNIT_CHOICES, UNITS,
-                                               WORD_TIER)
+from fieldasr.elan_recognizer.protocol import (CONFIDENCE_TIER, DECODER, DECODERS, PHONE_TIER, SEGMENTATION, SOURCE,
+                                               TRANSCRIPTIONS, UNIT_CHOICES, UNITS, WORD_TIER)
 from fieldasr.errors import FieldasrError
 from fieldasr.files import atomic_directory
 
@@ -83,6 +83,8 @@ def cmdi_xml(identifier: str, name: str, decoders: Sequence[str], label_unit: st
                 info={quoteattr(f"Phone tier: the model's {labels}, one annotation per segment")}>{PHONE_TIER}</output>
             <output level="basic" type="tier" optional="true" mimetypes="text/xml"
                 info="Word tier: the words, one annotation per segment">{WORD_TIER}</output>
+            <output level="basic" type="tier" optional="true" mimetypes="text/xml"
+                info="Confidence tier: 0-1 per segment; correct the lowest first">{CONFIDENCE_TIER}</output>
         </RECOGNIZER>
     </Components>
 </CMD>
@@ -193,6 +195,9 @@ skipped; this tier is never changed.</li>
 <ul>
 <li><b>{PHONE_TIER}</b>: one annotation per segment with speech, holding the model's labels separated by spaces.</li>
 <li><b>{WORD_TIER}</b>: one annotation per segment with speech, holding the words.</li>
+<li><b>{CONFIDENCE_TIER}</b> (optional, written whatever <i>units</i> says): one annotation per segment with speech, holding
+how sure the model is, from 0 to 1. It ranks segments (correct the least certain first); it is not a probability of
+being right.</li>
 </ul>
 <p>Segments without speech get no annotation. Correct the suggestions in ELAN; fieldasr never changes your tiers.</p>
 <h2>When it fails</h2>

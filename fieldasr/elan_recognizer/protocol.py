@@ -22,7 +22,7 @@ from fieldasr.files import atomic_write_text
 # The parameter names of the CMDI file (`fieldasr.elan_recognizer.folder`) and of the PARAM XML ELAN sends.
 SOURCE, SEGMENTATION, TRANSCRIPTIONS = "source", "segmentation", "transcriptions"
 DECODER, UNITS = "decoder", "units"
-PHONE_TIER, WORD_TIER = "phone_tier", "word_tier"
+PHONE_TIER, WORD_TIER, CONFIDENCE_TIER = "phone_tier", "word_tier", "confidence_tier"
 DECODERS = ("greedy", "beam")
 UNIT_CHOICES = ("phones", "words", "both")
 
@@ -44,12 +44,14 @@ class RecognizerCall:
     units: str = "both"
     phone_tier: Path | None = None
     word_tier: Path | None = None
+    confidence_tier: Path | None = None  # written whenever ELAN gives a file for it, whatever `units` says
 
     @property
     def outputs(self) -> dict[str, Path]:
-        """Output parameter → file for the tiers to write: those `units` asks for that ELAN gave a file for."""
-        wanted = {"phones": (PHONE_TIER,), "words": (WORD_TIER,), "both": (PHONE_TIER, WORD_TIER)}[self.units]
-        given = {PHONE_TIER: self.phone_tier, WORD_TIER: self.word_tier}
+        """Output parameter → file for the tiers to write: those `units` asks for that ELAN gave a file for, and the
+        confidence tier when given."""
+        wanted = {"phones": (PHONE_TIER,), "words": (WORD_TIER,), "both": (PHONE_TIER, WORD_TIER)}[self.units] + (CONFIDENCE_TIER,)
+        given = {PHONE_TIER: self.phone_tier, WORD_TIER: self.word_tier, CONFIDENCE_TIER: self.confidence_tier}
         return {name: path for name in wanted if (path := given[name]) is not None}
 
 
@@ -81,8 +83,8 @@ def parse_call(data: bytes) -> RecognizerCall:
     if units not in UNIT_CHOICES:
         raise RecognizerError(f"units {units!r} is not one of {', '.join(UNIT_CHOICES)}.")
     call = RecognizerCall(source, _file(params.get(SEGMENTATION)), _file(params.get(TRANSCRIPTIONS)), decoder, units,
-                          _file(params.get(PHONE_TIER)), _file(params.get(WORD_TIER)))
-    if not call.outputs:
+                          _file(params.get(PHONE_TIER)), _file(params.get(WORD_TIER)), _file(params.get(CONFIDENCE_TIER)))
+    if not set(call.outputs) & {PHONE_TIER, WORD_TIER}:
         wanted = {"phones": "the phone tier", "words": "the word tier", "both": "the phone tier or the word tier"}[units]
         raise RecognizerError(f"units is {units!r} but no output file was given for {wanted}: type a tier name into that "
                               "output field in ELAN's Recognizer tab.")

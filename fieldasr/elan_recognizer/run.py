@@ -5,8 +5,8 @@ The transcription itself is `fieldasr transcribe`'s (`plan_delivery` / `run_plan
 
 Outputs, one annotation per segment with speech (the segmentation tier's annotations, or the stretches
 voice activity detection finds): the phone tier holds the model's labels separated by spaces (phones, or
-letters for a letter model), the word tier the words. A confidence tier would be one more output of the same
-shape, once `fieldasr.transcribe` reports a per-annotation confidence.
+letters for a letter model), the word tier the words, the confidence tier each segment's confidence
+(`fieldasr.decode.confidence`, 0-1 with two decimals) so that corrections can start with the least certain.
 
 A segment is skipped when an annotation with text on the transcriptions tier overlaps it; that tier is never
 written to. Without a segmentation tier, detected speech that overlaps a transcription is left out.
@@ -18,12 +18,12 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from fieldasr.elan_recognizer.protocol import (PHONE_TIER, WORD_TIER, RecognizerCall, RecognizerError, Reporter, TimedText,
-                                               parse_call, read_tier, write_tier)
+from fieldasr.elan_recognizer.protocol import (CONFIDENCE_TIER, PHONE_TIER, WORD_TIER, RecognizerCall, RecognizerError, Reporter,
+                                               TimedText, parse_call, read_tier, write_tier)
 from fieldasr.errors import FieldasrError
 
 USAGE = "usage: python -m fieldasr.elan_recognizer BUNDLE  (ELAN sends the parameters as XML on standard input)"
-TIER_NAMES = {PHONE_TIER: "fieldasr-phones", WORD_TIER: "fieldasr-words"}
+TIER_NAMES = {PHONE_TIER: "fieldasr-phones", WORD_TIER: "fieldasr-words", CONFIDENCE_TIER: "fieldasr-confidence"}
 
 
 def _overlaps(start: float, end: float, spans: Sequence[TimedText]) -> bool:
@@ -61,7 +61,8 @@ def recognize(call: RecognizerCall, bundle_dir: Path, reporter: Reporter) -> Non
         segments = [segment for segment in transcript.segments
                     if within is not None or not _overlaps(segment.start, segment.end, transcribed)]
         reporter.progress(0.95, "writing the tiers")
-        rows = {PHONE_TIER: [(s.start, s.end, _labels(s)) for s in segments], WORD_TIER: [(s.start, s.end, s.text) for s in segments]}
+        rows = {PHONE_TIER: [(s.start, s.end, _labels(s)) for s in segments], WORD_TIER: [(s.start, s.end, s.text) for s in segments],
+                CONFIDENCE_TIER: [(s.start, s.end, f"{s.confidence:.2f}") for s in segments if s.confidence is not None]}
         for name, path in outputs.items():
             write_tier(path, TIER_NAMES[name], rows[name])
         left_out = len(transcript.segments) - len(segments)
@@ -75,7 +76,7 @@ def recognize(call: RecognizerCall, bundle_dir: Path, reporter: Reporter) -> Non
     from fieldasr.transcribe.engine import TranscribeOptions, Transcriber
 
     bundle = load_bundle(bundle_dir)
-    options = TranscribeOptions(decoder=call.decoder)
+    options = TranscribeOptions(decoder=call.decoder, confidence=CONFIDENCE_TIER in outputs)
     transcriber = Transcriber(BundleAcousticModel(bundle, resolve_precision("auto", "cpu")), options,
                               beam_decoder_for(bundle, options, lm_weight=1.0, word_score=0.0, beam_size=50))
     [outcome] = run_plan(plan, transcriber, show_progress=False, on_progress=reporter.scaled(0.05, 0.94, "transcribing")).outcomes
