@@ -25,11 +25,11 @@ import torch
 
 from benchmark_doc import Table, add_report_option, publish
 from fieldasr.audio import audio_info
-from fieldasr.bundle import load_bundle
+from fieldasr.bundle import export_bundle, load_bundle
 from fieldasr.data import Corpus, Segment
 from fieldasr.data.eaf_text import EafText
 from fieldasr.files import atomic_write_bytes
-from fieldasr.train.adapt import AdaptOptions, adapt_bundle, token_error_rate
+from fieldasr.train.adapt import AdaptOptions, AdaptResult, adapt_bundle, fine_tune, replay_examples, token_error_rate
 from fieldasr.train.pipeline import filter_ctc_feasible, prepare_ctc_examples
 from fieldasr.transcribe import Transcriber, TranscribeOptions
 from fieldasr.transcribe.bundle_model import BundleAcousticModel
@@ -75,6 +75,17 @@ def transcribe_and_correct(bundle_dir: Path, corpus: Corpus, folder: Path) -> tu
     return corrected, uncorrectable, seconds / 60
 
 
+def replay_only_round(bundle_dir: Path, result: AdaptResult, options: AdaptOptions, output: Path) -> Path:
+    """The control: the same steps from the same kind of start, on as many utterances of the original training data
+    (no corrections), so that a gain of the loop can be told from a gain of more training on what the model knew."""
+    bundle = load_bundle(bundle_dir)
+    examples = replay_examples(options, bundle, result.trained_on + result.replayed)
+    fine_tune(bundle, examples, output.with_name(output.name + ".work"), options)
+    export_bundle(output, bundle.model, bundle.vocabulary, label_unit=bundle.label_unit, language=bundle.language,
+                  normaliser=bundle.normaliser, g2p_spec=bundle.g2p_spec)
+    return output
+
+
 @dataclass(frozen=True)
 class LoopPlan:
     bundle: Path  # the starting bundle
@@ -115,8 +126,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/fieldasr-synthetic"), help="cache of the corpus and model")
     parser.add_argument("--steps", type=int, default=60, help="adapt steps per round")
-    parser.add_argument("--lr", type=float, default=1e-3, help="adapt learning rate")
+    parser.add_argument("--lr", type=float, default=1e-3, help="adapt peak learning rate")
+    parser.add_argument("--replay-ratio", type=float, default=1.0, help="replayed utterances of the original training data per correction")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--control", action="store_true",
+                        help="also run the replay-only control: each round the same steps on the original training data alone")
     add_real_dutch_options(parser)
     parser.add_argument("--test-utterances", type=int, default=80, help="with --real-dutch: size of the fixed held-out set")
     parser.add_argument("--round-minutes", type=float, default=5.0, help="with --real-dutch: audio transcribed per round")
@@ -130,27 +144,36 @@ def main() -> None:
     else:
         plan = synthetic_plan(arguments.work)
     loop = arguments.work / f"loop-{time.strftime('%Y%m%d-%H%M%S')}"
-    bundle, corrections = plan.bundle, []
-    rows = [[0, "-", "-", "-", f"{held_out_per(bundle, plan.test):.3f}", "-"]]
+    options = AdaptOptions(steps=arguments.steps, lr=arguments.lr, replay=plan.replay, replay_ratio=arguments.replay_ratio,
+                           progress_bar=False)
+    bundle, control, corrections = plan.bundle, plan.bundle, []
+    start_per = f"{held_out_per(bundle, plan.test):.3f}"
+    rows = [[0, "-", "-", "-", start_per] + ([start_per] if arguments.control else []) + ["-"]]
     print(rows[0], flush=True)
     for number, segments_of_round in enumerate(plan.rounds, start=1):
         started = time.perf_counter()
         corrected, uncorrectable, minutes = transcribe_and_correct(bundle, Corpus(plan.recordings.recordings, segments_of_round),
                                                                    loop / f"round{number}")
         corrections += corrected
-        result = adapt_bundle(bundle, corrections, TIER, loop / f"bundle{number}",
-                              AdaptOptions(steps=arguments.steps, lr=arguments.lr, replay=plan.replay, progress_bar=False))
+        result = adapt_bundle(bundle, corrections, TIER, loop / f"bundle{number}", options)
         bundle = result.bundle
-        rows.append([number, f"{minutes:.1f}", f"{len(corrected)} (+{uncorrectable} not one VAD segment)",
-                     f"{result.trained_on} / {result.held_out} / {result.replayed}", f"{held_out_per(bundle, plan.test):.3f}",
-                     f"{time.perf_counter() - started:.0f}"])
+        row = [number, f"{minutes:.1f}", f"{len(corrected)} (+{uncorrectable} not one VAD segment)",
+               f"{result.trained_on} / {result.held_out} / {result.replayed}", f"{held_out_per(bundle, plan.test):.3f}"]
+        if arguments.control:
+            control = replay_only_round(control, result, options, loop / f"control{number}")
+            row.append(f"{held_out_per(control, plan.test):.3f}")
+        rows.append(row + [f"{time.perf_counter() - started:.0f}"])
         print(result.report(), rows[-1], flush=True)
-    note = (f"{plan.description} Each round: {arguments.steps} adapt steps (learning rate {arguments.lr:g}) from the previous round's bundle on all "
-            "corrections so far (adapt holds 20% of them out for its own before/after), with an equal replay of the original "
-            "training data.")
+    note = (f"{plan.description} Each round: {arguments.steps} adapt steps (peak learning rate {arguments.lr:g}, warm-up over the "
+            "first tenth, linear decay to zero) from the previous round's bundle on all corrections so far (adapt holds 20% of "
+            f"them out for its own before/after), with a replay of {arguments.replay_ratio:g} utterances of the original training data per "
+            "correction (at most all of it)."
+            + (" Control: from the previous control bundle, the same steps on as many utterances of the original training "
+               "data alone (no corrections)." if arguments.control else ""))
+    columns = ["round", "audio transcribed (min)", "recordings corrected", "adapt: trained / held out / replayed", "held-out PER"]
+    columns += ["held-out PER, replay-only control"] if arguments.control else []
     publish(arguments.output, "The correction loop: PER on a fixed held-out set after each round",
-            [Table("Rounds", ["round", "audio transcribed (min)", "recordings corrected", "adapt: trained / held out / replayed",
-                              "held-out PER", "seconds"], rows, note)])
+            [Table("Rounds", columns + ["seconds"], rows, note)])
 
 
 if __name__ == "__main__":

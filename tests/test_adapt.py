@@ -129,3 +129,14 @@ def test_a_killed_adaptation_continues_from_its_checkpoint(corrected_session, tm
     assert rerun.exit_code == 0, rerun.output
     assert "24 steps (resumed at step" in rerun.output
     assert load_bundle(tmp_path / "adapted").vocabulary == load_bundle(bundle).vocabulary
+
+
+def test_bad_speed_factors_are_refused_before_any_work(tmp_path):
+    from click.testing import CliRunner
+
+    from fieldasr.cli import cli
+
+    result = CliRunner().invoke(cli, ["adapt", str(tmp_path), "session.eaf", "--tier", "asr", "--out", str(tmp_path / "adapted"),
+                                      "--speed-factors", "0.9,fast"])
+    assert result.exit_code == 2 and "--speed-factors" in result.output and "0.9,1.0,1.1" in result.output
+    assert not (tmp_path / "adapted").exists() and "Traceback" not in result.output

@@ -47,11 +47,14 @@ class AdaptError(FieldasrError):
 @dataclass(frozen=True)
 class AdaptOptions:
     steps: int = 200  # optimizer steps of fine-tuning
-    lr: float = 3e-4
+    lr: float = 3e-4  # peak learning rate
+    warmup_fraction: float = 0.1  # of the steps: linear warm-up to lr, then linear decay to zero (a fresh optimizer
+    # at full rate knocks a converged model off its minimum before the corrections can help)
     held_out_fraction: float = 0.2  # of the corrected annotations, for PER before / after
     replay: Path | None = None  # manifest folder of the bundle's original training data
     replay_ratio: float = 1.0  # replayed utterances per corrected training utterance
-    max_batch_seconds: float = 60.0  # padded audio per batch
+    speed_factors: tuple[float, ...] = (0.9, 1.0, 1.1)  # speed perturbation, as the small-data recipe trains; () for none
+    max_batch_seconds: float = 20.0  # padded audio per batch (the small-data recipe's: more updates per minute of audio)
     checkpoint_every_steps: int = 20
     work_dir: Path | None = None  # checkpoints; default: NEW_BUNDLE.work beside the new bundle
     device: str = "cpu"
@@ -61,8 +64,12 @@ class AdaptOptions:
     def validate(self) -> None:
         if self.steps < 1 or self.checkpoint_every_steps < 1:
             raise AdaptError(f"--steps ({self.steps}) and the checkpoint interval ({self.checkpoint_every_steps}) must be at least 1.")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise AdaptError(f"the warm-up fraction ({self.warmup_fraction}) must lie in [0, 1), e.g. 0.1.")
         if not 0.0 < self.held_out_fraction < 1.0:
             raise AdaptError(f"--held-out ({self.held_out_fraction}) must lie between 0 and 1, e.g. 0.2.")
+        if any(factor <= 0 for factor in self.speed_factors):
+            raise AdaptError(f"speed factors ({self.speed_factors}) must be positive, e.g. 0.9 1.0 1.1.")
         if self.replay_ratio < 0:
             raise AdaptError(f"--replay-ratio ({self.replay_ratio}) cannot be negative.")
 
@@ -136,7 +143,7 @@ def _labelled_segments(corrections: Corrections, bundle: Bundle) -> Corpus:
     return Corpus(recordings, tuple(segments))
 
 
-def _examples(corpus: Corpus, bundle: Bundle, skipped: Counter) -> list[SpeechExample]:
+def _examples(corpus: Corpus, bundle: Bundle, skipped: Counter, fastest_speed: float) -> list[SpeechExample]:
     """One example per segment whose labels the bundle's vocabulary holds; the others are counted."""
     subwords = load_subword_model(str(bundle.subword_model) if bundle.subword_model else None)
     normaliser = bundle.text_normaliser()
@@ -151,7 +158,7 @@ def _examples(corpus: Corpus, bundle: Bundle, skipped: Counter) -> list[SpeechEx
         else:
             usable.append(segment)
     examples = prepare_ctc_examples(Corpus(corpus.recordings, tuple(usable)), bundle.vocabulary, bundle.label_unit, subwords, normaliser)
-    kept, report = filter_ctc_feasible(examples, bundle.model.frame_lengths)
+    kept, report = filter_ctc_feasible(examples, bundle.model.frame_lengths, fastest_speed=fastest_speed)
     if report.removed:
         skipped["too short for their labels"] += len(report.removed)
     return kept
@@ -162,9 +169,9 @@ def _is_held_out(example: SpeechExample, fraction: float) -> bool:
     return int(digest[:8], 16) / 0xFFFFFFFF < fraction
 
 
-def split_corrections(corrections: Corrections, bundle: Bundle, held_out_fraction: float) -> _Split:
+def split_corrections(corrections: Corrections, bundle: Bundle, held_out_fraction: float, fastest_speed: float = 1.0) -> _Split:
     skipped: Counter = Counter()
-    examples = _examples(_labelled_segments(corrections, bundle), bundle, skipped)
+    examples = _examples(_labelled_segments(corrections, bundle), bundle, skipped, fastest_speed)
     if len(examples) < 2:
         raise AdaptError(f"only {len(examples)} corrected annotation(s) can be used (not used: "
                          f"{', '.join(f'{count} {why}' for why, count in {**corrections.skipped, **skipped}.items()) or 'none'}); "
@@ -177,7 +184,7 @@ def split_corrections(corrections: Corrections, bundle: Bundle, held_out_fractio
     return _Split([example for example in examples if example.segment.id not in held_ids], held_out, skipped)
 
 
-def _replay_examples(options: AdaptOptions, bundle: Bundle, wanted: int) -> list[SpeechExample]:
+def replay_examples(options: AdaptOptions, bundle: Bundle, wanted: int) -> list[SpeechExample]:
     if options.replay is None or wanted == 0:
         return []
     corpus = load_corpus(options.replay, None, bundle.label_unit)
@@ -185,7 +192,7 @@ def _replay_examples(options: AdaptOptions, bundle: Bundle, wanted: int) -> list
     chosen = random.Random(options.seed).sample(list(corpus.segments), min(wanted, len(corpus.segments)))
     examples = prepare_ctc_examples(Corpus(corpus.recordings, tuple(chosen)), bundle.vocabulary, bundle.label_unit, subwords,
                                     bundle.text_normaliser())
-    return filter_ctc_feasible(examples, bundle.model.frame_lengths)[0]
+    return filter_ctc_feasible(examples, bundle.model.frame_lengths, fastest_speed=max([1.0, *options.speed_factors]))[0]
 
 
 @torch.no_grad()
@@ -220,8 +227,8 @@ def _claim_work_dir(work_dir: Path, record: dict[str, Any]) -> None:
 
 def _work_record(bundle_dir: Path, split: _Split, replay: list[SpeechExample], options: AdaptOptions) -> dict[str, Any]:
     description = read_bundle_description(bundle_dir)
-    settings = {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(options).items()
-                if key not in ("work_dir", "progress_bar", "device")}
+    settings = {key: (str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value)
+                for key, value in asdict(options).items() if key not in ("work_dir", "progress_bar", "device")}
     return {"bundle": {name: checksum.sha256 for name, checksum in description.checksums.items()},
             "train": sorted(example.segment.id for example in split.train),
             "held_out": sorted(example.segment.id for example in split.held_out),
@@ -240,12 +247,12 @@ def adapt_bundle(bundle_dir: str | Path, eaf_files: Sequence[str | Path], tier: 
         raise AdaptError(f"no corrected annotations in tier {tier!r} of {corrections.files} file(s) (not used: "
                          f"{corrections.describe_skipped()}). fieldasr's unchanged output is not training data: correct "
                          "annotations in ELAN (or transcribe by hand) first, then run adapt again.")
-    split = split_corrections(corrections, bundle, options.held_out_fraction)
-    replay = _replay_examples(options, bundle, round(options.replay_ratio * len(split.train)))
+    split = split_corrections(corrections, bundle, options.held_out_fraction, max([1.0, *options.speed_factors]))
+    replay = replay_examples(options, bundle, round(options.replay_ratio * len(split.train)))
     work_dir = options.work_dir or output.with_name(output.name + ".work")
     _claim_work_dir(work_dir, _work_record(bundle_dir, split, replay, options))
     before = token_error_rate(bundle.model, bundle, split.held_out)
-    summary = _fine_tune(bundle, split.train + replay, work_dir, options)
+    summary = fine_tune(bundle, split.train + replay, work_dir, options)
     after = token_error_rate(bundle.model, bundle, split.held_out)
     export_bundle(output, bundle.model, bundle.vocabulary, label_unit=bundle.label_unit, language=bundle.language,
                   normaliser=bundle.normaliser, g2p_spec=bundle.g2p_spec, lexicon=bundle.lexicon,
@@ -257,9 +264,11 @@ def adapt_bundle(bundle_dir: str | Path, eaf_files: Sequence[str | Path], tier: 
                        summary.optimizer_steps - len(summary.step_losses), notes)
 
 
-def _fine_tune(bundle: Bundle, examples: list[SpeechExample], work_dir: Path, options: AdaptOptions):
-    dataset = SpeechDataset(examples, seed=options.seed)
+def fine_tune(bundle: Bundle, examples: list[SpeechExample], work_dir: Path, options: AdaptOptions):
+    """Train the bundle's model in place on `examples` with adapt's schedule; checkpoints (and resumption) in `work_dir`."""
+    dataset = SpeechDataset(examples, options.speed_factors, seed=options.seed)
     trainer_options = TrainerOptions(experiment_dir=work_dir, lr=options.lr, max_steps=options.steps, max_epochs=1_000_000,
+                                     warmup_steps=round(options.warmup_fraction * options.steps), lr_decay="linear",
                                      checkpoint_interval_steps=options.checkpoint_every_steps, device=options.device,
                                      seed=options.seed, progress_bar=options.progress_bar)
     sampler = duration_batch_sampler(dataset.durations, max(options.max_batch_seconds, max(dataset.durations)), seed=options.seed)
