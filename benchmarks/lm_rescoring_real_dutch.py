@@ -39,7 +39,6 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lm_transfer import BYTE_MAX_TOKENS, bits_per_character, gpt2_config, read_fortunes  # noqa: E402
 from lm_transfer_asr import _oracle_wer  # noqa: E402
 
 from benchmarks.benchmark_doc import Table, add_report_option, publish  # noqa: E402
@@ -115,6 +114,8 @@ def normalised(lines: Sequence[str]) -> list[str]:
 
 
 def german_lines(folder: Path, limit: int | None) -> list[str]:
+    from lm_transfer import read_fortunes  # here, not at the top: lm_transfer.py imports this module's tables
+
     files = sorted(path for path in folder.iterdir() if path.is_file() and not path.is_symlink()
                    and path.suffix != ".dat" and path.name not in NOT_PROSE)
     lines = normalised([line for fortune in read_fortunes(files) for line in fortune])
@@ -136,6 +137,8 @@ def udhr_lines() -> list[str]:
 def train_language_models(arguments: argparse.Namespace, dutch: list[str], held_out: list[str], test: list[str],
                           work: Path) -> tuple[dict[str, tuple], list[dict]]:
     """(model, tokenizer) of each neural LM, and a row per LM: bpc on held-out and test text, steps, CPU seconds."""
+    from lm_transfer import BYTE_MAX_TOKENS, bits_per_character, gpt2_config  # lm_transfer.py imports this module
+
     common = dict(batch_size=arguments.batch_size, max_length=64, progress_bar=False, warmup_steps=50, lr=arguments.lr)
     start = time.process_time()
     german = german_lines(arguments.fortunes, arguments.source_lines)
@@ -178,6 +181,8 @@ def train_language_models(arguments: argparse.Namespace, dutch: list[str], held_
 
 
 def bpcs(model, tokenizer, held_out: list[str], test: list[str], max_tokens: int) -> dict[str, float]:
+    from lm_transfer import bits_per_character
+
     return {"held_out_bpc": bits_per_character(model, tokenizer, held_out, max_tokens),
             "test_bpc": bits_per_character(model, tokenizer, test, max_tokens)}
 
