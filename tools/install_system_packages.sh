@@ -21,8 +21,9 @@ declare -A NEEDED_LIBS=(
 NEEDED_DATA=(pocketsphinx-testdata transcriber)
 # Opt-in, about 100 MB: Dutch acted dialogue of Fish Fillets NG for the real-speech benchmarks.
 OPTIONAL_REAL_SPEECH=(fillets-ng-data fillets-ng-data-nl)
-# Opt-in, about 1.5 MB: Spanish and Brazilian Portuguese fortune cookies, real text for benchmarks/lm_transfer.py.
-OPTIONAL_LM_TEXT=(fortunes-es fortunes-br)
+# Opt-in, about 4.5 MB: Spanish and Brazilian Portuguese fortune cookies, real text for benchmarks/lm_transfer.py, and
+# German ones, the source-language text of benchmarks/lm_rescoring_real_dutch.py.
+OPTIONAL_LM_TEXT=(fortunes-es fortunes-br fortunes-de)
 
 missing=()
 for command in "${!NEEDED[@]}"; do
