@@ -17,7 +17,7 @@ espeak-ng Portuguese speech (weight tuned on dev, WER on test). Each run's measu
 `--results-dir` (docs/benchmarks/lm_transfer_results/ in the repository); `--report-only` re-renders
 docs/benchmarks/lm_transfer.md from it without training (the analysis beside it, lm_transfer.analysis.md, is hand-written).
 
-    PYTHONPATH=. python benchmarks/lm_transfer.py            # the full run (about 40 CPU minutes at 1 thread)
+    PYTHONPATH=. python benchmarks/lm_transfer.py            # the full run (about 37 CPU minutes at 1 thread)
     PYTHONPATH=. python benchmarks/lm_transfer.py --report-only
     PYTHONPATH=. python benchmarks/lm_transfer.py --seeds 1 --steps 0 20 --curve-steps 10 20 --clp-helper-steps 20 \
         --source-steps 50 --ctc-steps 50 --results-dir /tmp/lm-smoke --output -
