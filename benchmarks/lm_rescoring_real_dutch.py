@@ -39,7 +39,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lm_transfer_asr import _oracle_wer  # noqa: E402
+from lm_transfer_asr import oracle_wer  # noqa: E402
 
 from benchmarks.benchmark_doc import Table, add_report_option, publish  # noqa: E402
 from benchmarks.crosslingual_protocol import WORDS, log_probabilities, minutes, oov_rate  # noqa: E402
@@ -257,8 +257,8 @@ def asr_rows(arguments: argparse.Namespace, train: Corpus, test: Corpus, lexicon
     for name, (lm, tokenizer) in models.items():
         rows.append(rescored(f"+ word trigram + {name} LM", lm, tokenizer, dev_lists, test_lists, dev[1], test_half[1]))
         print(f"{rows[-1]['system']}: test WER {rows[-1]['test_wer']:.3f}", flush=True)
-    rows.append({"system": "oracle of the trigram n-best lists", "dev_wer": _oracle_wer(dev_lists, dev[1]),
-                 "test_wer": _oracle_wer(test_lists, test_half[1])})
+    rows.append({"system": "oracle of the trigram n-best lists", "dev_wer": oracle_wer(dev_lists, dev[1]),
+                 "test_wer": oracle_wer(test_lists, test_half[1])})
     split = {"dev_levels": sorted({level(s) for s in dev_segments}), "test_levels": sorted({level(s) for s in test_segments}),
              "dev_utterances": len(dev_segments), "test_utterances": len(test_segments),
              "dev_minutes": minutes(halves[0]), "test_minutes": minutes(halves[1]),
@@ -307,7 +307,7 @@ def load_rescoring_tables(results_dir: Path) -> list[Table]:
               f"{', '.join(split['dev_levels'])}; test: {split['test_utterances']} utterances, {split['test_minutes']:.1f} min, "
               f"levels {', '.join(split['test_levels'])}; test OOV rate {100 * split['test_oov_rate']:.1f} % (dev "
               f"{100 * split['dev_oov_rate']:.1f} %). Rescoring: CTC log-likelihood + trigram + word score + weight × neural "
-              f"log P + length bonus × words. Run {results['generated']}, {results['cpu_seconds'] / 60:.1f} CPU min, 1 thread."),
+              f"log P + length bonus × words. Run {results['generated']} by `{results['command']}`, {results['cpu_seconds'] / 60:.1f} CPU min, 1 thread."),
     ]
 
 
@@ -333,13 +333,23 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--nbest", type=int, default=50)
     parser.add_argument("--max-utterances", type=int, default=0, help="decode only this many utterances per half (0: all)")
     parser.add_argument("--results-dir", type=Path, default=Path("docs/benchmarks/lm_transfer_results"))
+    parser.add_argument("--report-only", action="store_true", help="re-render the report from the saved results; no training")
     add_report_option(parser, "lm_rescoring_real_dutch")
     return parser.parse_args(argv)
+
+
+TITLE = "N-best rescoring on real Dutch speech: n-gram, transferred, scratch and byte-level LMs"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     arguments = parse_arguments(argv)
+    if arguments.report_only:
+        if not (arguments.results_dir / RESULTS_FILE).is_file():
+            raise SystemExit(f"{arguments.results_dir / RESULTS_FILE}: no saved results; run without --report-only first.")
+        results = json.loads((arguments.results_dir / RESULTS_FILE).read_text(encoding="utf-8"))
+        publish(arguments.output, TITLE, load_rescoring_tables(arguments.results_dir), command=results["command"])
+        return
     torch.set_num_threads(1)
     logging.disable(logging.INFO)  # the Trainer's per-checkpoint messages
     for path, fix in ((arguments.data / "train_full", "run benchmarks/real_speech.py first (or give --data)"),
@@ -365,8 +375,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                "command": shlex.join(["PYTHONPATH=.", "python", "benchmarks/lm_rescoring_real_dutch.py", *argv]),
                "cpu_seconds": time.process_time() - start, "setup": setup, "split": split, "language_models": lm_rows, "asr": rows}
     atomic_write_text(arguments.results_dir / RESULTS_FILE, json.dumps(results, indent=1, ensure_ascii=False), make_parents=True)
-    publish(arguments.output, "N-best rescoring on real Dutch speech: n-gram, transferred, scratch and byte-level LMs",
-            load_rescoring_tables(arguments.results_dir), command=results["command"])
+    publish(arguments.output, TITLE, load_rescoring_tables(arguments.results_dir), command=results["command"])
 
 
 if __name__ == "__main__":

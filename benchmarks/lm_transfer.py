@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from lm_transfer_asr import asr_rescoring, build_speech  # noqa: E402
 
 from benchmarks.benchmark_doc import Table, add_report_option, publish  # noqa: E402
+from benchmarks.lm_rescoring_real_dutch import load_rescoring_tables  # noqa: E402
 from benchmarks.lm_transfer_curves import RunCurve, load_curves, steps_to_match, write_curve  # noqa: E402
 
 from fieldasr.files import atomic_write_text  # noqa: E402
@@ -344,9 +345,7 @@ def report_tables(results_dir: Path) -> tuple[list[Table], str]:
               lm_table(runs, steps, run["target_vocabulary"]),
               steps_to_match_table(runs, run["curve_lines"]),
               asr_table(run["asr"], run["best"], steps[-1])]
-    # INTEGRATOR: the single call site for the real-Dutch rescoring tables; once benchmarks/lm_rescoring_real_dutch.py is
-    # merged, import it at the top (`from lm_rescoring_real_dutch import load_rescoring_tables`) and append here:
-    #     tables += load_rescoring_tables(results_dir)
+    tables += load_rescoring_tables(results_dir)  # benchmarks/lm_rescoring_real_dutch.py's run, when it has been made
     return tables, run["command"]
 
 

@@ -119,7 +119,7 @@ def asr_rescoring(speech: SpeechData, language_models: dict[str, tuple], steps: 
         "dev_first_pass_wer": _wer_of_best(dev_lists, dev_refs, lambda h: h[0]),
         "test_first_pass_wer": _wer_of_best(test_lists, test_refs, lambda h: h[0]),
         "test_first_pass_cer": jiwer.cer(test_refs, [" ".join(h[0].words) if h else "" for h in test_lists]),
-        "test_oracle_wer": _oracle_wer(test_lists, test_refs),
+        "testoracle_wer": oracle_wer(test_lists, test_refs),
         "mean_nbest": float(np.mean([len(h) for h in test_lists])), "lms": {},
     }
     for name, (lm, tokenizer) in language_models.items():
@@ -131,7 +131,7 @@ def asr_rescoring(speech: SpeechData, language_models: dict[str, tuple], steps: 
     return result
 
 
-def _oracle_wer(nbest: list[list[Hypothesis]], references: list[str]) -> float:
+def oracle_wer(nbest: list[list[Hypothesis]], references: list[str]) -> float:
     """The WER if the best hypothesis of each list were always picked: what rescoring could reach at most."""
     errors = words = 0
     for hypotheses, reference in zip(nbest, references):
