@@ -45,8 +45,9 @@ def test_tables_come_from_the_results_file_and_are_absent_without_it(tmp_path):
                         "held_out_curve": {"0": 5.0, "5": 3.0}}]
     asr = [{"system": "first pass", "dev_wer": 0.5, "test_wer": 0.6, "test_cer": 0.3, "lm_weight": 0.0, "word_score": -1.0},
            {"system": "oracle", "dev_wer": 0.2, "test_wer": 0.25}]
-    (tmp_path / RESULTS_FILE).write_text(json.dumps({"generated": "now", "cpu_seconds": 60, "setup": setup, "split": split,
-                                                     "language_models": language_models, "asr": asr}))
+    command = "PYTHONPATH=. python benchmarks/lm_rescoring_real_dutch.py"
+    (tmp_path / RESULTS_FILE).write_text(json.dumps({"generated": "now", "command": command, "cpu_seconds": 60, "setup": setup,
+                                                     "split": split, "language_models": language_models, "asr": asr}))
     models, rates = load_rescoring_tables(tmp_path)
     assert models.rows[0][5] == "0: 5.000 5: 3.000"
     assert rates.rows[0][1:] == ("50.0", "60.0", "30.0", "lm weight 0, word score -1")
