@@ -23,9 +23,9 @@ def _speed_factors(value: str) -> tuple[float, ...]:
 @click.option("--out", "output", required=True, type=click.Path(path_type=Path), help="Folder for the new bundle (must not exist).")
 @click.option("--replay", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Manifest folder of the bundle's original training data, mixed in so that the model keeps what it knew.")
-@click.option("--replay-ratio", type=float, default=1.0, help="Replayed utterances per corrected one.")
-@click.option("--steps", type=int, default=200, help="Fine-tuning steps.")
-@click.option("--lr", type=float, default=3e-4, help="Peak learning rate (warm-up over the first tenth of the steps, then linear decay to zero).")
+@click.option("--replay-ratio", type=float, default=3.0, help="Replayed utterances per corrected one (at most all of them).")
+@click.option("--steps", type=int, default=600, help="Fine-tuning steps.")
+@click.option("--lr", type=float, default=1e-4, help="Peak learning rate (warm-up over the first tenth of the steps, then linear decay to zero).")
 @click.option("--speed-factors", default="0.9,1.0,1.1", callback=lambda context, parameter, value: _speed_factors(value),
               help="Speed perturbation while fine-tuning, as the small-data recipe trains; 1.0 for none.")
 @click.option("--held-out", "held_out", type=float, default=0.2, help="Share of the corrections kept out of training to measure the change.")
