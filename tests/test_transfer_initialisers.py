@@ -188,3 +188,43 @@ def test_focus_on_an_extended_vocabulary_keeps_every_source_row(setup):
     np.testing.assert_array_equal(result.embeddings[:len(source_tokenizer)], source_embeddings)
     assert set(result.origin[len(source_tokenizer):]) <= {COMBINED, "random"}
     assert result.count(COMBINED) > 0
+
+
+class _Vectors:
+    """The part of a gensim KeyedVectors that FOCUS reads."""
+
+    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
+        self.key_to_index = {token: index for index, token in enumerate(vectors)}
+        self.vectors = vectors
+
+    def __getitem__(self, tokens: list[str]) -> np.ndarray:
+        return np.stack([self.vectors[token] for token in tokens])
+
+
+def test_focus_keeps_every_sparsemax_weight_in_the_rows_but_records_only_the_strongest():
+    """Near-identical anchors give sparsemax supports of hundreds: the rows use them all, the record keeps 64."""
+    from types import SimpleNamespace
+
+    from fieldasr.transfer.neighbour_initialisers import RECORDED_CONTRIBUTORS, FocusInitialiser
+
+    rng = np.random.default_rng(0)
+    anchors, new = 300, 20
+    tokens = [f"t{index}" for index in range(anchors + new)]
+    base = rng.normal(size=16)
+    vectors = {token: base + 0.01 * rng.normal(size=16) for token in tokens}
+    source = rng.normal(size=(anchors, 8)).astype(np.float32)
+    initialiser = FocusInitialiser(SimpleNamespace(wv=_Vectors(vectors)))
+    new_ids = np.arange(anchors, anchors + new)
+    fill = initialiser.fill(SimpleNamespace(target_tokens=tokens), source, {index: index for index in range(anchors)}, new_ids,
+                            np.random.default_rng(1))
+    anchor_unit = np.stack([vectors[token] for token in tokens[:anchors]])
+    anchor_unit /= np.linalg.norm(anchor_unit, axis=1, keepdims=True)
+    for position, token_id in enumerate(new_ids):
+        query = vectors[tokens[token_id]]
+        expected = _sparsemax_closed_form(anchor_unit @ (query / np.linalg.norm(query)))
+        assert (expected > 0).sum() > RECORDED_CONTRIBUTORS  # the case this test is about
+        np.testing.assert_allclose(fill.rows[position], expected @ source, atol=1e-4)
+        source_ids, weights = fill.combinations[int(token_id)]
+        assert len(source_ids) == RECORDED_CONTRIBUTORS and list(source_ids) == sorted(source_ids)
+        assert weights.min() >= np.sort(expected)[-RECORDED_CONTRIBUTORS] - 1e-6  # the strongest ones
+    assert fill.report["focus_records_truncated"] == new

@@ -110,8 +110,3 @@ def top_k_cosine(queries: np.ndarray, keys: np.ndarray, k: int,
         indices[start:start + batch] = best.indices.numpy()
         similarities[start:start + batch] = best.values.numpy()
     return indices, similarities
-
-
-def cosine_matrix(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    return normalise_rows(queries).astype(np.float32) @ normalise_rows(keys).astype(np.float32).T
-

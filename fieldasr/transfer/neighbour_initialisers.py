@@ -19,12 +19,18 @@ import torch
 from gensim.models import FastText
 
 from fieldasr.transfer.dictionary import translation_copies
-from fieldasr.transfer.embeddings import (Alignment, cosine_matrix, normalise_rows, top_k_cosine, train_static_embeddings,
+from fieldasr.transfer.embeddings import (Alignment, normalise_rows, top_k_cosine, train_static_embeddings,
                                          word_vectors)
 from fieldasr.transfer.errors import MissingResourceError, TokenizerMismatchError
 from fieldasr.transfer.initialisers import (COMBINED, RANDOM, EmbeddingInitialiser, Fill, batch_size_for,
                                             source_distribution_sample, weighted_rows)
 from fieldasr.transfer.vocabulary import VocabularyPair, surface_text
+
+
+# The record of which source rows built a token keeps at most this many, the strongest: sparsemax over flat
+# similarities can keep thousands of anchors per token, and 125k new tokens x thousands of (id, weight) pairs took
+# more than 24 GB at XLM-R scale (benchmarks/lm_transfer_memory.py). The rows themselves use every weight.
+RECORDED_CONTRIBUTORS = 64
 
 
 def softmax_weights(similarities: np.ndarray, temperature: float) -> np.ndarray:
@@ -138,17 +144,25 @@ class FocusInitialiser(EmbeddingInitialiser):
         rows = source_distribution_sample(source, len(new_ids), rng)
         combinations = {}
         seen_positions = np.flatnonzero(seen)
-        batch = batch_size_for(len(anchors), 1 << 20)  # sparsemax sorts and copies each batch several times
+        anchor_unit = normalise_rows(anchor_vectors).astype(np.float32).T  # once, not per batch
+        batch = batch_size_for(len(anchors), 1 << 21)  # sparsemax sorts and copies each batch several times
+        truncated = 0
         for start in range(0, len(seen_positions), batch):
             positions = seen_positions[start:start + batch]
             queries = self.auxiliary.wv[[tokens[new_ids[p]] for p in positions]]
-            weights = entmax.sparsemax(torch.from_numpy(cosine_matrix(queries, anchor_vectors)), dim=-1).numpy()
+            similarities = normalise_rows(queries).astype(np.float32) @ anchor_unit
+            weights = entmax.sparsemax(torch.from_numpy(similarities), dim=-1).numpy()
             rows[positions] = weights @ anchor_source
             for row, position in enumerate(positions):
                 chosen = np.flatnonzero(weights[row] > 0)
+                if len(chosen) > RECORDED_CONTRIBUTORS:
+                    truncated += 1
+                    strongest = np.argpartition(-weights[row, chosen], RECORDED_CONTRIBUTORS)[:RECORDED_CONTRIBUTORS]
+                    chosen = np.sort(chosen[strongest])
                 combinations[int(new_ids[position])] = (anchor_source_ids[chosen], weights[row, chosen])
         origin = [COMBINED if flag else RANDOM for flag in seen]
-        return Fill(rows, origin, combinations, {"focus_anchors": len(anchors), "focus_unseen_new": int((~seen).sum())})
+        return Fill(rows, origin, combinations, {"focus_anchors": len(anchors), "focus_unseen_new": int((~seen).sum()),
+                                                 "focus_records_truncated": truncated})
 
 
 class ClpInitialiser(EmbeddingInitialiser):
