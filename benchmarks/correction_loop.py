@@ -166,8 +166,8 @@ def main() -> None:
         print(result.report(), rows[-1], flush=True)
     note = (f"{plan.description} Each round: {arguments.steps} adapt steps (peak learning rate {arguments.lr:g}, warm-up over the "
             "first tenth, linear decay to zero) from the previous round's bundle on all corrections so far (adapt holds 20% of "
-            f"them out for its own before/after), with a replay of {arguments.replay_ratio:g} utterances of the original training data per "
-            "correction (at most all of it)."
+            f"them out for its own before/after), replaying {arguments.replay_ratio:g} times as many utterances of the original training "
+            "data as corrections (at most all of it)."
             + (" Control: from the previous control bundle, the same steps on as many utterances of the original training "
                "data alone (no corrections)." if arguments.control else ""))
     columns = ["round", "audio transcribed (min)", "recordings corrected", "adapt: trained / held out / replayed", "held-out PER"]
