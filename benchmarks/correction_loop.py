@@ -25,11 +25,12 @@ import torch
 
 from benchmark_doc import Table, add_report_option, publish
 from fieldasr.audio import audio_info
-from fieldasr.bundle import export_bundle, load_bundle
+from fieldasr.bundle import load_bundle
 from fieldasr.data import Corpus, Segment
 from fieldasr.data.eaf_text import EafText
 from fieldasr.files import atomic_write_bytes
-from fieldasr.train.adapt import AdaptOptions, AdaptResult, adapt_bundle, fine_tune, replay_examples, token_error_rate
+from fieldasr.train.adapt import (AdaptOptions, AdaptResult, adapt_bundle, export_fine_tuned, fine_tune, replay_examples,
+                                   token_error_rate)
 from fieldasr.train.pipeline import filter_ctc_feasible, prepare_ctc_examples
 from fieldasr.transcribe import Transcriber, TranscribeOptions
 from fieldasr.transcribe.bundle_model import BundleAcousticModel
@@ -81,9 +82,7 @@ def replay_only_round(bundle_dir: Path, result: AdaptResult, options: AdaptOptio
     bundle = load_bundle(bundle_dir)
     examples = replay_examples(options, bundle, result.trained_on + result.replayed)
     fine_tune(bundle, examples, output.with_name(output.name + ".work"), options)
-    export_bundle(output, bundle.model, bundle.vocabulary, label_unit=bundle.label_unit, language=bundle.language,
-                  normaliser=bundle.normaliser, g2p_spec=bundle.g2p_spec)
-    return output
+    return export_fine_tuned(bundle, output)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def test_feasibility_filter_removes_and_reports(english_corpus):
     assert removed.frames_needed == ctc_frames_needed(too_many.labels)
     assert "removed 1 of" in report.summary()
     # Sped-up audio has fewer frames: the filter allows for the fastest speed factor.
-    _, fast_report = filter_ctc_feasible(examples, lambda samples: samples // 16000, fastest_speed=1.1)
+    _, fast_report = filter_ctc_feasible(examples, lambda samples: samples // 16000, speed_factors=(0.9, 1.0, 1.1))
     assert len(fast_report.removed) == len(examples)
 
 

@@ -145,7 +145,7 @@ def _labelled_segments(corrections: Corrections, bundle: Bundle) -> Corpus:
     return Corpus(recordings, tuple(segments))
 
 
-def _examples(corpus: Corpus, bundle: Bundle, skipped: Counter, fastest_speed: float) -> list[SpeechExample]:
+def _examples(corpus: Corpus, bundle: Bundle, skipped: Counter, speed_factors: Sequence[float]) -> list[SpeechExample]:
     """One example per segment whose labels the bundle's vocabulary holds; the others are counted."""
     subwords = load_subword_model(str(bundle.subword_model) if bundle.subword_model else None)
     normaliser = bundle.text_normaliser()
@@ -160,7 +160,7 @@ def _examples(corpus: Corpus, bundle: Bundle, skipped: Counter, fastest_speed: f
         else:
             usable.append(segment)
     examples = prepare_ctc_examples(Corpus(corpus.recordings, tuple(usable)), bundle.vocabulary, bundle.label_unit, subwords, normaliser)
-    kept, report = filter_ctc_feasible(examples, bundle.model.frame_lengths, fastest_speed=fastest_speed)
+    kept, report = filter_ctc_feasible(examples, bundle.model.frame_lengths, speed_factors)
     if report.removed:
         skipped["too short for their labels"] += len(report.removed)
     return kept
@@ -171,14 +171,14 @@ def _is_held_out(example: SpeechExample, fraction: float) -> bool:
     return int(digest[:8], 16) / 0xFFFFFFFF < fraction
 
 
-def split_corrections(corrections: Corrections, bundle: Bundle, held_out_fraction: float, fastest_speed: float = 1.0) -> _Split:
+def split_corrections(corrections: Corrections, bundle: Bundle, options: AdaptOptions) -> _Split:
     skipped: Counter = Counter()
-    examples = _examples(_labelled_segments(corrections, bundle), bundle, skipped, fastest_speed)
+    examples = _examples(_labelled_segments(corrections, bundle), bundle, skipped, options.speed_factors)
     if len(examples) < 2:
         raise AdaptError(f"only {len(examples)} corrected annotation(s) can be used (not used: "
                          f"{', '.join(f'{count} {why}' for why, count in {**corrections.skipped, **skipped}.items()) or 'none'}); "
                          "adapting needs at least 2, one of them held out to measure the change. Correct more annotations in ELAN first.")
-    held_out = [example for example in examples if _is_held_out(example, held_out_fraction)]
+    held_out = [example for example in examples if _is_held_out(example, options.held_out_fraction)]
     if not held_out or len(held_out) == len(examples):  # tiny sets: still one of each, chosen by the same digest order
         by_digest = sorted(examples, key=lambda example: hashlib.sha256(example.segment.id.encode()).hexdigest())
         held_out = by_digest[:1] if not held_out else by_digest[:-1]
@@ -194,7 +194,7 @@ def replay_examples(options: AdaptOptions, bundle: Bundle, wanted: int) -> list[
     chosen = random.Random(options.seed).sample(list(corpus.segments), min(wanted, len(corpus.segments)))
     examples = prepare_ctc_examples(Corpus(corpus.recordings, tuple(chosen)), bundle.vocabulary, bundle.label_unit, subwords,
                                     bundle.text_normaliser())
-    return filter_ctc_feasible(examples, bundle.model.frame_lengths, fastest_speed=max([1.0, *options.speed_factors]))[0]
+    return filter_ctc_feasible(examples, bundle.model.frame_lengths, options.speed_factors)[0]
 
 
 @torch.no_grad()
@@ -249,21 +249,26 @@ def adapt_bundle(bundle_dir: str | Path, eaf_files: Sequence[str | Path], tier: 
         raise AdaptError(f"no corrected annotations in tier {tier!r} of {corrections.files} file(s) (not used: "
                          f"{corrections.describe_skipped()}). fieldasr's unchanged output is not training data: correct "
                          "annotations in ELAN (or transcribe by hand) first, then run adapt again.")
-    split = split_corrections(corrections, bundle, options.held_out_fraction, max([1.0, *options.speed_factors]))
+    split = split_corrections(corrections, bundle, options)
     replay = replay_examples(options, bundle, round(options.replay_ratio * len(split.train)))
     work_dir = options.work_dir or output.with_name(output.name + ".work")
     _claim_work_dir(work_dir, _work_record(bundle_dir, split, replay, options))
     before = token_error_rate(bundle.model, bundle, split.held_out)
     summary = fine_tune(bundle, split.train + replay, work_dir, options)
     after = token_error_rate(bundle.model, bundle, split.held_out)
-    export_bundle(output, bundle.model, bundle.vocabulary, label_unit=bundle.label_unit, language=bundle.language,
-                  normaliser=bundle.normaliser, g2p_spec=bundle.g2p_spec, lexicon=bundle.lexicon,
-                  language_model=bundle.language_model, subword_model=bundle.subword_model)
+    export_fine_tuned(bundle, output)
     notes = () if options.replay else ("no replay: fine-tuned on the corrections alone; give the bundle's training manifests "
                                        "with --replay so that it keeps what it knew.",)
     return AdaptResult(output, work_dir, bundle.label_unit, corrections.files, len(split.train), len(split.held_out), len(replay),
                        {**corrections.skipped, **split.skipped}, before, after, summary.optimizer_steps,
                        summary.optimizer_steps - len(summary.step_losses), notes)
+
+
+def export_fine_tuned(bundle: Bundle, output: Path) -> Path:
+    """The bundle's model as it is now, with everything else the bundle carries (spec, lexicon, LM), as a new bundle."""
+    return export_bundle(output, bundle.model, bundle.vocabulary, label_unit=bundle.label_unit, language=bundle.language,
+                         normaliser=bundle.normaliser, g2p_spec=bundle.g2p_spec, lexicon=bundle.lexicon,
+                         language_model=bundle.language_model, subword_model=bundle.subword_model)
 
 
 def fine_tune(bundle: Bundle, examples: list[SpeechExample], work_dir: Path, options: AdaptOptions):

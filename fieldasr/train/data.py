@@ -49,7 +49,7 @@ def load_subword_model(path: str | None) -> Any:
 
 
 def feasible_dataset(examples: list[SpeechExample], model: torch.nn.Module, speed_factors: Sequence[float], name: str, seed: int) -> SpeechDataset:
-    kept, report = filter_ctc_feasible(examples, model.frame_lengths, fastest_speed=max([1.0, *speed_factors]))
+    kept, report = filter_ctc_feasible(examples, model.frame_lengths, speed_factors)
     print(f"{name}: {report.summary()}")
     if not kept:
         raise ConfigError(f"{name}: no utterance is long enough for its labels; check the segmentation (see above).")

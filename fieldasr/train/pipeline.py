@@ -111,9 +111,11 @@ def ctc_frames_needed(labels: Sequence[int]) -> int:
 def filter_ctc_feasible(
     examples: Sequence[SpeechExample],
     frame_lengths: Callable[[torch.Tensor], torch.Tensor],
-    fastest_speed: float = 1.0,
+    speed_factors: Sequence[float] = (),
 ) -> tuple[list[SpeechExample], FilterReport]:
-    """Drop examples whose (possibly sped-up) audio yields fewer model frames than their labels need; empty labels too."""
+    """Drop examples whose audio, sped up by the fastest of `speed_factors` (the perturbation training will draw),
+    yields fewer model frames than their labels need; empty labels too."""
+    fastest_speed = max([1.0, *speed_factors])
     samples = torch.tensor([int(e.segment.duration * TARGET_SAMPLING_RATE / fastest_speed) for e in examples], dtype=torch.long)
     frames = frame_lengths(samples).tolist() if examples else []
     kept, removed = [], []
