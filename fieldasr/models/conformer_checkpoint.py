@@ -44,6 +44,10 @@ class ConformerPretrainingConfig:
     codevector_dim: int = 256  # split among the groups
     proj_codevector_dim: int = 256  # where context and targets are compared
     contrastive_logits_temperature: float = 0.1
+    # Std of the code-logit weights over the layer-normalised frames: None is 1 / sqrt(frame width), logits near unit
+    # size (codes spread out, drawn mostly by the Gumbel noise at first); 1.0 is fairseq's and transformers' (codes
+    # decided by the frame from the start). docs/training.md says which learned sooner on which audio.
+    quantizer_weight_init_std: float | None = None
 
     @classmethod
     def from_dict(cls, settings: Mapping[str, Any]) -> "ConformerPretrainingConfig":
@@ -58,6 +62,8 @@ class ConformerPretrainingConfig:
         if self.codevector_dim % self.num_codevector_groups:
             raise SSLCheckpointError(f"codevector_dim ({self.codevector_dim}) must be divisible by num_codevector_groups "
                                      f"({self.num_codevector_groups}): each group holds an equal share.")
+        if self.quantizer_weight_init_std is not None and self.quantizer_weight_init_std <= 0:
+            raise SSLCheckpointError(f"quantizer_weight_init_std must be positive, got {self.quantizer_weight_init_std}.")
         if min(self.num_codevector_groups, self.num_codevectors_per_group, self.proj_codevector_dim) < 1:
             raise SSLCheckpointError("num_codevector_groups, num_codevectors_per_group and proj_codevector_dim must be at least 1.")
 
