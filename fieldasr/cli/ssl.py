@@ -58,9 +58,13 @@ def vad_chunk(sources: tuple[Path, ...], out_dir: Path, min_seconds: float, max_
 @click.option("--mask-length", default=10, show_default=True, help="Frames per masked span (Conformer frames are 40 ms: 5 is wav2vec 2.0's 200 ms).")
 @click.option("--mask-probability", default=0.65, show_default=True, help="Share of frames that start a masked span.")
 @click.option("--num-negatives", default=100, show_default=True, help="Distractors per masked frame.")
+@click.option("--diversity-weight", default=0.1, show_default=True,
+              help="Weight of the codebook diversity loss (wav2vec 2.0's 0.1; 0.3 suits a small Conformer, whose codebook "
+                   "collapsed at 0.1: docs/training.md).")
 def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | None, replay_fraction: float, max_steps: int,
              lr: float, warmup_steps: int | None, max_batch_seconds: float, grad_accumulation: int, precision: str,
-             device: str, checkpoint_minutes: float, seed: int, mask_length: int, mask_probability: float, num_negatives: int) -> None:
+             device: str, checkpoint_minutes: float, seed: int, mask_length: int, mask_probability: float, num_negatives: int,
+             diversity_weight: float) -> None:
     """Self-supervised wav2vec 2.0 pretraining of SOURCE on the audio of MANIFEST_DIR.
 
     SOURCE is a local Hugging Face checkpoint folder (config.json + weights, e.g. XLSR-53) or a Conformer SSL
@@ -80,7 +84,8 @@ def pretrain(source: Path, manifest_dir: Path, out_dir: Path, replay: Path | Non
         pretraining_source(source), manifest_dir, out_dir, replay=replay, replay_fraction=replay_fraction, max_steps=max_steps,
         lr=lr, warmup_steps=warmup_steps, max_batch_seconds=max_batch_seconds, grad_accumulation=grad_accumulation,
         precision=precision, device=device, checkpoint_interval_minutes=checkpoint_minutes, seed=seed,
-        options=PretrainingOptions(mask_probability=mask_probability, mask_length=mask_length, num_negatives=num_negatives),
+        options=PretrainingOptions(mask_probability=mask_probability, mask_length=mask_length, num_negatives=num_negatives,
+                                   diversity_weight=diversity_weight),
     )
     if summary.skipped_short_segments:
         click.secho(f"left out {summary.skipped_short_segments} segment(s) too short for span masking", fg="yellow")
