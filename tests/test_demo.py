@@ -11,6 +11,8 @@ from pathlib import Path
 import pympi
 import pytest
 import torch
+import yaml
+from safetensors.torch import load_file
 
 from conftest import require_program
 from fieldasr.audio import audio_info
@@ -19,7 +21,7 @@ from fieldasr_examples.demo import QUICK, DemoSummary, run_demo
 from fieldasr_examples.demo.__main__ import main
 from fieldasr_examples.demo.training import DemoError
 
-STAGES = 7
+STAGES = 10
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,8 @@ def test_summary_is_a_frozen_record_of_every_stage(demo_runs):
         summary.per_after_transfer = 0.0  # type: ignore[misc]
     assert len(summary.stages) == STAGES
     assert all(stage.seconds >= 0 and not stage.skipped for stage in summary.stages)
-    for rate in (summary.per_before_transfer, summary.per_after_transfer, summary.wer_after_transfer):
+    for rate in (summary.per_before_transfer, summary.per_after_transfer, summary.wer_after_transfer, summary.per_without_ssl,
+                 summary.per_without_ssl_matched_steps):
         assert isinstance(rate, float) and rate >= 0
     missing = {what: path for what, path in summary.outputs.items() if not Path(path).exists()}
     assert not missing
@@ -83,13 +86,28 @@ def test_report_has_both_systems_and_the_training_curves(demo_runs):
     _, summary, _ = demo_runs
     html = Path(summary.outputs["evaluation report"]).read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
-    assert "multilingual-zero-shot" in html and "transferred" in html
+    assert "multilingual-zero-shot" in html and "transferred" in html and "transferred-without-ssl-matched-steps" in html
     assert "Training log" in html or "data:image/png" in html
+
+
+def test_the_chain_passes_the_ssl_encoder_on_and_the_control_gets_its_steps(demo_runs):
+    output, _, _ = demo_runs
+    experiments = output / "exp"
+    with_ssl = yaml.safe_load((experiments / "multilingual" / "config.yaml").read_text(encoding="utf-8"))
+    same, matched = (yaml.safe_load((experiments / name / "config.yaml").read_text(encoding="utf-8"))
+                     for name in ("multilingual-without-ssl", "multilingual-without-ssl-matched-steps"))
+    assert Path(with_ssl["model"]["init_from"]) == experiments / "ssl-target" / "checkpoint"
+    assert same["model"]["init_from"] is None and matched["model"]["init_from"] is None
+    assert same["trainer"]["max_steps"] == with_ssl["trainer"]["max_steps"] == QUICK.multilingual_steps
+    assert matched["trainer"]["max_steps"] == QUICK.ssl_steps + QUICK.continued_ssl_steps + QUICK.multilingual_steps
+    seen, target = (load_file(experiments / name / "checkpoint" / "model.safetensors") for name in ("ssl-seen", "ssl-target"))
+    assert seen.keys() == target.keys()  # continued from the seen-language run: same model, weights moved on
+    assert any(not torch.equal(seen[key], target[key]) for key in seen)
 
 
 def test_rerun_reuses_every_finished_stage(demo_runs):
     _, first, second = demo_runs
-    assert [stage.skipped for stage in second.stages[:6]] == [True] * 6
+    assert [stage.skipped for stage in second.stages[:9]] == [True] * 9
     assert second.per_after_transfer == first.per_after_transfer
     assert second.per_before_transfer == first.per_before_transfer
 

@@ -23,14 +23,16 @@ class DemoSettings:
     target_test_utterances: int = 14  # also the texts of the long recording (same seeded order)
     target_labelled_utterances: int = 30  # "a few minutes of labels"
     long_recording_utterances: int = 14
-    ssl_steps: int = 40
-    multilingual_steps: int = 200
+    ssl_steps: int = 300  # self-supervised, on the seen languages' audio
+    continued_ssl_steps: int = 100  # ... continued on the target's unlabelled audio
+    multilingual_steps: int = 200  # phone CTC; the chain without SSL trains this plus both SSL stages' steps
     transfer_steps: int = 100
     conformer: tuple[tuple[str, Any], ...] = (
         ("num_mel_bins", 40), ("hidden_size", 144), ("num_layers", 2), ("num_heads", 4), ("ffn_size", 288),
         ("conv_kernel_size", 15), ("dropout", 0.1), ("subsampling_channels", 32),
     )
     max_batch_duration: float = 60.0  # seconds of audio per training batch
+    ssl_max_batch_duration: float = 24.0  # ... per SSL batch: more, smaller steps (the longest utterance is 22 s)
     bootstrap_resamples: int = 1000  # for the report's confidence intervals
     lr: float = 2e-3
     torch_threads: int = 2
@@ -52,11 +54,13 @@ QUICK = DemoSettings(
     target_labelled_utterances=5,
     long_recording_utterances=3,
     ssl_steps=2,
+    continued_ssl_steps=2,
     multilingual_steps=4,
     transfer_steps=3,
     conformer=(("num_mel_bins", 40), ("hidden_size", 32), ("num_layers", 1), ("num_heads", 2), ("ffn_size", 64),
                ("conv_kernel_size", 7), ("dropout", 0.0), ("subsampling_channels", 8)),
     max_batch_duration=30.0,
+    ssl_max_batch_duration=30.0,
     bootstrap_resamples=50,
     torch_threads=1,
 )

@@ -25,6 +25,8 @@ class DemoSummary:
     per_before_transfer: float | None  # target test PER of the multilingual model, output layer mapped, no target training
     per_after_transfer: float | None  # ... after fine-tuning on the few minutes of target labels
     wer_after_transfer: float | None  # lexicon + LM beam search, lexicon and LM from the target training text only
+    per_without_ssl: float | None  # after transfer, the chain without the SSL stages (same CTC steps)
+    per_without_ssl_matched_steps: float | None  # ... its multilingual CTC given the SSL stages' steps too
     outputs: Mapping[str, Path]  # what → where
 
     @property
@@ -40,7 +42,9 @@ class DemoSummary:
             lines.append(f"{stage.name:<{width}}  {time:>7}  {stage.cpu_seconds:5.0f}s  {numbers}")
         lines.append(f"{'total':<{width}}  {self.total_seconds:6.0f}s  {sum(s.cpu_seconds for s in self.stages):5.0f}s")
         lines += ["", "Target test set (held out): phone error rate before transfer "
-                  f"{_number(self.per_before_transfer)}, after {_number(self.per_after_transfer)}; "
+                  f"{_number(self.per_before_transfer)}, after {_number(self.per_after_transfer)} "
+                  f"(without the SSL stages: {_number(self.per_without_ssl)} with the same CTC steps, "
+                  f"{_number(self.per_without_ssl_matched_steps)} with the SSL stages' steps given to CTC); "
                   f"word error rate after (lexicon + LM beam) {_number(self.wer_after_transfer)}", "", "Outputs:"]
         label_width = max(len(what) for what in self.outputs)
         lines += [f"  {what:<{label_width}}  {path}" for what, path in self.outputs.items()]

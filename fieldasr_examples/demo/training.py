@@ -48,11 +48,13 @@ def training_overrides(settings: DemoSettings, steps: int) -> dict[str, Any]:
             "data": {"max_batch_duration": settings.max_batch_duration}}
 
 
-def train_multilingual(train: Path, dev: Path, experiment_dir: Path, bundle: Path, settings: DemoSettings) -> TrainedModel:
-    """Conformer phone CTC from scratch on the seen languages; bundle of the checkpoint with the best dev PER."""
-    config = recipe_config("multilingual", merge(training_overrides(settings, settings.multilingual_steps), {
+def train_multilingual(train: Path, dev: Path, experiment_dir: Path, bundle: Path, settings: DemoSettings, steps: int,
+                       init_from: Path | None) -> TrainedModel:
+    """Conformer phone CTC on the seen languages, its encoder from an SSL checkpoint or random; bundle of the
+    checkpoint with the best dev PER."""
+    config = recipe_config("multilingual", merge(training_overrides(settings, steps), {
         "experiment_dir": str(experiment_dir), "data": {"train": str(train), "valid": str(dev)},
-        "model": {"config": dict(settings.conformer)},
+        "model": {"config": dict(settings.conformer), "init_from": None if init_from is None else str(init_from)},
     }))
     steps = _train_unless_exported(config, bundle)
     if not bundle.exists():
