@@ -248,7 +248,9 @@ def dev_curves(results: Sequence[RunResult], runs: Path, marks: Sequence[int] = 
     to reach them: from every kept result, and from the log.csv of runs still unfinished in the work folder."""
     curves = {result_name(r.condition, r.size, r.seed, r.overrides): r.dev_curve for r in results}
     for folder in sorted(path for path in runs.glob("*") if (path / "log.csv").is_file() and not path.is_symlink()):
-        if folder.name not in curves:
+        # An exported bundle means the run finished: without a result here, it is another results folder's run
+        # (benchmarks/continued_pretraining.py trains in this runs folder too), not an unfinished one.
+        if folder.name not in curves and not (folder / "bundle").is_dir():
             curves[folder.name + " (unfinished)"] = read_dev_curve(folder / "log.csv")
     rows = []
     for name, validations in sorted(curves.items()):
@@ -266,14 +268,14 @@ def dev_curves(results: Sequence[RunResult], runs: Path, marks: Sequence[int] = 
                  "in brackets. Word boundaries count here, unlike the test PER.")
 
 
+def run_result(fields: dict) -> RunResult:
+    """A RunResult from its JSON form (lists back to tuples)."""
+    return RunResult(**{**fields, "overrides": tuple(fields.get("overrides", ())),
+                        "dev_curve": tuple(tuple(point) for point in fields.get("dev_curve", ()))})
+
+
 def load_results(folder: Path) -> list[RunResult]:
-    results = []
-    for path in sorted(folder.glob("*.json")):
-        fields = json.loads(path.read_text(encoding="utf-8"))
-        fields["overrides"] = tuple(fields.get("overrides", ()))
-        fields["dev_curve"] = tuple(tuple(point) for point in fields.get("dev_curve", ()))
-        results.append(RunResult(**fields))
-    return results
+    return [run_result(json.loads(path.read_text(encoding="utf-8"))) for path in sorted(folder.glob("*.json"))]
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
