@@ -41,7 +41,7 @@ from benchmarks.crosslingual_protocol import minutes, subset
 from fieldasr.data import Corpus
 from fieldasr.files import atomic_write_text
 from fieldasr.ssl.pretrain import continue_pretraining
-from fieldasr.ssl.pretraining_task import PretrainingOptions, gumbel_decay_reaching_minimum
+from fieldasr.ssl.conformer_pretraining import small_conformer_options
 from fieldasr_examples.corpora import build_synthetic_corpus
 
 SEEN_LANGUAGES = ("eng", "deu", "spa", "ita", "ind", "fin")  # synthetic; Dutch is the unseen target
@@ -77,21 +77,15 @@ SETTINGS = (  # fixed here, not tuned on the test set
 )
 
 
-def ssl_options(steps: int) -> PretrainingOptions:
-    # Diversity weight 0.3, set by calibration runs of 300-600 steps before this benchmark (see the analysis): at
-    # wav2vec 2.0's 0.1 the codebook collapsed within 125 steps on real Dutch (perplexity 640 -> 28 of 640); at 1.0
-    # the synthetic seen-language audio stayed at chance for 500 steps (codes near uniform, so unpredictable).
-    return PretrainingOptions(mask_probability=0.5, mask_length=3, num_negatives=50, diversity_weight=0.3,
-                              gumbel_temperature_decay=gumbel_decay_reaching_minimum(steps))
-
-
-def seen_audio(work: Path) -> Corpus:
-    """The seen languages' synthetic utterances that fit an SSL batch (the report counts the others)."""
+def seen_audio(work: Path) -> tuple[Corpus, int]:
+    """The seen languages' synthetic utterances that fit an SSL batch, and how many were left out (the report says)."""
     folder = work / "seen"
     if not (folder / "segments.jsonl.gz").is_file():
         build_synthetic_corpus(SEEN_LANGUAGES, folder, utterances_per_language=SEEN_UTTERANCES_PER_LANGUAGE,
                                speakers_per_language=SEEN_SPEAKERS_PER_LANGUAGE, seed=0)
-    return subset(Corpus.load(folder), [s for s in Corpus.load(folder).segments if s.duration <= SSL_BATCH_SECONDS])
+    corpus = Corpus.load(folder)
+    fitting = [s for s in corpus.segments if s.duration <= SSL_BATCH_SECONDS]
+    return subset(corpus, fitting), len(corpus.segments) - len(fitting)
 
 
 def run_ssl_stage(stage: SSLStage, audio: Corpus, work: Path, init_from: Path | None) -> Path:
@@ -100,7 +94,7 @@ def run_ssl_stage(stage: SSLStage, audio: Corpus, work: Path, init_from: Path | 
     if (out / "done.json").is_file():
         return out
     source = {"architecture": "conformer", "size": "small"} if init_from is None else {"architecture": "conformer", "init_from": str(init_from)}
-    summary = continue_pretraining(source, audio, out, lr=stage.lr, warmup_steps=stage.warmup_steps, options=ssl_options(stage.steps),
+    summary = continue_pretraining(source, audio, out, lr=stage.lr, warmup_steps=stage.warmup_steps, options=small_conformer_options(stage.steps),
                                    max_steps=stage.steps,
                                    max_batch_seconds=SSL_BATCH_SECONDS, log_interval_steps=50, checkpoint_interval_minutes=5,
                                    progress_bar=False)
@@ -114,7 +108,7 @@ def ssl_checkpoints(conditions: Sequence[str], work: Path, corpora: dict[str, Co
     needed = set(conditions) - {"a"}
     if not needed:
         return {}
-    seen = seen_audio(work)
+    seen, _ = seen_audio(work)
     checkpoints = {"b": run_ssl_stage(MULTILINGUAL, seen, work, None)}
     if "c" in needed:  # the training audio; its transcripts are not read
         checkpoints["c"] = run_ssl_stage(CONTINUED_TARGET, corpora["train_full"], work, checkpoints["b"])
@@ -134,7 +128,7 @@ def train_condition(condition: str, size: str, seed: int, checkpoints: dict[str,
     if condition == "a":
         cached = arguments.real_speech_results / f"{real_speech.result_name('scratch', size, seed, ())}.json"
         if cached.is_file():
-            run = next(r for r in real_speech.load_results(cached.parent) if (r.condition, r.size, r.seed, r.overrides) == ("scratch", size, seed, ()))
+            run = real_speech.run_result(json.loads(cached.read_text(encoding="utf-8")))
             return ConditionResult("a", run, f"real_speech results ({cached.name})")
         overrides: list[str] = []
     else:
@@ -152,10 +146,7 @@ def load(folder: Path) -> list[ConditionResult]:
     results = []
     for path in sorted(folder.glob("*.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
-        fields = record["run"]
-        fields["overrides"] = tuple(fields.get("overrides", ()))
-        fields["dev_curve"] = tuple(tuple(point) for point in fields.get("dev_curve", ()))
-        results.append(ConditionResult(record["condition"], real_speech.RunResult(**fields), record["source"]))
+        results.append(ConditionResult(record["condition"], real_speech.run_result(record["run"]), record["source"]))
     return results
 
 
@@ -168,8 +159,7 @@ def logged(log: Path, name: str) -> list[tuple[int, float]]:
 
 
 def ssl_tables(work: Path, corpora: dict[str, Corpus]) -> list[Table]:
-    seen = seen_audio(work)
-    left_out = len(Corpus.load(work / "seen").segments) - len(seen.segments)
+    seen, left_out = seen_audio(work)
     seen_text = (f"seen-language synthetic audio ({minutes(seen):.0f} min, {len(seen.segments)} utterances; {left_out} longer "
                  f"than a {SSL_BATCH_SECONDS:.0f} s batch left out)")
     dutch_text = f"Dutch training audio without transcripts ({minutes(corpora['train_full']):.0f} min; test audio never)"
@@ -186,7 +176,7 @@ def ssl_tables(work: Path, corpora: dict[str, Corpus]) -> list[Table]:
                      f"{perplexity[0][1]:.0f} → {perplexity[-1][1]:.0f}", f"{(times[-1] - times[0]) / 60:.0f}"))
         marks = sorted({step for step, _ in accuracy if step % max(1, stage.steps // 5) == 0} | {accuracy[-1][0]})
         curve.extend((name, step, f"{dict(accuracy)[step]:.3f}", f"{dict(perplexity)[step]:.0f}") for step in marks)
-    chance = 1 / (1 + ssl_options(1).num_negatives)
+    chance = 1 / (1 + small_conformer_options(1).num_negatives)
     return [Table("Self-supervised stages", ("stage", "audio", "steps", "loss per masked frame (first → last log)",
                                              "contrastive accuracy", "codebook perplexity (of 640)", "wall min"), rows,
                   f"Chance contrastive accuracy is {chance:.3f} (the target among 1 + 50 candidates)."),

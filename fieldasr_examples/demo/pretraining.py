@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldasr.ssl.pretrain import CHECKPOINT_FOLDER, continue_pretraining
-from fieldasr.ssl.pretraining_task import PretrainingOptions, gumbel_decay_reaching_minimum
+from fieldasr.ssl.conformer_pretraining import small_conformer_options
 from fieldasr_examples.demo.settings import DemoSettings
 
 DONE = "done.json"
@@ -26,13 +26,6 @@ class PretrainedEncoder:
     perplexity: float | None  # codebook perplexity of the last logged interval (of 640 codevectors)
 
 
-def ssl_options(steps: int) -> PretrainingOptions:
-    # 40 ms frames: spans of 3 are 120 ms. Diversity weight 0.3, as benchmarks/continued_pretraining.py measured:
-    # at wav2vec 2.0's 0.1 a small Conformer's codebook collapses; at 1.0 the codes stay too random to predict.
-    return PretrainingOptions(mask_probability=0.5, mask_length=3, num_negatives=50, diversity_weight=0.3,
-                              gumbel_temperature_decay=gumbel_decay_reaching_minimum(steps))
-
-
 def pretrain_encoder(audio: Path, out_dir: Path, settings: DemoSettings, steps: int, lr: float, init_from: Path | None = None) -> PretrainedEncoder:
     """Pretrain the demo's Conformer from scratch, or continue `init_from`, on `audio`; a finished run is reused."""
     from fieldasr_examples.demo.training import read_log
@@ -43,7 +36,7 @@ def pretrain_encoder(audio: Path, out_dir: Path, settings: DemoSettings, steps: 
         source = ({"architecture": "conformer", "size": "small", "config": dict(settings.conformer),
                    "quantizer": {"quantizer_weight_init_std": 1.0}} if init_from is None
                   else {"architecture": "conformer", "init_from": str(init_from)})
-        continue_pretraining(source, audio, out_dir, options=ssl_options(steps), max_steps=steps, lr=lr,
+        continue_pretraining(source, audio, out_dir, options=small_conformer_options(steps), max_steps=steps, lr=lr,
                              max_batch_seconds=settings.ssl_max_batch_duration, checkpoint_interval_minutes=1,
                              log_interval_steps=max(1, min(10, steps // 10)), seed=settings.seed)
         (out_dir / DONE).write_text("{}\n", encoding="utf-8")

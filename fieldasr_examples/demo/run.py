@@ -16,7 +16,8 @@ from fieldasr.files import atomic_write_text
 from fieldasr.g2p import load_spec
 from fieldasr_examples.demo.corpus import DemoCorpus, build_corpus, is_built
 from fieldasr_examples.demo.evaluation import evaluate_systems
-from fieldasr_examples.demo.pretraining import DONE, pretrain_encoder, ssl_options
+from fieldasr.ssl.conformer_pretraining import small_conformer_options
+from fieldasr_examples.demo.pretraining import DONE, pretrain_encoder
 from fieldasr_examples.demo.results import DecodingResources, build_lexicon_and_lm, decode_test_set, transcribe_long_recording, write_reference
 from fieldasr_examples.demo.settings import DemoSettings
 from fieldasr_examples.demo.summary import DemoSummary, StageResult
@@ -145,7 +146,7 @@ def _corpus_stage(layout: DemoLayout, settings: DemoSettings) -> tuple[DemoCorpu
 def _pretraining_stage(audio: Path, out_dir: Path, settings: DemoSettings, steps: int, lr: float,
                        init_from: Path | None) -> tuple[Path, dict[str, Any]]:
     encoder = pretrain_encoder(audio, out_dir, settings, steps, lr, init_from)
-    accuracy = f"{_rounded(encoder.first_accuracy)} → {_rounded(encoder.last_accuracy)} (chance {1 / (1 + ssl_options(steps).num_negatives):.3f})"
+    accuracy = f"{_rounded(encoder.first_accuracy)} → {_rounded(encoder.last_accuracy)} (chance {1 / (1 + small_conformer_options(steps).num_negatives):.3f})"
     return encoder.checkpoint, {"steps": encoder.steps, "contrastive accuracy": accuracy,
                                 "codebook perplexity": f"{encoder.perplexity:.0f} of 640" if encoder.perplexity is not None else None}
 
