@@ -63,6 +63,13 @@ def test_early_stopping_stops_after_the_patience_and_stays_stopped_on_resume(tmp
     assert again.optimizer_steps == 24 and again.stopped_early_at_step == 24
 
 
+def test_the_patience_counts_from_the_end_of_the_warm_up(tmp_path):
+    # Best at step 12 as above, but the learning rate warms up until step 18: the 12 steps of patience end at 30.
+    run = options(tmp_path, max_epochs=50, early_stopping_patience_steps=12, warmup_steps=18)
+    summary = Trainer(StalledTask(), run, ToyDataset(), collate, batch_size=4, valid_set=ToyDataset(8, seed=1)).fit()
+    assert summary.stopped_early_at_step == 30 and summary.optimizer_steps == 30
+
+
 def test_a_metric_that_never_improved_is_a_plateau_not_a_reason_to_stop(tmp_path):
     run = options(tmp_path, max_epochs=6, early_stopping_patience_steps=6)
     summary = Trainer(StalledTask(plateau=True), run, ToyDataset(), collate, batch_size=4, valid_set=ToyDataset(8, seed=1)).fit()

@@ -16,12 +16,14 @@ logger = logging.getLogger(__name__)
 class StoppingEpochCounter(EpochCounter):
     """SpeechBrain's epoch counter, which also stops once the validation metric has not improved for `patience_steps`
     optimizer steps (a patience in steps means the same wait on 10 minutes of data as on 10 hours). The wait starts
-    at the first improvement, so a model still on CTC's blank plateau (error rate 100 %) is not stopped. Its state
-    is saved with each checkpoint, so a resumed run keeps the best score and a stopped run stays stopped."""
+    at the first improvement, so a model still on CTC's blank plateau (error rate 100 %) is not stopped, and not
+    before `patience_from_step` (the end of the learning-rate warm-up): a chance best score early in the warm-up
+    would otherwise stop a slow starter as it leaves the plateau. Its state is saved with each checkpoint, so a
+    resumed run keeps the best score and a stopped run stays stopped."""
 
-    def __init__(self, limit: int, patience_steps: int, mode: str) -> None:
+    def __init__(self, limit: int, patience_steps: int, mode: str, patience_from_step: int = 0) -> None:
         super().__init__(limit)
-        self.patience_steps, self.mode = patience_steps, mode
+        self.patience_steps, self.mode, self.patience_from_step = patience_steps, mode, patience_from_step
         self.best_score: float | None = None
         self.best_step = 0
         self.improved = False  # on the first validation's score
@@ -37,7 +39,7 @@ class StoppingEpochCounter(EpochCounter):
         if better:
             self.improved = self.best_score is not None
             self.best_score, self.best_step = score, step
-        elif self.improved and self.patience_steps and step - self.best_step >= self.patience_steps:
+        elif self.improved and self.patience_steps and step - max(self.best_step, self.patience_from_step) >= self.patience_steps:
             self.stopped_at_step = step
             logger.info("early stopping at step %d: no better validation score since step %d", step, self.best_step)
 

@@ -83,7 +83,7 @@ class TrainerOptions:
     seed: int = 1234
     progress_bar: bool = True
     nonfinite_patience: int = 3
-    early_stopping_patience_steps: int = 0  # stop when valid_metric has not improved for this many optimizer steps; 0: off
+    early_stopping_patience_steps: int = 0  # stop when valid_metric has not improved for this many optimizer steps (counted from the end of the warm-up at the earliest); 0: off
     average_best_checkpoints: int = 0  # at the end, average the weights of this many best checkpoints (<= keep_best); 0 or 1: off
     num_workers: int | Literal["auto"] = "auto"  # data loading processes; auto: 0 on the CPU, up to 4 per GPU
     valid_batch_size: int = 8
@@ -450,7 +450,8 @@ class Trainer:
         self.experiment_dir.mkdir(parents=True, exist_ok=True)
         if options.early_stopping_patience_steps and valid_set is None:
             raise TrainingError("early stopping (early_stopping_patience_steps) needs a validation set.")
-        self.epoch_counter = StoppingEpochCounter(options.max_epochs, options.early_stopping_patience_steps, options.valid_metric_mode)
+        self.epoch_counter = StoppingEpochCounter(options.max_epochs, options.early_stopping_patience_steps, options.valid_metric_mode,
+                                                  patience_from_step=options.warmup_steps)
         checkpointer = Checkpointer(self.experiment_dir / "checkpoints", recoverables={"task": task, "epoch_counter": self.epoch_counter})
         if valid_metric is None and hasattr(task, "validation_metrics"):
             valid_metric = lambda module, batch: module.validation_metrics(batch)  # noqa: E731
