@@ -127,8 +127,8 @@ class ConditionResult:
 def train_condition(condition: str, size: str, seed: int, checkpoints: dict[str, Path], corpora: dict[str, Corpus], arguments) -> ConditionResult:
     if condition == "a":
         cached = arguments.real_speech_results / f"{real_speech.result_name('scratch', size, seed, ())}.json"
-        if cached.is_file():
-            run = real_speech.run_result(json.loads(cached.read_text(encoding="utf-8")))
+        run = real_speech.run_result(json.loads(cached.read_text(encoding="utf-8"))) if cached.is_file() else None
+        if run is not None and not real_speech.earlier_preset(run):  # the same recipe as (b)-(d) train with today
             return ConditionResult("a", run, f"real_speech results ({cached.name})")
         overrides: list[str] = []
     else:

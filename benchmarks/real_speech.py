@@ -34,10 +34,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+import yaml
 
 from benchmarks.benchmark_doc import Table, add_report_option, write_benchmark_doc
 from benchmarks.crosslingual_protocol import label_words, log_probabilities, minutes, oov_rate, subset, take_minutes, to_16k_wav
@@ -48,7 +49,9 @@ from fieldasr.eval.metrics import score
 from fieldasr.files import atomic_write_text
 from fieldasr.text import Vocabulary
 from fieldasr.text.vocabulary import WORD_BOUNDARY
+from fieldasr.train.config import read_recipe
 from fieldasr.train.recipe import run_recipe_file
+from fieldasr.train.recipe_config import ctc_settings, read_ctc_recipe
 from fieldasr_examples.corpora.fillets import import_fillets
 
 FILLETS_ROOT = Path("/usr/share/games/fillets-ng")
@@ -80,6 +83,9 @@ class RunResult:
     oov_rate: float
     dev_curve: tuple[tuple[int, float, float], ...] = ()  # (step, dev PER, wall minutes since the run's first log line)
     commit: str = ""  # the repository's commit the run trained with
+    # The run's resolved recipe settings ("section.key": value) but for the run-specific ones (RUN_SPECIFIC): a result
+    # stands for the recipe's default only while the shipped recipe still resolves to these settings.
+    recipe_settings: dict = field(default_factory=dict)
 
 
 def prepare_data(work: Path, test_minutes: float) -> dict[str, Corpus]:
@@ -118,6 +124,68 @@ def prepare_data(work: Path, test_minutes: float) -> dict[str, Corpus]:
     return corpora
 
 
+# Settings each run sets for itself (folders, seed, language, progress bar, the transfer's bundle path): not part of
+# the recipe a result measured.
+RUN_SPECIFIC = ("experiment_dir", "data.train", "trainer.seed", "data.language", "trainer.progress_bar", "transfer.init_from")
+
+
+def flat_settings(config: dict, prefix: str = "") -> dict:
+    """A resolved recipe configuration as {"section.key": value}, without the RUN_SPECIFIC settings."""
+    flat = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flat_settings(value, name + "."))
+        elif name not in RUN_SPECIFIC:
+            flat[name] = value
+    return flat
+
+
+def recipe_settings(condition: str, overrides: Sequence[str]) -> dict:
+    """What the shipped recipe of `condition` resolves to today with `overrides` (no file is looked at)."""
+    source = read_recipe(RECIPES[condition], [*overrides, "experiment_dir=unused"])
+    return flat_settings(json.loads(json.dumps(ctc_settings(read_ctc_recipe(source)))))
+
+
+def earlier_preset(result: RunResult) -> dict:
+    """The settings in which `result`'s recipe differs from today's (its values then); {} when it is today's recipe.
+    A setting added since is not a difference (a new setting's default keeps the old behaviour)."""
+    if not result.recipe_settings:
+        return {"settings": "not recorded"}
+    today = recipe_settings(result.condition, result.overrides)
+    return {key: value for key, value in result.recipe_settings.items() if today.get(key, value) != value} | {
+        key: "(no longer a setting)" for key in result.recipe_settings if key not in today}
+
+
+def preset_suffix(settings: dict) -> str:
+    """Names an earlier preset's result and run folder apart from today's."""
+    return "-preset-" + hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def set_aside_earlier_result(name: str, results_dir: Path) -> None:
+    """Before a run of today's recipe: the cached result of an earlier preset is renamed (kept, never overwritten), so
+    the report still shows it, labelled with what has changed since."""
+    cached = results_dir / f"{name}.json"
+    if cached.is_file():
+        _set_aside(cached, results_dir / f"{name}{preset_suffix(run_result(json.loads(cached.read_text(encoding='utf-8'))).recipe_settings)}.json")
+
+
+def set_aside_earlier_run_folder(condition: str, name: str, overrides: Sequence[str], runs: Path) -> None:
+    """A run folder trained with another preset is renamed, so that today's run does not resume its checkpoints."""
+    folder = runs / name
+    if (folder / "config.yaml").is_file():
+        then = flat_settings(yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")))
+        if {key: value for key, value in then.items() if recipe_settings(condition, overrides).get(key, value) != value}:
+            _set_aside(folder, runs / f"{name}{preset_suffix(then)}")
+
+
+def _set_aside(old: Path, new: Path) -> None:
+    if new.exists():
+        raise SystemExit(f"error: {new} exists already; move it away to keep {old}, an earlier preset's run.")
+    old.rename(new)
+    print(f"== {old.name}: an earlier preset's, kept as {new.name}", flush=True)
+
+
 def run_name(condition: str, size: str, seed: int) -> str:
     return f"{condition}-{size}-seed{seed}"
 
@@ -138,6 +206,7 @@ def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Cor
     if condition == "transfer":
         overrides.append(f"transfer.init_from={bundle}")
     print(f"== {name}: {RECIPES[condition]} {' '.join(overrides)}", flush=True)
+    set_aside_earlier_run_folder(condition, name, [*extra_overrides], work / "runs")
     resumed = any((experiment / "checkpoints").glob("CKPT+*"))
     wall, cpu = time.perf_counter(), time.process_time()
     summary = run_recipe_file(RECIPES[condition], overrides, ["benchmarks/real_speech.py", name])
@@ -147,9 +216,10 @@ def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Cor
     train = corpora[f"train_{size}"]
     lexicon = json.loads((work / "data" / "lexicon.json").read_text(encoding="utf-8"))
     scores = score_test_set(loaded.model.eval(), loaded.vocabulary, corpora["test"], train, lexicon, experiment, lm_weight, word_score)
+    settings = flat_settings(yaml.safe_load((experiment / "config.yaml").read_text(encoding="utf-8")))
     return RunResult(condition, size, seed, minutes(train), summary.optimizer_steps, summary.stopped_early_at_step, wall, cpu, resumed,
                      torch.get_num_threads(), tuple(extra_overrides), **scores, dev_curve=read_dev_curve(experiment / "log.csv"),
-                     commit=current_commit())
+                     commit=current_commit(), recipe_settings=settings)
 
 
 def current_commit() -> str:
@@ -202,7 +272,9 @@ def spread(values: Sequence[float]) -> str:
 
 
 def budget(result: RunResult) -> str:
-    return " ".join(result.overrides) if result.overrides else "recipe default"
+    label = " ".join(result.overrides) if result.overrides else "recipe default"
+    then = earlier_preset(result)
+    return f"{label}, earlier preset ({', '.join(f'{key}: {value}' for key, value in sorted(then.items()))})" if then else label
 
 
 def grouped(results: Sequence[RunResult]) -> dict[tuple[str, str, str], list[RunResult]]:
@@ -236,7 +308,7 @@ def result_tables(results: Sequence[RunResult], corpora: dict[str, Corpus], aske
     tables.append(Table("Learning curve: test PER against minutes of labelled speech",
                         ("set", "label min", "condition", "budget", "PER %"), sorted(curve, key=lambda row: (row[2], float(row[1])))))
     missing = [(condition, size, str(seed)) for condition in RECIPES for size in SIZES for seed in asked.all_seeds
-               if not any((r.condition, r.size, r.seed) == (condition, size, seed) and not r.overrides for r in results)]
+               if not any((r.condition, r.size, r.seed) == (condition, size, seed) and budget(r) == "recipe default" for r in results)]
     if missing:
         tables.append(Table("Not run or not finished at the recipe's default budget (no cached result)", ("condition", "size", "seed"), missing,
                             "These combinations have no result in the results folder; nothing above stands in for them."))
@@ -246,7 +318,8 @@ def result_tables(results: Sequence[RunResult], corpora: dict[str, Corpus], aske
 def dev_curves(results: Sequence[RunResult], runs: Path, marks: Sequence[int] = (100, 200, 400, 700, 1000, 1500, 2000, 3000)) -> Table:
     """Dev PER (the recipe's held-out dev set, greedy, word boundaries counted) at given steps and the wall minutes
     to reach them: from every kept result, and from the log.csv of runs still unfinished in the work folder."""
-    curves = {result_name(r.condition, r.size, r.seed, r.overrides): r.dev_curve for r in results}
+    curves = {result_name(r.condition, r.size, r.seed, r.overrides) + (preset_suffix(r.recipe_settings) if earlier_preset(r) else ""): r.dev_curve
+              for r in results}
     for folder in sorted(path for path in runs.glob("*") if (path / "log.csv").is_file() and not path.is_symlink()):
         # An exported bundle means the run finished: without a result here, it is another results folder's run
         # (benchmarks/continued_pretraining.py trains in this runs folder too), not an unfinished one.
@@ -319,10 +392,12 @@ def main(argv: Sequence[str] | None = None) -> list[RunResult]:
         for size in arguments.sizes.split(","):
             for condition in arguments.conditions.split(","):
                 for seed in arguments.seed_list:
-                    cached = results_dir / f"{result_name(condition, size, seed, arguments.overrides)}.json"
-                    if cached.is_file():
+                    name = result_name(condition, size, seed, arguments.overrides)
+                    cached = results_dir / f"{name}.json"
+                    if cached.is_file() and not earlier_preset(run_result(json.loads(cached.read_text(encoding="utf-8")))):
                         print(f"== {cached.stem}: cached, skipped", flush=True)
                         continue
+                    set_aside_earlier_result(name, results_dir)
                     result = train_and_score(condition, size, seed, corpora, work, arguments.bundle, arguments.lm_weight,
                                              arguments.word_score, arguments.overrides)
                     atomic_write_text(cached, json.dumps(asdict(result), indent=1))

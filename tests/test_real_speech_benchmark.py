@@ -1,12 +1,16 @@
 """The real-speech benchmark's bookkeeping (no training: the runs themselves need the Fish Fillets data and an hour):
-runs with --set settings are cached apart, old cached results still load, and the dev-curve table reads log.csv."""
+runs with --set settings are cached apart, old cached results still load, results of an earlier preset are kept
+apart and labelled, and the dev-curve table reads log.csv."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from benchmarks.real_speech import dev_curves, load_results, parse_arguments, read_dev_curve, result_name
+import yaml
+
+from benchmarks.real_speech import (RunResult, budget, dev_curves, earlier_preset, load_results, parse_arguments, read_dev_curve,
+                                    recipe_settings, result_name, set_aside_earlier_result, set_aside_earlier_run_folder)
 
 
 def test_runs_with_settings_are_cached_apart_and_subsets_are_checked():
@@ -53,9 +57,44 @@ def test_a_finished_run_keeps_its_dev_curve_in_its_result(tmp_path):
     assert curve == ((100, 0.5, 0.0), (200, 0.5, 100.0))
     fields = {"condition": "scratch", "size": "10", "seed": 1, "label_minutes": 10.0, "steps": 200, "stopped_early_at_step": None,
               "wall_seconds": 60.0, "cpu_seconds": 30.0, "resumed": False, "threads": 1, "per": 0.7, "wer": 0.9, "cer": 0.7,
-              "oov_rate": 0.25, "dev_curve": curve, "commit": "abc1234"}
+              "oov_rate": 0.25, "dev_curve": curve, "commit": "abc1234", "recipe_settings": recipe_settings("scratch", ())}
     (tmp_path / "scratch-10-seed1.json").write_text(json.dumps(fields))
     results = load_results(tmp_path)
     assert results[0].dev_curve == curve
     (name, *_, best, last), = dev_curves(results, tmp_path / "runs", marks=(100,)).rows  # the folder is not listed twice
     assert (name, best, last) == ("scratch-10-seed1", "50.0 @ 100", "200")
+
+
+def result_with(settings: dict) -> RunResult:
+    return RunResult("scratch", "10", 1, 10.0, 900, 900, 60.0, 30.0, False, 1, (), 0.7, 0.9, 0.7, 0.25, recipe_settings=settings)
+
+
+def test_a_result_of_an_earlier_preset_is_labelled_with_what_changed_and_does_not_count_as_the_default():
+    today = recipe_settings("scratch", ())
+    assert budget(result_with(today)) == "recipe default" and not earlier_preset(result_with(today))
+    older = {**today, "trainer.max_steps": today["trainer.max_steps"] + 1}
+    older.pop("model.init_from")  # a setting added since is no difference: its default keeps the old behaviour
+    assert earlier_preset(result_with(older)) == {"trainer.max_steps": today["trainer.max_steps"] + 1}
+    assert budget(result_with(older)) == f"recipe default, earlier preset (trainer.max_steps: {today['trainer.max_steps'] + 1})"
+    assert earlier_preset(result_with({})) == {"settings": "not recorded"}
+
+
+def test_an_earlier_presets_result_and_run_folder_are_set_aside_never_overwritten(tmp_path):
+    today = recipe_settings("scratch", ())
+    older = {**today, "trainer.lr": 1.0}
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    results.mkdir()
+    (results / "scratch-10-seed1.json").write_text(json.dumps({**result_with(older).__dict__, "overrides": []}))
+    set_aside_earlier_result("scratch-10-seed1", results)
+    (kept,) = results.glob("*.json")
+    assert kept.name.startswith("scratch-10-seed1-preset-") and load_results(results)[0].recipe_settings == older
+    for name, settings in (("scratch-10-seed1", older), ("scratch-10-seed2", today)):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "config.yaml").write_text(yaml.safe_dump({"trainer": {"lr": settings["trainer.lr"]}, "experiment_dir": "x"}))
+        set_aside_earlier_run_folder("scratch", name, (), runs)
+    set_aside, left = sorted(path.name for path in runs.iterdir())
+    assert set_aside.startswith("scratch-10-seed1-preset-") and left == "scratch-10-seed2"  # seed 2's is today's: kept to resume
+    (runs / "scratch-10-seed1").mkdir()
+    (runs / "scratch-10-seed1" / "config.yaml").write_text(yaml.safe_dump({"trainer": {"lr": 1.0}}))
+    with pytest.raises(SystemExit, match="exists already"):
+        set_aside_earlier_run_folder("scratch", "scratch-10-seed1", (), runs)
