@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import hashlib
 import json
 import random
@@ -143,8 +144,24 @@ def flat_settings(config: dict, prefix: str = "") -> dict:
 
 def recipe_settings(condition: str, overrides: Sequence[str]) -> dict:
     """What the shipped recipe of `condition` resolves to today with `overrides` (no file is looked at)."""
+    return dict(_resolved_recipe(condition, tuple(overrides)))
+
+
+@functools.lru_cache(maxsize=None)
+def _resolved_recipe(condition: str, overrides: tuple[str, ...]) -> tuple:
+    # Resolved once per process: the report compares every result with its recipe several times.
     source = read_recipe(RECIPES[condition], [*overrides, "experiment_dir=unused"])
-    return flat_settings(json.loads(json.dumps(ctc_settings(read_ctc_recipe(source)))))
+    return tuple(flat_settings(json.loads(json.dumps(ctc_settings(read_ctc_recipe(source))))).items())
+
+
+def run_folder_settings(folder: Path) -> dict:
+    """The settings a run folder's config.yaml recorded, as recipe_settings gives them."""
+    return flat_settings(yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")))
+
+
+def changed_settings(then: dict, today: dict) -> dict:
+    """The settings of `then` whose value today differs (their values then); a setting added since is not a change."""
+    return {key: value for key, value in then.items() if today.get(key, value) != value}
 
 
 def earlier_preset(result: RunResult) -> dict:
@@ -153,7 +170,7 @@ def earlier_preset(result: RunResult) -> dict:
     if not result.recipe_settings:
         return {"settings": "not recorded"}
     today = recipe_settings(result.condition, result.overrides)
-    return {key: value for key, value in result.recipe_settings.items() if today.get(key, value) != value} | {
+    return changed_settings(result.recipe_settings, today) | {
         key: "(no longer a setting)" for key in result.recipe_settings if key not in today}
 
 
@@ -174,8 +191,8 @@ def set_aside_earlier_run_folder(condition: str, name: str, overrides: Sequence[
     """A run folder trained with another preset is renamed, so that today's run does not resume its checkpoints."""
     folder = runs / name
     if (folder / "config.yaml").is_file():
-        then = flat_settings(yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")))
-        if {key: value for key, value in then.items() if recipe_settings(condition, overrides).get(key, value) != value}:
+        then = run_folder_settings(folder)
+        if changed_settings(then, recipe_settings(condition, overrides)):
             _set_aside(folder, runs / f"{name}{preset_suffix(then)}")
 
 
@@ -216,10 +233,9 @@ def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Cor
     train = corpora[f"train_{size}"]
     lexicon = json.loads((work / "data" / "lexicon.json").read_text(encoding="utf-8"))
     scores = score_test_set(loaded.model.eval(), loaded.vocabulary, corpora["test"], train, lexicon, experiment, lm_weight, word_score)
-    settings = flat_settings(yaml.safe_load((experiment / "config.yaml").read_text(encoding="utf-8")))
     return RunResult(condition, size, seed, minutes(train), summary.optimizer_steps, summary.stopped_early_at_step, wall, cpu, resumed,
                      torch.get_num_threads(), tuple(extra_overrides), **scores, dev_curve=read_dev_curve(experiment / "log.csv"),
-                     commit=current_commit(), recipe_settings=settings)
+                     commit=current_commit(), recipe_settings=run_folder_settings(experiment))
 
 
 def current_commit() -> str:
@@ -307,8 +323,9 @@ def result_tables(results: Sequence[RunResult], corpora: dict[str, Corpus], aske
              for (condition, size, settings), runs in grouped(results).items()]
     tables.append(Table("Learning curve: test PER against minutes of labelled speech",
                         ("set", "label min", "condition", "budget", "PER %"), sorted(curve, key=lambda row: (row[2], float(row[1])))))
+    at_default = {(r.condition, r.size, r.seed) for r in results if budget(r) == "recipe default"}
     missing = [(condition, size, str(seed)) for condition in RECIPES for size in SIZES for seed in asked.all_seeds
-               if not any((r.condition, r.size, r.seed) == (condition, size, seed) and budget(r) == "recipe default" for r in results)]
+               if (condition, size, seed) not in at_default]
     if missing:
         tables.append(Table("Not run or not finished at the recipe's default budget (no cached result)", ("condition", "size", "seed"), missing,
                             "These combinations have no result in the results folder; nothing above stands in for them."))
