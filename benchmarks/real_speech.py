@@ -13,6 +13,9 @@ stops early on dev PER and averages its best checkpoints; `fieldasr export` bund
   bilstm    recipes/ctc/hparams/small_real_data_bilstm.yaml (the architecture comparison)
   transfer  recipes/transfer/hparams/small_real_data.yaml from the demo's multilingual phone bundle
             (synthetic speech of 5 languages; `python -m fieldasr_examples.demo` builds it, --bundle names it)
+  transfer_rich  the same recipe from a richer multilingual source: the scratch recipe's model trained on 10 languages
+            of synthetic speech with many voices, half of it noisy and reverberant (benchmarks/multilingual_source.py
+            builds it into WORK/sources/rich at the condition's first run)
 
 Scores on the test set: PER of greedy decoding (word boundaries not counted); WER and CER of lexicon + word-trigram
 beam search, lexicon (G2P) and LM from the training text only, and again with both from the training text plus a
@@ -46,6 +49,7 @@ import yaml
 from benchmarks.benchmark_doc import Table, add_report_option, write_benchmark_doc
 from benchmarks.crosslingual_protocol import (label_words, log_probabilities, minutes, normalised_lines, oov_rate, subset, take_minutes,
                                               to_16k_wav, udhr_lines, word_lexicon)
+from benchmarks.multilingual_source import build_source, source_table
 from fieldasr.bundle import export_experiment, load_bundle
 from fieldasr.data import Corpus
 from fieldasr.decode import BeamDecoder, NgramModel, greedy_decode
@@ -66,6 +70,7 @@ RECIPES = {
     "scratch": "recipes/ctc/hparams/small_real_data.yaml",
     "bilstm": "recipes/ctc/hparams/small_real_data_bilstm.yaml",
     "transfer": "recipes/transfer/hparams/small_real_data.yaml",
+    "transfer_rich": "recipes/transfer/hparams/small_real_data.yaml",
 }
 SIZES = {"10": 10.0, "30": 30.0, "full": None}
 SPLIT_SEED = 0  # the test/train split is the same for every training seed
@@ -232,6 +237,8 @@ def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Cor
                  "trainer.progress_bar=false", *extra_overrides]
     if condition == "transfer":
         overrides.append(f"transfer.init_from={bundle}")
+    elif condition == "transfer_rich":
+        overrides.append(f"transfer.init_from={build_source(work)}")
     print(f"== {name}: {RECIPES[condition]} {' '.join(overrides)}", flush=True)
     set_aside_earlier_run_folder(condition, name, [*extra_overrides], work / "runs")
     resumed = any((experiment / "checkpoints").glob("CKPT+*"))
@@ -507,7 +514,8 @@ def main(argv: Sequence[str] | None = None) -> list[RunResult]:
     if str(arguments.output) != "-":
         command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/real_speech.py", *argv])
         path = write_benchmark_doc(arguments.output, "Real-speech benchmark: the small-data recipes on real Dutch",
-                                   [*result_tables(results, corpora, arguments), dev_curves(results, work / "runs")], command=command)
+                                   [*result_tables(results, corpora, arguments), *source_table(work), dev_curves(results, work / "runs")],
+                                   command=command)
         print(f"wrote {path}", flush=True)
     return results
 
