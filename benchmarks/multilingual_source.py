@@ -88,7 +88,17 @@ def build_corpus(folder: Path) -> tuple[Corpus, Corpus]:
         print(f"left out {len(without_phones)} utterances without G2P phones", flush=True)
         kept = tuple(segment for segment in merged.segments if segment.phones)
         merged = Corpus({s.recording_id: merged.recordings[s.recording_id] for s in kept}, kept)
-    return split_by_text(merged, DEV_UTTERANCES_PER_LANGUAGE)
+    train, dev = split_by_text(merged, DEV_UTTERANCES_PER_LANGUAGE)
+    return train, without_unseen_phones(dev, {phone for segment in train.segments for phone in segment.phones or ()})
+
+
+def without_unseen_phones(dev: Corpus, known: set[str]) -> Corpus:
+    """Dev utterances whose phones all occur in training (the model has no output for another), the rest counted."""
+    kept = tuple(segment for segment in dev.segments if set(segment.phones or ()) <= known)
+    if len(kept) < len(dev.segments):
+        unseen = sorted({phone for segment in dev.segments for phone in segment.phones or ()} - known)
+        print(f"left {len(dev.segments) - len(kept)} dev utterances out: phones never in training ({' '.join(unseen)})", flush=True)
+    return Corpus({s.recording_id: dev.recordings[s.recording_id] for s in kept}, kept)
 
 
 def build_source(work: Path) -> Path:

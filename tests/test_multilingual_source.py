@@ -2,7 +2,7 @@
 syntheses with the same ids are kept apart, and the dev set holds whole texts, never heard in training."""
 from __future__ import annotations
 
-from benchmarks.multilingual_source import prefixed, split_by_text
+from benchmarks.multilingual_source import prefixed, split_by_text, without_unseen_phones
 from fieldasr.data import Corpus, Recording, Segment
 
 
@@ -26,3 +26,11 @@ def test_dev_takes_whole_texts_per_language_and_training_never_hears_them():
     assert sorted(s.id for s in dev.segments) == ["deu-0", "deu-2", "eng-0", "eng-2"]  # every reading of the dev text
     assert {s.text for s in train.segments} == {"b", "c", "y"}
     assert set(train.recordings) == {s.recording_id for s in train.segments}
+
+
+def test_a_dev_utterance_with_a_phone_never_trained_is_left_out_and_counted(capsys):
+    dev = corpus([("pol-0", "pol", "a"), ("pol-1", "pol", "b")])
+    dev = Corpus(dev.recordings, (dev.segments[0].with_(phones=("a", "ɡʲ")), dev.segments[1]))
+    kept = without_unseen_phones(dev, {"a"})
+    assert [s.id for s in kept.segments] == ["pol-1"] and set(kept.recordings) == {"pol-1"}
+    assert "left 1 dev utterances out: phones never in training (ɡʲ)" in capsys.readouterr().out
