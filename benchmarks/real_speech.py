@@ -333,13 +333,13 @@ def score_test_set(model: torch.nn.Module, vocabulary: Vocabulary, test: Corpus,
     training_words = {word for line in training_text for word in line.split()}
     known = {word: pronunciation for word, pronunciation in lexicon.items() if word in training_words}
     extra = larger_text()
+    texts = {s.id: s.text or "" for s in test.segments}
     scores = {"per": score(references, phones, unit="phone").rate}
     for suffix, text, words_known in (("", training_text, known), ("_larger_text", [*training_text, *extra.lines], extra.lexicon | known)):
         arpa = folder / f"words{suffix}.arpa"
         NgramModel(text, order=3).write_arpa(arpa)
         decoder = BeamDecoder(vocabulary, lexicon=words_known, lm_path=arpa, lm_weight=lm_weight, word_score=word_score)
         words = {identifier: decoder.decode(emission[None])[0][0].text if emission.shape[0] else "" for identifier, emission in emissions}
-        texts = {s.id: s.text or "" for s in test.segments}
         scores |= {f"wer{suffix}": score(texts, words, unit="word").rate, f"cer{suffix}": score(texts, words, unit="char").rate,
                    f"oov_rate{suffix}": oov_rate(test, words_known)}
     return scores
@@ -455,7 +455,7 @@ def load_results(folder: Path) -> list[RunResult]:
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,30,full", help=f"comma-separated training sets, of: {', '.join(SIZES)}")
-    parser.add_argument("--conditions", default="scratch,transfer", help=f"comma-separated, of: {', '.join(RECIPES)}")
+    parser.add_argument("--conditions", default="scratch,transfer,transfer_rich", help=f"comma-separated, of: {', '.join(RECIPES)}")
     parser.add_argument("--seeds", default="1,2", help="comma-separated training seeds")
     parser.add_argument("--all-seeds", default="1,2", help="the seeds the report expects (missing ones are listed as not run)")
     parser.add_argument("--test-minutes", type=float, default=16.0, help="whole levels are held out until the test set has this much")
