@@ -2,8 +2,9 @@
 
 Issue #14 asks whether transfer to real speech fails because the demo's multilingual model is weak: 5 languages of
 clean espeak-ng speech, 0.7 M weights, 200 steps. This source is what the issue suggests instead, within a CPU budget:
-  - 10 languages of synthetic UDHR speech (never Dutch, the target; German and English are its relatives), each text
-    read by two of 8 espeak-ng voice variants per language with their own pitch, pitch range and rate;
+  - 10 languages of synthetic UDHR speech (never Dutch, the target; German and English are its relatives), 120
+    utterances per language and half, by 8 espeak-ng voice variants with their own pitch, pitch range and rate
+    (a text the UDHR has fewer passages than that for is read again by another voice);
   - half of it clean, half with white noise (15 dB SNR) and a synthetic room reverb (another 8 voices);
   - the scratch recipe's model (`recipes/ctc/hparams/small_real_data.yaml`: Conformer `size: small`, 80 mel bins,
     2.2 M weights), trained by `recipes/multilingual` for SOURCE_STEPS steps with the same batches and schedule.
@@ -35,7 +36,7 @@ from fieldasr.train.recipe import run_recipe_file
 from fieldasr_examples.corpora import build_synthetic_corpus
 
 LANGUAGES = ("eng", "deu", "fra", "spa", "ita", "por", "pol", "fin", "ind", "swh")
-UTTERANCES_PER_LANGUAGE = 120  # per half (clean, noisy): about 90-120 UDHR passages, so most texts twice per half
+UTTERANCES_PER_LANGUAGE = 120  # per half (clean, noisy)
 SPEAKERS_PER_LANGUAGE = 8  # per half
 NOISY = {"noise_snr_db": 15.0, "reverb": True}
 DEV_UTTERANCES_PER_LANGUAGE = 6  # held out (whole texts) for the source's own dev PER
