@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.benchmark_doc import Table
+from benchmarks.crosslingual_protocol import subset
 from fieldasr.bundle import export_experiment
 from fieldasr.data import Corpus
 from fieldasr.files import atomic_write_text
@@ -65,11 +66,8 @@ def split_by_text(corpus: Corpus, per_language: int) -> tuple[Corpus, Corpus]:
         if len(texts) < per_language and segment.text not in texts:
             texts.append(segment.text)
     is_dev = [segment.text in dev_texts.get(segment.language or "", ()) for segment in corpus.segments]
-    parts = []
-    for wanted in (False, True):
-        chosen = tuple(segment for segment, dev in zip(corpus.segments, is_dev) if dev == wanted)
-        parts.append(Corpus({s.recording_id: corpus.recordings[s.recording_id] for s in chosen}, chosen))
-    return parts[0], parts[1]
+    return (subset(corpus, (segment for segment, dev in zip(corpus.segments, is_dev) if not dev)),
+            subset(corpus, (segment for segment, dev in zip(corpus.segments, is_dev) if dev)))
 
 
 def build_corpus(folder: Path) -> tuple[Corpus, Corpus]:
@@ -84,22 +82,21 @@ def build_corpus(folder: Path) -> tuple[Corpus, Corpus]:
                   f"{sum(result.audio_seconds.values()) / 3600:.2f} h in {result.elapsed_seconds:.0f} s", flush=True)
         halves.append(prefixed(Corpus.load(part), f"{name}-"))
     merged = Corpus({**halves[0].recordings, **halves[1].recordings}, halves[0].segments + halves[1].segments)
-    without_phones = [segment.id for segment in merged.segments if not segment.phones]
-    if without_phones:
-        print(f"left out {len(without_phones)} utterances without G2P phones", flush=True)
-        kept = tuple(segment for segment in merged.segments if segment.phones)
-        merged = Corpus({s.recording_id: merged.recordings[s.recording_id] for s in kept}, kept)
+    kept = subset(merged, (segment for segment in merged.segments if segment.phones))
+    if len(kept.segments) < len(merged.segments):
+        print(f"left out {len(merged.segments) - len(kept.segments)} utterances without G2P phones", flush=True)
+    merged = kept
     train, dev = split_by_text(merged, DEV_UTTERANCES_PER_LANGUAGE)
     return train, without_unseen_phones(dev, {phone for segment in train.segments for phone in segment.phones or ()})
 
 
 def without_unseen_phones(dev: Corpus, known: set[str]) -> Corpus:
     """Dev utterances whose phones all occur in training (the model has no output for another), the rest counted."""
-    kept = tuple(segment for segment in dev.segments if set(segment.phones or ()) <= known)
-    if len(kept) < len(dev.segments):
+    kept = subset(dev, (segment for segment in dev.segments if set(segment.phones or ()) <= known))
+    if len(kept.segments) < len(dev.segments):
         unseen = sorted({phone for segment in dev.segments for phone in segment.phones or ()} - known)
-        print(f"left {len(dev.segments) - len(kept)} dev utterances out: phones never in training ({' '.join(unseen)})", flush=True)
-    return Corpus({s.recording_id: dev.recordings[s.recording_id] for s in kept}, kept)
+        print(f"left {len(dev.segments) - len(kept.segments)} dev utterances out: phones never in training ({' '.join(unseen)})", flush=True)
+    return kept
 
 
 def build_source(work: Path) -> Path:

@@ -228,6 +228,12 @@ def result_name(condition: str, size: str, seed: int, overrides: Sequence[str]) 
     return run_name(condition, size, seed) + suffix
 
 
+def run_folder_name(result: RunResult) -> str:
+    """The run folder a result was trained in (an earlier preset's was renamed by set_aside_earlier_run_folder)."""
+    return result_name(result.condition, result.size, result.seed, result.overrides) + (
+        preset_suffix(result.recipe_settings) if earlier_preset(result) else "")
+
+
 def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Corpus], work: Path, bundle: Path,
                     lm_weight: float, word_score: float, extra_overrides: Sequence[str] = ()) -> RunResult:
     name = result_name(condition, size, seed, extra_overrides)
@@ -266,8 +272,7 @@ def add_larger_text_scores(results_dir: Path, corpora: dict[str, Corpus], work: 
         result = run_result(json.loads(path.read_text(encoding="utf-8")))
         if result.wer_larger_text is not None:
             continue
-        folder = work / "runs" / (result_name(result.condition, result.size, result.seed, result.overrides)
-                                  + (preset_suffix(result.recipe_settings) if earlier_preset(result) else ""))
+        folder = work / "runs" / run_folder_name(result)
         if not (folder / "bundle" / "bundle.json").is_file():
             print(f"== {path.stem}: no bundle in {folder}, larger-text scores not added", flush=True)
             continue
@@ -417,8 +422,7 @@ def result_tables(results: Sequence[RunResult], corpora: dict[str, Corpus], aske
 def dev_curves(results: Sequence[RunResult], runs: Path, marks: Sequence[int] = (100, 200, 400, 700, 1000, 1500, 2000, 3000)) -> Table:
     """Dev PER (the recipe's held-out dev set, greedy, word boundaries counted) at given steps and the wall minutes
     to reach them: from every kept result, and from the log.csv of runs still unfinished in the work folder."""
-    curves = {result_name(r.condition, r.size, r.seed, r.overrides) + (preset_suffix(r.recipe_settings) if earlier_preset(r) else ""): r.dev_curve
-              for r in results}
+    curves = {run_folder_name(r): r.dev_curve for r in results}
     for folder in sorted(path for path in runs.glob("*") if (path / "log.csv").is_file() and not path.is_symlink()):
         # An exported bundle means the run finished: without a result here, it is another results folder's run
         # (benchmarks/continued_pretraining.py trains in this runs folder too), not an unfinished one.
