@@ -11,13 +11,14 @@ the encoder of `recipes/ctc/hparams/small_real_data.yaml`, then that recipe's ph
 (d) (b) + as many extra SSL steps on the seen-language audio only: the compute-matched control for "more SSL"
     against "target audio".
 
-Each CTC run is `benchmarks/real_speech.py`'s scratch condition (same data, recipe, scoring) with `model.init_from`;
+Each CTC run is `benchmarks/real_speech.py`'s scratch condition (same data, recipe, scoring) with `model.init_from`
+and, with --fine-tuning other than `recipe`, one change in how (b)-(d) fine-tune a pretrained encoder (FINE_TUNING);
 (a) reuses that benchmark's cached scratch result of the same size and seed when there is one. Results are cached
 per run in docs/benchmarks/continued_pretraining_results/ (a killed run resumes), SSL stages in --work-dir.
 Nothing is tuned on the test set: all settings are fixed in this file.
 
     PYTHONPATH=. python benchmarks/continued_pretraining.py [--conditions a,b,c,d] [--seeds 1,2,3] [--sizes 10]
-        [--ssl-only] [--report-only] [--threads 1]
+        [--fine-tuning recipe] [--ssl-only] [--report-only] [--threads 1]
 """
 from __future__ import annotations
 
@@ -63,6 +64,14 @@ MULTILINGUAL = SSLStage("multilingual", steps=1500, lr=1e-3, warmup_steps=50)
 CONTINUED_TARGET = SSLStage("continued_target", steps=1000, lr=5e-4, warmup_steps=100)
 CONTINUED_SEEN = SSLStage("continued_seen", steps=1000, lr=5e-4, warmup_steps=100)
 SSL_BATCH_SECONDS = 20.0
+# How (b)-(d) fine-tune the SSL encoder; (a) always trains the recipe as it is. `recipe`: unchanged, every weight at the
+# recipe's learning rate from step 0. The others are the usual ways to keep a new output layer's first, random
+# gradients from undoing what pretraining learned (wav2vec 2.0's frozen start; a lower rate for the encoder).
+FINE_TUNING = {
+    "recipe": (),
+    "frozen_start": ("model.freeze_encoder_steps=500",),  # half the recipe's 1,000 warm-up steps
+    "slow_encoder": ("trainer.encoder_lr=1e-4",),  # a fifth of the recipe's 5e-4 for all but the output layer
+}
 
 SETTINGS = (  # fixed here, not tuned on the test set
     ("encoder", "recipes/ctc small_real_data's Conformer (size small: 80 mel bins, 144 wide, 4 blocks, 2.2 M weights)"),
@@ -72,7 +81,8 @@ SETTINGS = (  # fixed here, not tuned on the test set
                    f"{MULTILINGUAL.lr:g}; (c) and (d) continue (b) for {CONTINUED_TARGET.steps} steps each, warm-up again "
                    f"({CONTINUED_TARGET.warmup_steps} steps) to lr {CONTINUED_TARGET.lr:g}; then linear decay to 0"),
     ("CTC", "recipes/ctc/hparams/small_real_data.yaml unchanged (speed perturbation, 1,000 warm-up steps to 5e-4, early stopping "
-            "on dev PER, best-5 checkpoint averaging); (b)-(d) differ from (a) only by model.init_from"),
+            "on dev PER, best-5 checkpoint averaging); (b)-(d) differ from (a) by model.init_from and, in the fine-tuning "
+            "variants, by one setting: " + "; ".join(f"{name}: {' '.join(settings) or 'none'}" for name, settings in FINE_TUNING.items())),
     ("scoring", "as benchmarks/real_speech.py: greedy PER on the scene-disjoint test set, word boundaries not counted"),
 )
 
@@ -122,9 +132,20 @@ class ConditionResult:
     condition: str
     run: real_speech.RunResult
     source: str  # where the result was trained: this benchmark, or real_speech's cache for (a)
+    fine_tuning: str = "recipe"  # of FINE_TUNING; (a) always "recipe"
+
+    @property
+    def name(self) -> str:
+        return f"({self.condition})" + ("" if self.fine_tuning == "recipe" else f" {self.fine_tuning}")
 
 
-def train_condition(condition: str, size: str, seed: int, checkpoints: dict[str, Path], corpora: dict[str, Corpus], arguments) -> ConditionResult:
+def result_file(condition: str, fine_tuning: str, size: str, seed: int) -> str:
+    variant = "" if condition == "a" or fine_tuning == "recipe" else f"-{fine_tuning}"
+    return f"{condition}{variant}-{size}-seed{seed}.json"
+
+
+def train_condition(condition: str, fine_tuning: str, size: str, seed: int, checkpoints: dict[str, Path], corpora: dict[str, Corpus],
+                    arguments) -> ConditionResult:
     if condition == "a":
         cached = arguments.real_speech_results / f"{real_speech.result_name('scratch', size, seed, ())}.json"
         run = real_speech.run_result(json.loads(cached.read_text(encoding="utf-8"))) if cached.is_file() else None
@@ -132,21 +153,23 @@ def train_condition(condition: str, size: str, seed: int, checkpoints: dict[str,
             return ConditionResult("a", run, f"real_speech results ({cached.name})")
         overrides: list[str] = []
     else:
-        overrides = [f"model.init_from={checkpoints[condition]}"]
+        overrides = [f"model.init_from={checkpoints[condition]}", *FINE_TUNING[fine_tuning]]
     run = real_speech.train_and_score("scratch", size, seed, corpora, arguments.work_dir, Path("unused"), 1.0, 0.0, overrides)
-    return ConditionResult(condition, run, "this benchmark")
+    return ConditionResult(condition, run, "this benchmark", "recipe" if condition == "a" else fine_tuning)
 
 
 def save(result: ConditionResult, folder: Path) -> None:
-    record = {"condition": result.condition, "source": result.source, "run": asdict(result.run)}
-    atomic_write_text(folder / f"{result.condition}-{result.run.size}-seed{result.run.seed}.json", json.dumps(record, indent=1))
+    record = {"condition": result.condition, "fine_tuning": result.fine_tuning, "source": result.source, "run": asdict(result.run)}
+    path = folder / result_file(result.condition, result.fine_tuning, result.run.size, result.run.seed)
+    atomic_write_text(path, json.dumps(record, indent=1))
 
 
 def load(folder: Path) -> list[ConditionResult]:
     results = []
     for path in sorted(folder.glob("*.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
-        results.append(ConditionResult(record["condition"], real_speech.run_result(record["run"]), record["source"]))
+        results.append(ConditionResult(record["condition"], real_speech.run_result(record["run"]), record["source"],
+                                       record.get("fine_tuning", "recipe")))
     return results
 
 
@@ -190,25 +213,37 @@ def paired(results: dict[str, dict[int, float]], better: str, other: str) -> tup
     x, y = [results[better][s] for s in seeds], [results[other][s] for s in seeds]
     test = stats.ttest_rel(x, y)
     relative = 1 - statistics.mean(x) / statistics.mean(y)
-    return (f"({better}) vs ({other})", ",".join(map(str, seeds)), " ".join(f"{100 * (a - b):+.1f}" for a, b in zip(x, y)),
+    return (f"{better} vs {other}", ",".join(map(str, seeds)), " ".join(f"{100 * (a - b):+.1f}" for a, b in zip(x, y)),
             f"{100 * relative:+.1f} %", f"{test.pvalue:.3f}")
 
 
+def comparisons(names: Sequence[str]) -> list[tuple[str, str]]:
+    """The pairs the issue asks about, within each fine-tuning variant, and each variant against the recipe."""
+    pairs = []
+    for variant in FINE_TUNING:
+        suffix = "" if variant == "recipe" else f" {variant}"
+        pairs += [(f"(c){suffix}", f"(d){suffix}"), (f"(c){suffix}", "(a)"), (f"(b){suffix}", "(a)"), (f"(d){suffix}", f"(b){suffix}")]
+        if suffix:
+            pairs += [(f"({condition}){suffix}", f"({condition})") for condition in "bcd"]
+    return [(first, second) for first, second in pairs if first in names and second in names]
+
+
 def result_tables(results: Sequence[ConditionResult]) -> list[Table]:
-    rows = [(f"({r.condition})", r.run.size, r.run.seed, f"{100 * r.run.per:.1f}", f"{100 * r.run.wer:.1f}",
+    rows = [(r.name, r.run.size, r.run.seed, f"{100 * r.run.per:.1f}", f"{100 * r.run.wer:.1f}",
              str(r.run.steps) + ("*" if r.run.stopped_early_at_step is not None else ""), f"{r.run.cpu_seconds / 60:.1f}",
-             r.run.commit, r.source) for r in sorted(results, key=lambda r: (r.run.size, r.condition, r.run.seed))]
+             r.run.commit, r.source) for r in sorted(results, key=lambda r: (r.run.size, r.fine_tuning != "recipe", r.name, r.run.seed))]
     tables = [Table("Test PER of each run", ("condition", "labels", "seed", "PER %", "WER %", "steps", "CPU min", "commit", "trained by"), rows,
                     "steps*: stopped early on dev PER. WER: lexicon + word trigram from the training text (as real_speech.py).")]
     for size in sorted({r.run.size for r in results}):
-        by_condition: dict[str, dict[int, float]] = {}
+        by_name: dict[str, dict[int, float]] = {}
+        described = {}
         for r in results:
             if r.run.size == size:
-                by_condition.setdefault(r.condition, {})[r.run.seed] = r.run.per
-        summary = [(f"({name}) {CONDITIONS[name]}", ",".join(map(str, sorted(pers))), real_speech.spread(list(pers.values())))
-                   for name, pers in sorted(by_condition.items())]
-        tests = [row for row in (paired(by_condition, "c", "d"), paired(by_condition, "c", "a"), paired(by_condition, "b", "a"),
-                                 paired(by_condition, "d", "b")) if row]
+                by_name.setdefault(r.name, {})[r.run.seed] = r.run.per
+                described[r.name] = CONDITIONS[r.condition] + ("" if r.fine_tuning == "recipe" else f"; fine-tuned with {' '.join(FINE_TUNING[r.fine_tuning])}")
+        summary = [(f"{name} {described[name]}", ",".join(map(str, sorted(pers))), real_speech.spread(list(pers.values())))
+                   for name, pers in sorted(by_name.items(), key=lambda item: (" " in item[0], item[0]))]
+        tests = [row for row in (paired(by_name, first, second) for first, second in comparisons(list(by_name))) if row]
         tables.append(Table(f"{size} min of labels: mean test PER (± half the range over seeds)", ("condition", "seeds", "PER %"), summary))
         if tests:
             tables.append(Table(f"{size} min of labels: paired comparisons over seeds",
@@ -222,6 +257,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--conditions", default="a,b,c,d", help="comma-separated, of a, b, c, d")
     parser.add_argument("--sizes", default="10", help=f"comma-separated label sets of real_speech.py, of: {', '.join(real_speech.SIZES)}")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated CTC training seeds")
+    parser.add_argument("--fine-tuning", default="recipe", choices=sorted(FINE_TUNING), help="how (b)-(d) fine-tune the SSL encoder")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of this process")
     parser.add_argument("--work-dir", type=Path, default=Path("exp/real_speech"), help="real_speech.py's data and run folders (SSL under ssl/)")
     parser.add_argument("--results-dir", type=Path, default=Path("docs/benchmarks/continued_pretraining_results"))
@@ -252,13 +288,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             for size in arguments.sizes.split(","):
                 for seed in arguments.seed_list:
                     for condition in arguments.condition_list:
-                        if (arguments.results_dir / f"{condition}-{size}-seed{seed}.json").is_file():
+                        if (arguments.results_dir / result_file(condition, arguments.fine_tuning, size, seed)).is_file():
                             print(f"== ({condition}) {size} seed {seed}: cached, skipped", flush=True)
                             continue
                         started = time.perf_counter()
-                        result = train_condition(condition, size, seed, checkpoints, corpora, arguments)
+                        result = train_condition(condition, arguments.fine_tuning, size, seed, checkpoints, corpora, arguments)
                         save(result, arguments.results_dir)
-                        print(f"== ({condition}) {size} seed {seed}: PER {100 * result.run.per:.1f} % "
+                        print(f"== {result.name} {size} seed {seed}: PER {100 * result.run.per:.1f} % "
                               f"({(time.perf_counter() - started) / 60:.1f} min)", flush=True)
     if arguments.ssl_only or str(arguments.output) == "-":
         return

@@ -1,4 +1,4 @@
-"""Conformer on filterbanks: frame arithmetic and SpecAugment."""
+"""Conformer on filterbanks: frame arithmetic, SpecAugment, an encoder kept frozen for the first steps."""
 from __future__ import annotations
 
 import torch
@@ -28,3 +28,16 @@ def test_spec_augment_masks_only_while_training():
     features = torch.randn(3, 100, 40) + 10
     assert (augment.train()(features) == 0).any()
     assert torch.equal(augment.eval()(features), features)
+
+
+def test_encoder_frozen_for_the_first_steps_only():
+    model = ConformerCTC(TINY_CONFORMER, vocab_size=6).train()
+    model.freeze_encoder_steps = 2
+    waveforms, lengths = torch.randn(1, 8000), torch.tensor([8000])
+    encoder_weights = [model.subsampling[0].weight, model.projection.weight, next(model.conformer.parameters())]
+    for step, encoder_learns in [(0, False), (1, False), (2, True)]:
+        model.zero_grad()
+        model.set_training_step(step)
+        model(waveforms, lengths)[0].sum().backward()
+        assert all((weight.grad is not None) == encoder_learns for weight in encoder_weights)
+        assert model.head.weight.grad is not None

@@ -127,6 +127,12 @@ def test_wav2vec2_settings_are_refused_for_a_conformer(recipe, setting):
         load(recipe, "model.architecture=conformer_ctc", setting)
 
 
+def test_a_frozen_encoder_is_refused_for_a_bilstm(recipe):
+    with pytest.raises(ConfigError, match=r"model.freeze_encoder_steps: bilstm_ctc has no pretrained encoder to keep frozen"):
+        load(recipe, "model.architecture=bilstm_ctc", "model.freeze_encoder_steps=5")
+    assert load(recipe, "model.architecture=conformer_ctc", "model.freeze_encoder_steps=5").model.freeze_encoder_steps == 5
+
+
 def test_a_base_that_does_not_resolve_says_where_it_looked(recipe, tmp_path):
     copied = tmp_path / "elsewhere" / "mine.yaml"
     copied.parent.mkdir()

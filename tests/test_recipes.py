@@ -85,9 +85,15 @@ def test_multilingual_recipes_and_crosslingual_transfer(bilingual_corpus, tmp_pa
     assert set(report["mean_initialised"]) == set(unseen[1:])
     assert "<blank>" in report["copied"]
 
-    # By default every unseen phone starts from its panphon feature-nearest phone of the source model.
+    # By default every unseen phone starts from its panphon feature-nearest phone of the source model. With the
+    # encoder frozen for both steps, only the output layer moves away from the bundle's.
     run_recipe(RECIPES / "transfer/hparams/example_language.yaml", tmp_path / "transfer_default", tmp_path / "es",
-               f"transfer.init_from={tmp_path / 'multi_bundle'}", "data.speed_factors=[]")
+               f"transfer.init_from={tmp_path / 'multi_bundle'}", "data.speed_factors=[]", "model.freeze_encoder_steps=2")
+    CliRunner().invoke(cli, ["export", str(tmp_path / "transfer_default"), str(tmp_path / "es_bundle")], catch_exceptions=False)
+    # (Batch-norm statistics in the Conformer blocks do follow the new language's audio: buffers, not weights.)
+    source, adapted = (dict(load_bundle(tmp_path / name).model.named_parameters()) for name in ("multi_bundle", "es_bundle"))
+    assert all(torch.equal(source[name], value) for name, value in adapted.items() if not name.startswith("head."))
+    assert not torch.equal(source["head.weight"][:1], adapted["head.weight"][:1])  # <blank>, copied, then trained
     default = json.loads((tmp_path / "transfer_default/output_transfer.json").read_text())
     assert set(default["initialised_from"]) == set(unseen) and not default["mean_initialised"]
     assert all(phone in source_tokens for phone, _ in default["initialised_from"].values())

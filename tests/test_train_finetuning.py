@@ -9,7 +9,7 @@ import pytest
 import torch
 from train_toy import ToyDataset, ToyTask, collate
 
-from fieldasr.models import TINY_WAV2VEC2, Wav2Vec2CTC
+from fieldasr.models import TINY_CONFORMER, TINY_WAV2VEC2, ConformerCTC, Wav2Vec2CTC
 from fieldasr.text import Vocabulary
 from fieldasr.train import TaskOutput, Trainer, TrainerOptions
 from fieldasr.train.optimizers import parameter_groups
@@ -42,6 +42,15 @@ def test_parameter_groups_split_encoder_from_new_layers():
     assert {id(p) for p in model.head.parameters()} | {id(p) for p in model.adapters.parameters()} == {id(p) for p in new["params"]}
     (single,) = parameter_groups(task, lr=1e-3, encoder_lr=None)
     assert len(single["params"]) == len(encoder["params"]) + len(new["params"])
+
+
+def test_a_conformers_encoder_is_everything_but_its_output_layer():
+    model = ConformerCTC(TINY_CONFORMER, 5)
+    task = torch.nn.ModuleDict({"task": CTCTask(model, Vocabulary.build([["a", "b", "c"]]))})
+    encoder, new = parameter_groups(task, lr=1e-3, encoder_lr=1e-5)
+    assert {id(p) for p in new["params"]} == {id(p) for p in model.head.parameters()}
+    assert {id(p) for p in encoder["params"]} == {id(p) for name, p in model.named_parameters() if not name.startswith("head.")}
+    assert len(encoder["params"]) > 10  # subsampling, projection, every Conformer block
 
 
 def test_encoder_learns_at_its_own_rate(tmp_path):

@@ -122,11 +122,19 @@ class ConformerEncoder(torch.nn.Module):
 
 class ConformerCTC(ConformerEncoder):
     architecture = "conformer_ctc"
+    new_layers = ("head",)  # everything else is the encoder (`trainer.encoder_lr`, `model.freeze_encoder_steps`)
 
     def __init__(self, config: ConformerConfig, vocab_size: int) -> None:
         super().__init__(config)
         self.vocab_size = vocab_size
         self.head = torch.nn.Linear(config.hidden_size, vocab_size)
+        # Training only, not part of model_config: the output layer alone learns for the first steps, so a new head
+        # over a pretrained encoder (SSL weights, another language's bundle) does not push large random gradients into it.
+        self.freeze_encoder_steps = 0
+        self.training_step = 0
+
+    def set_training_step(self, step: int) -> None:
+        self.training_step = step
 
     @classmethod
     def from_model_config(cls, config: dict[str, Any]) -> "ConformerCTC":
@@ -141,5 +149,8 @@ class ConformerCTC(ConformerEncoder):
         self.vocab_size = head.out_features
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor, languages: Sequence[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        local, frame_lengths = self.local_features(waveforms, lengths)
-        return self.head(self.context(self.projection(local), frame_lengths)), frame_lengths
+        frozen = self.training and self.training_step < self.freeze_encoder_steps
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
+            local, frame_lengths = self.local_features(waveforms, lengths)
+            hidden = self.context(self.projection(local), frame_lengths)
+        return self.head(hidden), frame_lengths

@@ -28,8 +28,6 @@ class ModelSettings(Protocol):
     @property
     def freeze_feature_encoder(self) -> bool: ...
     @property
-    def freeze_encoder_steps(self) -> int: ...
-    @property
     def adapter_languages(self) -> str | Sequence[str]: ...
     @property
     def train_only_adapters(self) -> bool: ...
@@ -58,7 +56,6 @@ def model_from_settings(settings: ModelSettings, vocabulary_size: int, train_lan
     adapters = settings.adapter_languages
     options = {
         "freeze_feature_encoder": settings.freeze_feature_encoder,
-        "freeze_encoder_steps": settings.freeze_encoder_steps,
         "adapter_languages": sorted(set(train_languages)) if adapters == "auto" else list(adapters),
         "gradient_checkpointing": settings.gradient_checkpointing,
     }

@@ -143,6 +143,15 @@ class Wav2Vec2CTC(torch.nn.Module):
     def set_training_step(self, step: int) -> None:
         self.training_step = step
 
+    @property
+    def freeze_encoder_steps(self) -> int:
+        """Training only: the output layer (and adapters) alone learn for these many optimizer steps."""
+        return self.settings["freeze_encoder_steps"]
+
+    @freeze_encoder_steps.setter
+    def freeze_encoder_steps(self, steps: int) -> None:
+        self.settings["freeze_encoder_steps"] = steps
+
     def frame_lengths(self, sample_lengths: torch.Tensor) -> torch.Tensor:
         return self.encoder_inputs.frame_lengths(self.encoder, sample_lengths)
 
@@ -154,7 +163,7 @@ class Wav2Vec2CTC(torch.nn.Module):
         """Logits (batch, frames, vocabulary) and the number of real frames per utterance."""
         if self.adapters is not None:
             self.adapters.select(languages)
-        frozen = self.training and self.training_step < self.settings["freeze_encoder_steps"]
+        frozen = self.training and self.training_step < self.freeze_encoder_steps
         with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
             hidden = self.hidden_states(waveforms, lengths)
         return self.head(self.dropout(hidden)), self.frame_lengths(lengths)

@@ -3,7 +3,9 @@
 Fine-tuning recipes (SpeechBrain's wav2vec 2.0 CTC recipes, Hugging Face's) give the pretrained encoder a
 learning rate 10-100 times lower than the freshly initialised output layer and adapters. Parameters are split by
 name: those under a module called `encoder` (at any depth, e.g. `model.encoder.*`, or `module.model.encoder.*`
-under DDP) form the encoder group; everything else, adapters included, is "new".
+under DDP) form the encoder group, and so does all of a model that names its own new layers (`new_layers`: the
+Conformer, whose encoder is the model itself and whose new layer is `head`) but those layers; everything else,
+adapters included, is "new".
 """
 from __future__ import annotations
 
@@ -15,8 +17,17 @@ import torch
 ENCODER_MODULE = "encoder"
 
 
-def is_encoder_parameter(name: str) -> bool:
-    return ENCODER_MODULE in name.split(".")[:-1]
+def encoder_parameter_names(module: torch.nn.Module) -> set[str]:
+    """Names (as `module.named_parameters()` gives them) of the pretrained encoder's parameters."""
+    names = {name for name, _ in module.named_parameters() if ENCODER_MODULE in name.split(".")[:-1]}
+    for prefix, owner in module.named_modules():
+        new_layers = getattr(owner, "new_layers", None)
+        if new_layers is None:
+            continue
+        for name, _ in owner.named_parameters():
+            if name.split(".")[0] not in new_layers:
+                names.add(f"{prefix}.{name}" if prefix else name)
+    return names
 
 
 def parameter_groups(module: torch.nn.Module, lr: float, encoder_lr: float | None) -> list[dict]:
@@ -25,8 +36,9 @@ def parameter_groups(module: torch.nn.Module, lr: float, encoder_lr: float | Non
     trainable = [(name, parameter) for name, parameter in module.named_parameters() if parameter.requires_grad]
     if encoder_lr is None:
         return [{"name": "all", "params": [parameter for _, parameter in trainable], "lr": lr}]
-    encoder = [parameter for name, parameter in trainable if is_encoder_parameter(name)]
-    new = [parameter for name, parameter in trainable if not is_encoder_parameter(name)]
+    in_encoder = encoder_parameter_names(module)
+    encoder = [parameter for name, parameter in trainable if name in in_encoder]
+    new = [parameter for name, parameter in trainable if name not in in_encoder]
     groups = [{"name": "encoder", "params": encoder, "lr": encoder_lr}, {"name": "new", "params": new, "lr": lr}]
     return [group for group in groups if group["params"]]
 

@@ -66,6 +66,8 @@ def run_ctc_recipe(config: CTCRecipe | Mapping[str, Any], argv: Sequence[str] = 
             checkpoint = load_encoder_weights(model, recipe.model.init_from)
             if is_main_process():
                 print(f"encoder weights from the SSL checkpoint {checkpoint}; the output layer is new")
+    if hasattr(model, "freeze_encoder_steps"):  # the recipe's setting, also over the one a bundle was trained with
+        model.freeze_encoder_steps = recipe.model.freeze_encoder_steps
     examples = prepare_ctc_examples(train_corpus, vocabulary, data.label_unit, subwords, normaliser)
     train_set = feasible_dataset(examples, model, data.speed_factors, "train", seed + rank())  # own draws per process
     valid_set = None

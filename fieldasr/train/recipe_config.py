@@ -55,7 +55,7 @@ class ModelSection:
     gradient_checkpointing: bool = False  # wav2vec2_ctc: recompute activations in the backward pass (less memory, ~30 % slower)
     mms_adapter: str | None = None  # wav2vec2_ctc, MMS checkpoint: start its adapter from adapter.<lang>.safetensors; null: fresh
     freeze_feature_encoder: bool = True  # wav2vec2_ctc
-    freeze_encoder_steps: int = 0  # wav2vec2_ctc: train only the output layer for these many steps
+    freeze_encoder_steps: int = 0  # wav2vec2_ctc, conformer_ctc: train only the output layer (and adapters) for these many steps
     adapter_languages: Literal["auto"] | tuple[str, ...] = ()  # wav2vec2_ctc; auto: one adapter per training language
     train_only_adapters: bool = False
 
@@ -123,6 +123,9 @@ def checked_model(reader: SettingsReader, model: ModelSection, path: KeyPath) ->
                 where = path + (name,)
                 raise reader.error(where, f"{dotted(where)} is a wav2vec2_ctc setting; {model.architecture} does not use it. "
                                           f"Remove it, or set {dotted(path + ('architecture',))}: wav2vec2_ctc.")
+        if model.architecture == "bilstm_ctc" and model.freeze_encoder_steps:
+            where = path + ("freeze_encoder_steps",)
+            raise reader.error(where, f"{dotted(where)}: bilstm_ctc has no pretrained encoder to keep frozen; remove it.")
         sizes, config_type, name = from_scratch[model.architecture]
         reader.choice(path + ("size",), model.size, sizes, f" for {model.architecture}")
         _refuse_unknown_model_settings(reader, model.config, dataclasses.asdict(config_type()), path, name)

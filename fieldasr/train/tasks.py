@@ -51,9 +51,8 @@ class CTCTask(torch.nn.Module):
     def leaves_parameters_unused(self) -> bool:
         """For DDP: an encoder frozen for the first steps, per-language adapters (a batch uses those of its
         languages) and layer drop leave parameters without gradients in some steps."""
-        settings = getattr(self.model, "settings", {})
         encoder_config = getattr(getattr(self.model, "encoder", None), "config", None)
-        return bool(settings.get("freeze_encoder_steps", 0) > 0 or getattr(self.model, "adapters", None) is not None
+        return bool(getattr(self.model, "freeze_encoder_steps", 0) > 0 or getattr(self.model, "adapters", None) is not None
                     or getattr(encoder_config, "layerdrop", 0.0) > 0)
 
     def forward(self, batch: CTCBatch) -> TaskOutput:
