@@ -12,7 +12,8 @@ the encoder of `recipes/ctc/hparams/small_real_data.yaml`, then that recipe's ph
     against "target audio".
 
 Each CTC run is `benchmarks/real_speech.py`'s scratch condition (same data, recipe, scoring) with `model.init_from`
-and, with --fine-tuning other than `recipe`, one change in how (b)-(d) fine-tune a pretrained encoder (FINE_TUNING);
+and, with --fine-tuning other than `recipe`, one change in how the encoder is fine-tuned (FINE_TUNING; applied to (a)
+too, it is the control that tells the change itself from the pretraining);
 (a) reuses that benchmark's cached scratch result of the same size and seed when there is one. Results are cached
 per run in docs/benchmarks/continued_pretraining_results/ (a killed run resumes), SSL stages in --work-dir.
 Nothing is tuned on the test set: all settings are fixed in this file.
@@ -64,13 +65,15 @@ MULTILINGUAL = SSLStage("multilingual", steps=1500, lr=1e-3, warmup_steps=50)
 CONTINUED_TARGET = SSLStage("continued_target", steps=1000, lr=5e-4, warmup_steps=100)
 CONTINUED_SEEN = SSLStage("continued_seen", steps=1000, lr=5e-4, warmup_steps=100)
 SSL_BATCH_SECONDS = 20.0
-# How (b)-(d) fine-tune the SSL encoder; (a) always trains the recipe as it is. `recipe`: unchanged, every weight at the
-# recipe's learning rate from step 0. The others are the usual ways to keep a new output layer's first, random
-# gradients from undoing what pretraining learned (wav2vec 2.0's frozen start; a lower rate for the encoder).
+# How the encoder is fine-tuned. `recipe`: unchanged, every weight at the recipe's learning rate from step 0.
+# frozen_start and slow_encoder are the usual ways to keep a new output layer's first, random gradients from undoing
+# what pretraining learned (wav2vec 2.0's frozen start; a lower rate for the encoder). linear_probe never trains the
+# encoder: its PER says how much phone information the encoder's features hold as they are.
 FINE_TUNING = {
     "recipe": (),
     "frozen_start": ("model.freeze_encoder_steps=500",),  # half the recipe's 1,000 warm-up steps
     "slow_encoder": ("trainer.encoder_lr=1e-4",),  # a fifth of the recipe's 5e-4 for all but the output layer
+    "linear_probe": ("model.freeze_encoder_steps=1000000",),
 }
 
 SETTINGS = (  # fixed here, not tuned on the test set
@@ -81,8 +84,8 @@ SETTINGS = (  # fixed here, not tuned on the test set
                    f"{MULTILINGUAL.lr:g}; (c) and (d) continue (b) for {CONTINUED_TARGET.steps} steps each, warm-up again "
                    f"({CONTINUED_TARGET.warmup_steps} steps) to lr {CONTINUED_TARGET.lr:g}; then linear decay to 0"),
     ("CTC", "recipes/ctc/hparams/small_real_data.yaml unchanged (speed perturbation, 1,000 warm-up steps to 5e-4, early stopping "
-            "on dev PER, best-5 checkpoint averaging); (b)-(d) differ from (a) by model.init_from and, in the fine-tuning "
-            "variants, by one setting: " + "; ".join(f"{name}: {' '.join(settings) or 'none'}" for name, settings in FINE_TUNING.items())),
+            "on dev PER, best-5 checkpoint averaging); (b)-(d) differ from (a) only by model.init_from. A fine-tuning variant "
+            "adds one setting to every condition run with it: " + "; ".join(f"{name}: {' '.join(settings) or 'none'}" for name, settings in FINE_TUNING.items())),
     ("scoring", "as benchmarks/real_speech.py: greedy PER on the scene-disjoint test set, word boundaries not counted"),
 )
 
@@ -132,7 +135,7 @@ class ConditionResult:
     condition: str
     run: real_speech.RunResult
     source: str  # where the result was trained: this benchmark, or real_speech's cache for (a)
-    fine_tuning: str = "recipe"  # of FINE_TUNING; (a) always "recipe"
+    fine_tuning: str = "recipe"  # of FINE_TUNING
 
     @property
     def name(self) -> str:
@@ -140,22 +143,22 @@ class ConditionResult:
 
 
 def result_file(condition: str, fine_tuning: str, size: str, seed: int) -> str:
-    variant = "" if condition == "a" or fine_tuning == "recipe" else f"-{fine_tuning}"
+    variant = "" if fine_tuning == "recipe" else f"-{fine_tuning}"
     return f"{condition}{variant}-{size}-seed{seed}.json"
 
 
 def train_condition(condition: str, fine_tuning: str, size: str, seed: int, checkpoints: dict[str, Path], corpora: dict[str, Corpus],
                     arguments) -> ConditionResult:
-    if condition == "a":
+    if condition == "a" and fine_tuning == "recipe":
         cached = arguments.real_speech_results / f"{real_speech.result_name('scratch', size, seed, ())}.json"
         run = real_speech.run_result(json.loads(cached.read_text(encoding="utf-8"))) if cached.is_file() else None
         if run is not None and not real_speech.earlier_preset(run):  # the same recipe as (b)-(d) train with today
             return ConditionResult("a", run, f"real_speech results ({cached.name})")
         overrides: list[str] = []
-    else:
-        overrides = [f"model.init_from={checkpoints[condition]}", *FINE_TUNING[fine_tuning]]
-    run = real_speech.train_and_score("scratch", size, seed, corpora, arguments.work_dir, Path("unused"), 1.0, 0.0, overrides)
-    return ConditionResult(condition, run, "this benchmark", "recipe" if condition == "a" else fine_tuning)
+    start = [] if condition == "a" else [f"model.init_from={checkpoints[condition]}"]
+    run = real_speech.train_and_score("scratch", size, seed, corpora, arguments.work_dir, Path("unused"), 1.0, 0.0,
+                                      [*start, *FINE_TUNING[fine_tuning]])
+    return ConditionResult(condition, run, "this benchmark", fine_tuning)
 
 
 def save(result: ConditionResult, folder: Path) -> None:
@@ -222,9 +225,10 @@ def comparisons(names: Sequence[str]) -> list[tuple[str, str]]:
     pairs = []
     for variant in FINE_TUNING:
         suffix = "" if variant == "recipe" else f" {variant}"
-        pairs += [(f"(c){suffix}", f"(d){suffix}"), (f"(c){suffix}", "(a)"), (f"(b){suffix}", "(a)"), (f"(d){suffix}", f"(b){suffix}")]
+        pairs += [(f"(c){suffix}", f"(d){suffix}"), (f"(c){suffix}", f"(a){suffix}"), (f"(b){suffix}", f"(a){suffix}"),
+                  (f"(d){suffix}", f"(b){suffix}")]
         if suffix:
-            pairs += [(f"({condition}){suffix}", f"({condition})") for condition in "bcd"]
+            pairs += [(f"(c){suffix}", "(a)")] + [(f"({condition}){suffix}", f"({condition})") for condition in "abcd"]
     return [(first, second) for first, second in pairs if first in names and second in names]
 
 
@@ -257,7 +261,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--conditions", default="a,b,c,d", help="comma-separated, of a, b, c, d")
     parser.add_argument("--sizes", default="10", help=f"comma-separated label sets of real_speech.py, of: {', '.join(real_speech.SIZES)}")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated CTC training seeds")
-    parser.add_argument("--fine-tuning", default="recipe", choices=sorted(FINE_TUNING), help="how (b)-(d) fine-tune the SSL encoder")
+    parser.add_argument("--fine-tuning", default="recipe", choices=sorted(FINE_TUNING), help="how the encoder is fine-tuned (FINE_TUNING)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of this process")
     parser.add_argument("--work-dir", type=Path, default=Path("exp/real_speech"), help="real_speech.py's data and run folders (SSL under ssl/)")
     parser.add_argument("--results-dir", type=Path, default=Path("docs/benchmarks/continued_pretraining_results"))
