@@ -241,6 +241,8 @@ def result_tables(results: Sequence[ConditionResult]) -> list[Table]:
     for size in sorted({r.run.size for r in results}):
         by_name: dict[str, dict[int, float]] = {}
         described = {}
+        minutes_given = max(r.run.label_minutes for r in results if r.run.size == size)
+        labels = f"{size} min of labels" if size in real_speech.SIZES and real_speech.SIZES[size] else f"All {minutes_given:.0f} min of labels"
         for r in results:
             if r.run.size == size:
                 by_name.setdefault(r.name, {})[r.run.seed] = r.run.per
@@ -248,9 +250,9 @@ def result_tables(results: Sequence[ConditionResult]) -> list[Table]:
         summary = [(f"{name} {described[name]}", ",".join(map(str, sorted(pers))), real_speech.spread(list(pers.values())))
                    for name, pers in sorted(by_name.items(), key=lambda item: (" " in item[0], item[0]))]
         tests = [row for row in (paired(by_name, first, second) for first, second in comparisons(list(by_name))) if row]
-        tables.append(Table(f"{size} min of labels: mean test PER (± half the range over seeds)", ("condition", "seeds", "PER %"), summary))
+        tables.append(Table(f"{labels}: mean test PER (± half the range over seeds)", ("condition", "seeds", "PER %"), summary))
         if tests:
-            tables.append(Table(f"{size} min of labels: paired comparisons over seeds",
+            tables.append(Table(f"{labels}: paired comparisons over seeds",
                                 ("comparison", "seeds", "PER difference per seed (points)", "relative PER reduction", "paired t-test p"), tests,
                                 "Same seed = same CTC data order and initial output layer; relative reduction = 1 - mean(first) / mean(second)."))
     return tables
