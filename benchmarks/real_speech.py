@@ -248,6 +248,7 @@ def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Cor
     print(f"== {name}: {RECIPES[condition]} {' '.join(overrides)}", flush=True)
     set_aside_earlier_run_folder(condition, name, [*extra_overrides], work / "runs")
     resumed = any((experiment / "checkpoints").glob("CKPT+*"))
+    commit = current_commit()  # the code this process loaded, not whatever is checked out when training ends
     wall, cpu = time.perf_counter(), time.process_time()
     summary = run_recipe_file(RECIPES[condition], overrides, ["benchmarks/real_speech.py", name])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -255,7 +256,7 @@ def train_and_score(condition: str, size: str, seed: int, corpora: dict[str, Cor
     scores = score_bundle(exported, corpora, size, work, lm_weight, word_score)
     return RunResult(condition, size, seed, minutes(corpora[f"train_{size}"]), summary.optimizer_steps, summary.stopped_early_at_step, wall, cpu, resumed,
                      torch.get_num_threads(), tuple(extra_overrides), **scores, dev_curve=read_dev_curve(experiment / "log.csv"),
-                     commit=current_commit(), recipe_settings=run_folder_settings(experiment))
+                     commit=commit, recipe_settings=run_folder_settings(experiment))
 
 
 def score_bundle(bundle: Path, corpora: dict[str, Corpus], size: str, work: Path, lm_weight: float, word_score: float) -> dict[str, float]:
