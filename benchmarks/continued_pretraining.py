@@ -139,7 +139,12 @@ class ConditionResult:
 
     @property
     def name(self) -> str:
-        return f"({self.condition})" + ("" if self.fine_tuning == "recipe" else f" {self.fine_tuning}")
+        return condition_label(self.condition, self.fine_tuning)
+
+
+def condition_label(condition: str, fine_tuning: str) -> str:
+    """How the report names a condition run with a fine-tuning variant, e.g. "(c) linear_probe"."""
+    return f"({condition})" + ("" if fine_tuning == "recipe" else f" {fine_tuning}")
 
 
 def result_file(condition: str, fine_tuning: str, size: str, seed: int) -> str:
@@ -154,7 +159,6 @@ def train_condition(condition: str, fine_tuning: str, size: str, seed: int, chec
         run = real_speech.run_result(json.loads(cached.read_text(encoding="utf-8"))) if cached.is_file() else None
         if run is not None and not real_speech.earlier_preset(run):  # the same recipe as (b)-(d) train with today
             return ConditionResult("a", run, f"real_speech results ({cached.name})")
-        overrides: list[str] = []
     start = [] if condition == "a" else [f"model.init_from={checkpoints[condition]}"]
     run = real_speech.train_and_score("scratch", size, seed, corpora, arguments.work_dir, Path("unused"), 1.0, 0.0,
                                       [*start, *FINE_TUNING[fine_tuning]])
@@ -224,11 +228,10 @@ def comparisons(names: Sequence[str]) -> list[tuple[str, str]]:
     """The pairs the issue asks about, within each fine-tuning variant, and each variant against the recipe."""
     pairs = []
     for variant in FINE_TUNING:
-        suffix = "" if variant == "recipe" else f" {variant}"
-        pairs += [(f"(c){suffix}", f"(d){suffix}"), (f"(c){suffix}", f"(a){suffix}"), (f"(b){suffix}", f"(a){suffix}"),
-                  (f"(d){suffix}", f"(b){suffix}")]
-        if suffix:
-            pairs += [(f"(c){suffix}", "(a)")] + [(f"({condition}){suffix}", f"({condition})") for condition in "abcd"]
+        a, b, c, d = (condition_label(condition, variant) for condition in "abcd")
+        pairs += [(c, d), (c, a), (b, a), (d, b)]
+        if variant != "recipe":  # the variant against the recipe: (c) against plain (a), and each condition against itself
+            pairs += [(c, "(a)"), (a, "(a)"), (b, "(b)"), (c, "(c)"), (d, "(d)")]
     return [(first, second) for first, second in pairs if first in names and second in names]
 
 
@@ -242,7 +245,7 @@ def result_tables(results: Sequence[ConditionResult]) -> list[Table]:
         by_name: dict[str, dict[int, float]] = {}
         described = {}
         minutes_given = max(r.run.label_minutes for r in results if r.run.size == size)
-        labels = f"{size} min of labels" if size in real_speech.SIZES and real_speech.SIZES[size] else f"All {minutes_given:.0f} min of labels"
+        labels = f"{size} min of labels" if real_speech.SIZES.get(size) else f"All {minutes_given:.0f} min of labels"
         for r in results:
             if r.run.size == size:
                 by_name.setdefault(r.name, {})[r.run.seed] = r.run.per

@@ -79,11 +79,10 @@ def build_corpus(folder: Path) -> tuple[Corpus, Corpus]:
                   f"{sum(result.audio_seconds.values()) / 3600:.2f} h in {result.elapsed_seconds:.0f} s", flush=True)
         halves.append(prefixed(Corpus.load(part), f"{name}-"))
     merged = Corpus({**halves[0].recordings, **halves[1].recordings}, halves[0].segments + halves[1].segments)
-    kept = subset(merged, (segment for segment in merged.segments if segment.phones))
-    if len(kept.segments) < len(merged.segments):
-        print(f"left out {len(merged.segments) - len(kept.segments)} utterances without G2P phones", flush=True)
-    merged = kept
-    train, dev = split_by_text(merged, DEV_UTTERANCES_PER_LANGUAGE)
+    with_phones = subset(merged, (segment for segment in merged.segments if segment.phones))
+    if len(with_phones.segments) < len(merged.segments):
+        print(f"left out {len(merged.segments) - len(with_phones.segments)} utterances without G2P phones", flush=True)
+    train, dev = split_by_text(with_phones, DEV_UTTERANCES_PER_LANGUAGE)
     return train, without_unseen_phones(dev, {phone for segment in train.segments for phone in segment.phones or ()})
 
 
