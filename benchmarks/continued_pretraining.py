@@ -1,4 +1,5 @@
-"""Does continued self-supervised pretraining on the target's untranscribed audio help? Four conditions on real Dutch.
+"""Does continued self-supervised pretraining on the target's untranscribed audio help? Four conditions on real Dutch
+and on a synthetic target.
 
 The wav2vec 2.0 objective on the filterbank Conformer (Whistle's SSL baseline; `fieldasr.ssl.conformer_pretraining`),
 the encoder of `recipes/ctc/hparams/small_real_data.yaml`, then that recipe's phone CTC on real Dutch labels:
@@ -6,20 +7,24 @@ the encoder of `recipes/ctc/hparams/small_real_data.yaml`, then that recipe's ph
 (a) no SSL: the recipe from scratch;
 (b) multilingual SSL: a Conformer pretrained from scratch on synthetic speech of six seen languages (espeak-ng
     voices speaking UDHR text; Dutch is not among them), `model.init_from` its checkpoint;
-(c) (b) + continued SSL on Dutch untranscribed audio: the training audio of the real-speech benchmark without its
-    transcripts (never the test audio), a new run with its own warm-up;
+(c) (b) + continued SSL on the target's untranscribed audio: for real Dutch the training audio of the real-speech
+    benchmark without its transcripts (never the test audio), a new run with its own warm-up;
 (d) (b) + as many extra SSL steps on the seen-language audio only: the compute-matched control for "more SSL"
     against "target audio".
 
 Each CTC run is `benchmarks/real_speech.py`'s scratch condition (same data, recipe, scoring) with `model.init_from`
 and, with --fine-tuning other than `recipe`, one change in how the encoder is fine-tuned (FINE_TUNING; applied to (a)
 too, it is the control that tells the change itself from the pretraining);
-(a) reuses that benchmark's cached scratch result of the same size and seed when there is one. Results are cached
+(a) reuses that benchmark's cached scratch result of the same size and seed when there is one.
+
+--target synthetic asks the same question where the target's audio is made like the seen languages' (synthetic_target_data:
+espeak-ng voices speaking the Dutch UDHR, 10 min of labels, the test passages never trained on): (b)-(d) start from the same
+SSL checkpoints, (c) continues on the synthetic target's own untranscribed audio. Results are cached
 per run in docs/benchmarks/continued_pretraining_results/ (a killed run resumes), SSL stages in --work-dir.
 Nothing is tuned on the test set: all settings are fixed in this file.
 
     PYTHONPATH=. python benchmarks/continued_pretraining.py [--conditions a,b,c,d] [--seeds 1,2,3] [--sizes 10]
-        [--fine-tuning recipe] [--ssl-only] [--report-only] [--threads 1]
+        [--target dutch|synthetic] [--fine-tuning recipe] [--ssl-only] [--report-only] [--threads 1]
 """
 from __future__ import annotations
 
@@ -39,18 +44,19 @@ from scipy import stats
 
 from benchmarks import real_speech
 from benchmarks.benchmark_doc import Table, add_report_option, write_benchmark_doc
-from benchmarks.crosslingual_protocol import minutes, subset
+from benchmarks.crosslingual_protocol import label_words, minutes, subset, take_minutes
 from fieldasr.data import Corpus
 from fieldasr.files import atomic_write_text
 from fieldasr.ssl.pretrain import continue_pretraining
 from fieldasr.ssl.conformer_pretraining import small_conformer_options
 from fieldasr_examples.corpora import build_synthetic_corpus
+from fieldasr_examples.corpora.text_sources import udhr_utterances
 
 SEEN_LANGUAGES = ("eng", "deu", "spa", "ita", "ind", "fin")  # synthetic; Dutch is the unseen target
 SEEN_UTTERANCES_PER_LANGUAGE = 90
 SEEN_SPEAKERS_PER_LANGUAGE = 4
 CONDITIONS = {"a": "no SSL (the recipe from scratch)", "b": "multilingual SSL (seen languages)",
-              "c": "(b) + continued SSL on Dutch untranscribed audio", "d": "(b) + as many SSL steps on seen-language audio"}
+              "c": "(b) + continued SSL on the target's untranscribed audio", "d": "(b) + as many SSL steps on seen-language audio"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,12 @@ class SSLStage:
 MULTILINGUAL = SSLStage("multilingual", steps=1500, lr=1e-3, warmup_steps=50)
 CONTINUED_TARGET = SSLStage("continued_target", steps=1000, lr=5e-4, warmup_steps=100)
 CONTINUED_SEEN = SSLStage("continued_seen", steps=1000, lr=5e-4, warmup_steps=100)
+CONTINUED_SYNTHETIC_TARGET = SSLStage("continued_synthetic_target", steps=1000, lr=5e-4, warmup_steps=100)
+TARGETS = {"dutch": "real Dutch (Fish Fillets NG; real_speech.py's data)",
+           "synthetic": "synthetic Dutch (espeak-ng voices speaking the Dutch UDHR; synthetic_target_data)"}
+SYNTHETIC_TARGET_VOICES = 4  # every passage is spoken by each voice once
+SYNTHETIC_TEST_PASSAGES = 20  # the first of a seeded order, by every voice: about 10 min of test audio
+SYNTHETIC_LABEL_MINUTES = 10.0
 SSL_BATCH_SECONDS = 20.0
 # How the encoder is fine-tuned. `recipe`: unchanged, every weight at the recipe's learning rate from step 0.
 # frozen_start and slow_encoder are the usual ways to keep a new output layer's first, random gradients from undoing
@@ -86,7 +98,12 @@ SETTINGS = (  # fixed here, not tuned on the test set
     ("CTC", "recipes/ctc/hparams/small_real_data.yaml unchanged (speed perturbation, 1,000 warm-up steps to 5e-4, early stopping "
             "on dev PER, best-5 checkpoint averaging); (b)-(d) differ from (a) only by model.init_from. A fine-tuning variant "
             "adds one setting to every condition run with it: " + "; ".join(f"{name}: {' '.join(settings) or 'none'}" for name, settings in FINE_TUNING.items())),
-    ("scoring", "as benchmarks/real_speech.py: greedy PER on the scene-disjoint test set, word boundaries not counted"),
+    ("synthetic target (--target synthetic)", f"every Dutch UDHR passage spoken by {SYNTHETIC_TARGET_VOICES} espeak-ng voices (made as "
+                                              f"the seen languages' audio); test: the first {SYNTHETIC_TEST_PASSAGES} passages of a seeded "
+                                              f"order by every voice; labels: {SYNTHETIC_LABEL_MINUTES:.0f} min of the other passages; (c) "
+                                              "continues on every utterance but the test set's, transcripts unread"),
+    ("scoring", "as benchmarks/real_speech.py: greedy PER on the scene-disjoint test set (real Dutch) or the held-out passages "
+                "(synthetic target), word boundaries not counted"),
 )
 
 
@@ -99,6 +116,46 @@ def seen_audio(work: Path) -> tuple[Corpus, int]:
     corpus = Corpus.load(folder)
     fitting = [s for s in corpus.segments if s.duration <= SSL_BATCH_SECONDS]
     return subset(corpus, fitting), len(corpus.segments) - len(fitting)
+
+
+def synthetic_target_data(work: Path) -> dict[str, Corpus]:
+    """The synthetic target in real_speech.prepare_data's layout under work/data (built once, then loaded): "test",
+    "train_10" (the labels) and "unlabelled" (the audio (c) continues on). Passages of the test set are never in the others."""
+    data = work / "data"
+    names = ("test", "train_10", "unlabelled")
+    if all((data / name / "segments.jsonl.gz").is_file() for name in names) and (data / "lexicon.json").is_file():
+        return {name: Corpus.load(data / name) for name in names}
+    passages = len(udhr_utterances("nld"))
+    build_synthetic_corpus(["nld"], work / "audio", utterances_per_language=passages * SYNTHETIC_TARGET_VOICES,
+                           speakers_per_language=SYNTHETIC_TARGET_VOICES, seed=1)
+    labelled = label_words(Corpus.load(work / "audio"), "nld")
+    corpora = split_synthetic_target(labelled.corpus, passages)
+    for name, corpus in corpora.items():
+        corpus.save(data / name)
+    atomic_write_text(data / "lexicon.json", json.dumps(labelled.lexicon, ensure_ascii=False))
+    return corpora
+
+
+def split_synthetic_target(corpus: Corpus, passages: int) -> dict[str, Corpus]:
+    """build_synthetic_corpus numbers utterance i with passage i mod `passages` of its seeded text order (each cycle through the
+    passages by other voices): the first SYNTHETIC_TEST_PASSAGES passages are the test set, the labels are the first
+    SYNTHETIC_LABEL_MINUTES of the others in that order (a passage is repeated by another voice only once every passage
+    has been used), and every utterance not in the test set is unlabelled audio."""
+    position = {segment.id: int(segment.id.rsplit("-", 1)[1]) for segment in corpus.segments}
+    test = [s for s in corpus.segments if position[s.id] % passages < SYNTHETIC_TEST_PASSAGES]
+    rest = [s for s in corpus.segments if position[s.id] % passages >= SYNTHETIC_TEST_PASSAGES]
+    labels = take_minutes(sorted(rest, key=lambda s: position[s.id]), SYNTHETIC_LABEL_MINUTES)
+    unlabelled = [s.with_(text=None, phones=None) for s in rest]
+    return {"test": subset(corpus, test), "train_10": subset(corpus, labels), "unlabelled": subset(corpus, unlabelled)}
+
+
+def target_data(target: str, work: Path) -> dict[str, Corpus]:
+    return real_speech.prepare_data(work, 16.0) if target == "dutch" else synthetic_target_data(target_work(target, work))
+
+
+def target_work(target: str, work: Path) -> Path:
+    """Where a target's data and CTC runs are: real_speech.py's folder for real Dutch, a folder of its own beside."""
+    return work if target == "dutch" else work / "synthetic_target"
 
 
 def run_ssl_stage(stage: SSLStage, audio: Corpus, work: Path, init_from: Path | None) -> Path:
@@ -116,15 +173,16 @@ def run_ssl_stage(stage: SSLStage, audio: Corpus, work: Path, init_from: Path | 
     return out
 
 
-def ssl_checkpoints(conditions: Sequence[str], work: Path, corpora: dict[str, Corpus]) -> dict[str, Path]:
-    """The SSL checkpoint each asked condition starts from (none for (a))."""
+def ssl_checkpoints(conditions: Sequence[str], target: str, work: Path, corpora: dict[str, Corpus]) -> dict[str, Path]:
+    """The SSL checkpoint each asked condition starts from (none for (a)); (b) and (d) are the same for every target."""
     needed = set(conditions) - {"a"}
     if not needed:
         return {}
     seen, _ = seen_audio(work)
     checkpoints = {"b": run_ssl_stage(MULTILINGUAL, seen, work, None)}
-    if "c" in needed:  # the training audio; its transcripts are not read
-        checkpoints["c"] = run_ssl_stage(CONTINUED_TARGET, corpora["train_full"], work, checkpoints["b"])
+    if "c" in needed:  # the target's training audio; its transcripts are not read
+        stage, audio = (CONTINUED_TARGET, corpora["train_full"]) if target == "dutch" else (CONTINUED_SYNTHETIC_TARGET, corpora["unlabelled"])
+        checkpoints["c"] = run_ssl_stage(stage, audio, work, checkpoints["b"])
     if "d" in needed:
         checkpoints["d"] = run_ssl_stage(CONTINUED_SEEN, seen, work, checkpoints["b"])
     return checkpoints
@@ -136,6 +194,7 @@ class ConditionResult:
     run: real_speech.RunResult
     source: str  # where the result was trained: this benchmark, or real_speech's cache for (a)
     fine_tuning: str = "recipe"  # of FINE_TUNING
+    target: str = "dutch"  # of TARGETS
 
     @property
     def name(self) -> str:
@@ -147,27 +206,28 @@ def condition_label(condition: str, fine_tuning: str) -> str:
     return f"({condition})" + ("" if fine_tuning == "recipe" else f" {fine_tuning}")
 
 
-def result_file(condition: str, fine_tuning: str, size: str, seed: int) -> str:
+def result_file(condition: str, fine_tuning: str, size: str, seed: int, target: str = "dutch") -> str:
     variant = "" if fine_tuning == "recipe" else f"-{fine_tuning}"
-    return f"{condition}{variant}-{size}-seed{seed}.json"
+    return ("" if target == "dutch" else f"{target}-") + f"{condition}{variant}-{size}-seed{seed}.json"
 
 
 def train_condition(condition: str, fine_tuning: str, size: str, seed: int, checkpoints: dict[str, Path], corpora: dict[str, Corpus],
                     arguments) -> ConditionResult:
-    if condition == "a" and fine_tuning == "recipe":
+    if condition == "a" and fine_tuning == "recipe" and arguments.target == "dutch":
         cached = arguments.real_speech_results / f"{real_speech.result_name('scratch', size, seed, ())}.json"
         run = real_speech.run_result(json.loads(cached.read_text(encoding="utf-8"))) if cached.is_file() else None
         if run is not None and not real_speech.earlier_preset(run):  # the same recipe as (b)-(d) train with today
             return ConditionResult("a", run, f"real_speech results ({cached.name})")
     start = [] if condition == "a" else [f"model.init_from={checkpoints[condition]}"]
-    run = real_speech.train_and_score("scratch", size, seed, corpora, arguments.work_dir, Path("unused"), 1.0, 0.0,
-                                      [*start, *FINE_TUNING[fine_tuning]])
-    return ConditionResult(condition, run, "this benchmark", fine_tuning)
+    run = real_speech.train_and_score("scratch", size, seed, corpora, target_work(arguments.target, arguments.work_dir), Path("unused"),
+                                      1.0, 0.0, [*start, *FINE_TUNING[fine_tuning]])
+    return ConditionResult(condition, run, "this benchmark", fine_tuning, arguments.target)
 
 
 def save(result: ConditionResult, folder: Path) -> None:
-    record = {"condition": result.condition, "fine_tuning": result.fine_tuning, "source": result.source, "run": asdict(result.run)}
-    path = folder / result_file(result.condition, result.fine_tuning, result.run.size, result.run.seed)
+    record = {"condition": result.condition, "fine_tuning": result.fine_tuning, "target": result.target, "source": result.source,
+              "run": asdict(result.run)}
+    path = folder / result_file(result.condition, result.fine_tuning, result.run.size, result.run.seed, result.target)
     atomic_write_text(path, json.dumps(record, indent=1))
 
 
@@ -176,7 +236,7 @@ def load(folder: Path) -> list[ConditionResult]:
     for path in sorted(folder.glob("*.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
         results.append(ConditionResult(record["condition"], real_speech.run_result(record["run"]), record["source"],
-                                       record.get("fine_tuning", "recipe")))
+                                       record.get("fine_tuning", "recipe"), record.get("target", "dutch")))
     return results
 
 
@@ -188,17 +248,23 @@ def logged(log: Path, name: str) -> list[tuple[int, float]]:
         return [(int(row["step"]), float(row["value"])) for row in csv.DictReader(stream) if row["stage"] == "train" and row["name"] == name]
 
 
-def ssl_tables(work: Path, corpora: dict[str, Corpus]) -> list[Table]:
+def ssl_tables(work: Path) -> list[Table]:
     seen, left_out = seen_audio(work)
     seen_text = (f"seen-language synthetic audio ({minutes(seen):.0f} min, {len(seen.segments)} utterances; {left_out} longer "
                  f"than a {SSL_BATCH_SECONDS:.0f} s batch left out)")
-    dutch_text = f"Dutch training audio without transcripts ({minutes(corpora['train_full']):.0f} min; test audio never)"
-    stages = [("(b)", MULTILINGUAL, seen_text), ("(c)", CONTINUED_TARGET, dutch_text), ("(d)", CONTINUED_SEEN, seen_text)]
+    stages = [("(b)", MULTILINGUAL, lambda: seen_text),
+              ("(c)", CONTINUED_TARGET, lambda: f"Dutch training audio without transcripts "
+                                                f"({minutes(target_data('dutch', work)['train_full']):.0f} min; test audio never)"),
+              ("(c) synthetic target", CONTINUED_SYNTHETIC_TARGET,
+               lambda: f"synthetic Dutch without transcripts ({minutes(target_data('synthetic', work)['unlabelled']):.0f} min; "
+                       "test passages never)"),
+              ("(d)", CONTINUED_SEEN, lambda: seen_text)]
     rows, curve = [], []
-    for name, stage, audio in stages:
+    for name, stage, describe in stages:
         log = work / "ssl" / stage.name / "log.csv"
         if not (work / "ssl" / stage.name / "done.json").is_file():
             continue
+        audio = describe()
         accuracy, perplexity, loss = logged(log, "contrastive_accuracy"), logged(log, "codebook_perplexity"), logged(log, "loss")
         with open(log, newline="", encoding="utf-8") as stream:
             times = [float(row["time"]) for row in csv.DictReader(stream)]
@@ -238,16 +304,17 @@ def comparisons(names: Sequence[str]) -> list[tuple[str, str]]:
 def result_tables(results: Sequence[ConditionResult]) -> list[Table]:
     rows = [(r.name, r.run.size, r.run.seed, f"{100 * r.run.per:.1f}", f"{100 * r.run.wer:.1f}",
              str(r.run.steps) + ("*" if r.run.stopped_early_at_step is not None else ""), f"{r.run.cpu_seconds / 60:.1f}",
-             r.run.commit, r.source) for r in sorted(results, key=lambda r: (r.run.size, r.fine_tuning != "recipe", r.name, r.run.seed))]
-    tables = [Table("Test PER of each run", ("condition", "labels", "seed", "PER %", "WER %", "steps", "CPU min", "commit", "trained by"), rows,
+             r.run.commit, r.source, r.target) for r in sorted(results, key=lambda r: (r.target, r.run.size, r.fine_tuning != "recipe", r.name, r.run.seed))]
+    tables = [Table("Test PER of each run", ("condition", "labels", "seed", "PER %", "WER %", "steps", "CPU min", "commit", "trained by", "target"), rows,
                     "steps*: stopped early on dev PER. WER: lexicon + word trigram from the training text (as real_speech.py).")]
-    for size in sorted({r.run.size for r in results}):
+    for target, size in sorted({(r.target, r.run.size) for r in results}):
         by_name: dict[str, dict[int, float]] = {}
         described = {}
-        minutes_given = max(r.run.label_minutes for r in results if r.run.size == size)
+        minutes_given = max(r.run.label_minutes for r in results if (r.target, r.run.size) == (target, size))
         labels = f"{size} min of labels" if real_speech.SIZES.get(size) else f"All {minutes_given:.0f} min of labels"
+        labels = labels if target == "dutch" else f"Synthetic target, {labels[0].lower()}{labels[1:]}"
         for r in results:
-            if r.run.size == size:
+            if (r.target, r.run.size) == (target, size):
                 by_name.setdefault(r.name, {})[r.run.seed] = r.run.per
                 described[r.name] = CONDITIONS[r.condition] + ("" if r.fine_tuning == "recipe" else f"; fine-tuned with {' '.join(FINE_TUNING[r.fine_tuning])}")
         summary = [(f"{name} {described[name]}", ",".join(map(str, sorted(pers))), real_speech.spread(list(pers.values())))
@@ -266,6 +333,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--conditions", default="a,b,c,d", help="comma-separated, of a, b, c, d")
     parser.add_argument("--sizes", default="10", help=f"comma-separated label sets of real_speech.py, of: {', '.join(real_speech.SIZES)}")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated CTC training seeds")
+    parser.add_argument("--target", default="dutch", choices=sorted(TARGETS), help="the target language's speech (TARGETS)")
     parser.add_argument("--fine-tuning", default="recipe", choices=sorted(FINE_TUNING), help="how the encoder is fine-tuned (FINE_TUNING)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of this process")
     parser.add_argument("--work-dir", type=Path, default=Path("exp/real_speech"), help="real_speech.py's data and run folders (SSL under ssl/)")
@@ -281,6 +349,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         unknown = set(values) - set(known)
         if unknown:
             parser.error(f"--{option}: unknown {sorted(unknown)}; choose from {', '.join(known)}")
+    if arguments.target == "synthetic" and arguments.sizes != "10":
+        parser.error("--sizes: the synthetic target has 10 min of labels only (--sizes 10)")
     arguments.seed_list = [int(seed) for seed in arguments.seeds.split(",")]
     return arguments
 
@@ -290,26 +360,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = parse_arguments(argv)
     torch.set_num_threads(arguments.threads)
     arguments.results_dir.mkdir(parents=True, exist_ok=True)
-    corpora = real_speech.prepare_data(arguments.work_dir, 16.0)
     if not arguments.report_only:
-        checkpoints = ssl_checkpoints(arguments.condition_list, arguments.work_dir, corpora)
+        corpora = target_data(arguments.target, arguments.work_dir)
+        checkpoints = ssl_checkpoints(arguments.condition_list, arguments.target, arguments.work_dir, corpora)
         if not arguments.ssl_only:
             for size in arguments.sizes.split(","):
                 for seed in arguments.seed_list:
                     for condition in arguments.condition_list:
-                        if (arguments.results_dir / result_file(condition, arguments.fine_tuning, size, seed)).is_file():
-                            print(f"== ({condition}) {size} seed {seed}: cached, skipped", flush=True)
+                        if (arguments.results_dir / result_file(condition, arguments.fine_tuning, size, seed, arguments.target)).is_file():
+                            print(f"== ({condition}) {arguments.target} {size} seed {seed}: cached, skipped", flush=True)
                             continue
                         started = time.perf_counter()
                         result = train_condition(condition, arguments.fine_tuning, size, seed, checkpoints, corpora, arguments)
                         save(result, arguments.results_dir)
-                        print(f"== {result.name} {size} seed {seed}: PER {100 * result.run.per:.1f} % "
+                        print(f"== {result.name} {arguments.target} {size} seed {seed}: PER {100 * result.run.per:.1f} % "
                               f"({(time.perf_counter() - started) / 60:.1f} min)", flush=True)
     if arguments.ssl_only or str(arguments.output) == "-":
         return
     command = shlex.join(["PYTHONPATH=.", "python", "benchmarks/continued_pretraining.py", *argv])
-    tables = [Table("The run", ("what", "how"), SETTINGS), *ssl_tables(arguments.work_dir, corpora), *result_tables(load(arguments.results_dir))]
-    path = write_benchmark_doc(arguments.output, "Continued SSL on the target's untranscribed audio: four conditions on real Dutch",
+    tables = [Table("The run", ("what", "how"), SETTINGS), *ssl_tables(arguments.work_dir), *result_tables(load(arguments.results_dir))]
+    path = write_benchmark_doc(arguments.output, "Continued SSL on the target's untranscribed audio: four conditions on real Dutch "
+                                                    "and a synthetic target",
                                tables, command=command)
     print(f"wrote {path}", flush=True)
 

@@ -2,8 +2,12 @@
 seed; the report pairs each variant with its own control and with the recipe."""
 from __future__ import annotations
 
-from benchmarks.continued_pretraining import ConditionResult, comparisons, load, result_file, result_tables, save
+from dataclasses import replace
+
+from benchmarks.continued_pretraining import (SYNTHETIC_TEST_PASSAGES, ConditionResult, comparisons, load, result_file, result_tables, save,
+                                              split_synthetic_target)
 from benchmarks.real_speech import RunResult
+from fieldasr.data import Corpus, Recording, Segment
 
 
 def result(condition: str, fine_tuning: str, size: str, seed: int, per: float) -> ConditionResult:
@@ -40,3 +44,42 @@ def test_report_has_a_table_per_label_set_and_paired_tests_with_two_seeds():
     paired = result_tables(results)[2]
     (row,) = [row for row in paired.rows if row[0] == "(c) vs (a)"]
     assert row[2] == "-3.0 -2.0" and row[3] == "+3.3 %"
+
+
+def synthetic_corpus(passages: int, voices: int) -> Corpus:
+    """build_synthetic_corpus's numbering: utterance i speaks passage i mod `passages`, 8 s each."""
+    recordings, segments = {}, []
+    for index in range(passages * voices):
+        identifier = f"nld-{index:05d}"
+        recordings[identifier] = Recording(id=identifier, path=f"{identifier}.wav", sampling_rate=16_000, num_samples=128_000)
+        segments.append(Segment(id=identifier, recording_id=identifier, start=0.0, duration=8.0, text=f"passage {index % passages}",
+                                phones=("a",), speaker=f"voice{index // passages}"))
+    return Corpus(recordings, tuple(segments))
+
+
+def test_synthetic_target_never_trains_on_a_test_passage():
+    passages = 113
+    corpora = split_synthetic_target(synthetic_corpus(passages, 4), passages)
+    texts = {name: {segment.text for segment in corpus.segments} for name, corpus in corpora.items()}
+    assert len(texts["test"]) == SYNTHETIC_TEST_PASSAGES and len(corpora["test"].segments) == 4 * SYNTHETIC_TEST_PASSAGES
+    assert not texts["test"] & texts["train_10"]
+    test_ids = {segment.id for segment in corpora["test"].segments}
+    assert not test_ids & {segment.id for segment in corpora["unlabelled"].segments}
+    assert len(corpora["unlabelled"].segments) == 4 * (passages - SYNTHETIC_TEST_PASSAGES)
+    assert texts["unlabelled"] == {None} and all(segment.phones is None for segment in corpora["unlabelled"].segments)
+    assert 10 * 60 <= sum(segment.duration for segment in corpora["train_10"].segments) < 10 * 60 + 8
+    assert len(texts["train_10"]) == len(corpora["train_10"].segments)  # enough passages: each spoken once
+    few = split_synthetic_target(synthetic_corpus(80, 4), 80)["train_10"]  # 60 training passages, 8 min: some twice, by another voice
+    assert 10 * 60 <= sum(segment.duration for segment in few.segments) and len({segment.text for segment in few.segments}) == 60
+    assert len({(segment.text, segment.speaker) for segment in few.segments}) == len(few.segments)
+
+
+def test_synthetic_target_results_are_cached_and_reported_apart(tmp_path):
+    dutch, synthetic = result("c", "recipe", "10", 1, 0.74), replace(result("c", "recipe", "10", 1, 0.30), target="synthetic")
+    for each in (dutch, synthetic):
+        save(each, tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["c-10-seed1.json", "synthetic-c-10-seed1.json"]
+    assert sorted(load(tmp_path), key=lambda r: r.target) == [dutch, synthetic]
+    titles = [table.heading for table in result_tables(load(tmp_path))]
+    assert "10 min of labels: mean test PER (± half the range over seeds)" in titles
+    assert "Synthetic target, 10 min of labels: mean test PER (± half the range over seeds)" in titles
