@@ -189,6 +189,11 @@ def earlier_preset(result: RunResult) -> dict:
         key: "(no longer a setting)" for key in result.recipe_settings if key not in today}
 
 
+def at_recipe_default(condition: str, overrides: Sequence[str]) -> bool:
+    """No --set settings, or only ones the shipped recipe now has itself (a probe the preset has since adopted)."""
+    return not overrides or recipe_settings(condition, overrides) == recipe_settings(condition, ())
+
+
 def preset_suffix(settings: dict) -> str:
     """Names an earlier preset's result and run folder apart from today's."""
     return "-preset-" + hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
@@ -360,7 +365,7 @@ def spread(values: Sequence[float]) -> str:
 
 
 def budget(result: RunResult) -> str:
-    label = " ".join(result.overrides) if result.overrides else "recipe default"
+    label = "recipe default" if at_recipe_default(result.condition, result.overrides) else " ".join(result.overrides)
     then = earlier_preset(result)
     return f"{label}, earlier preset ({', '.join(f'{key}: {value}' for key, value in sorted(then.items()))})" if then else label
 

@@ -4,6 +4,7 @@ apart and labelled, and the dev-curve table reads log.csv."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -78,6 +79,15 @@ def test_a_result_of_an_earlier_preset_is_labelled_with_what_changed_and_does_no
     assert earlier_preset(result_with(older)) == {"trainer.max_steps": today["trainer.max_steps"] + 1}
     assert budget(result_with(older)) == f"recipe default, earlier preset (trainer.max_steps: {today['trainer.max_steps'] + 1})"
     assert earlier_preset(result_with({})) == {"settings": "not recorded"}
+
+
+def test_a_probe_whose_settings_the_preset_has_adopted_counts_as_the_default():
+    today = recipe_settings("scratch", ())
+    adopted = f"trainer.max_steps={today['trainer.max_steps']}"  # what the recipe says already
+    probe = replace(result_with(today), overrides=(adopted,))
+    assert budget(probe) == "recipe default"
+    other = f"trainer.max_steps={today['trainer.max_steps'] + 1}"
+    assert budget(replace(result_with({**today, "trainer.max_steps": today["trainer.max_steps"] + 1}), overrides=(other,))) == other
 
 
 def test_an_earlier_presets_result_and_run_folder_are_set_aside_never_overwritten(tmp_path):
