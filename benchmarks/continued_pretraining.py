@@ -83,7 +83,7 @@ SSL_BATCH_SECONDS = 20.0
 # encoder: its PER says how much phone information the encoder's features hold as they are.
 FINE_TUNING = {
     "recipe": (),
-    "frozen_start": ("model.freeze_encoder_steps=500",),  # half the recipe's 1,000 warm-up steps
+    "frozen_start": ("model.freeze_encoder_steps=500",),  # half the 1,000 warm-up steps the variants were measured with
     "slow_encoder": ("trainer.encoder_lr=1e-4",),  # a fifth of the recipe's 5e-4 for all but the output layer
     "linear_probe": ("model.freeze_encoder_steps=1000000",),
 }
@@ -95,8 +95,9 @@ SETTINGS = (  # fixed here, not tuned on the test set
     ("SSL stages", f"(b) {MULTILINGUAL.steps} steps from scratch, {MULTILINGUAL.warmup_steps} warm-up steps to lr "
                    f"{MULTILINGUAL.lr:g}; (c) and (d) continue (b) for {CONTINUED_TARGET.steps} steps each, warm-up again "
                    f"({CONTINUED_TARGET.warmup_steps} steps) to lr {CONTINUED_TARGET.lr:g}; then linear decay to 0"),
-    ("CTC", "recipes/ctc/hparams/small_real_data.yaml unchanged (speed perturbation, 1,000 warm-up steps to 5e-4, early stopping "
-            "on dev PER, best-5 checkpoint averaging); (b)-(d) differ from (a) only by model.init_from. A fine-tuning variant "
+    ("CTC", "recipes/ctc/hparams/small_real_data.yaml unchanged (speed perturbation, a warm-up to 5e-4, early stopping "
+            "on dev PER, best-5 checkpoint averaging; each run's table row says where the recipe then differed from today's); "
+            "(b)-(d) differ from (a) only by model.init_from. A fine-tuning variant "
             "adds one setting to every condition run with it: " + "; ".join(f"{name}: {' '.join(settings) or 'none'}" for name, settings in FINE_TUNING.items())),
     ("synthetic target (--target synthetic)", f"every Dutch UDHR passage spoken by {SYNTHETIC_TARGET_VOICES} espeak-ng voices (made as "
                                               f"the seen languages' audio); test: the first {SYNTHETIC_TEST_PASSAGES} passages of a seeded "
@@ -301,12 +302,23 @@ def comparisons(names: Sequence[str]) -> list[tuple[str, str]]:
     return [(first, second) for first, second in pairs if first in names and second in names]
 
 
+def earlier_recipe(result: ConditionResult) -> str:
+    """The CTC recipe's settings that have changed since the run (its values then), apart from where the encoder started
+    and the fine-tuning variant; "" when the run is today's recipe."""
+    today = real_speech.recipe_settings("scratch", FINE_TUNING[result.fine_tuning])
+    then = {key: value for key, value in result.run.recipe_settings.items() if key != "model.init_from"}
+    return ", ".join(f"{key}: {value}" for key, value in sorted(real_speech.changed_settings(then, today).items()))
+
+
 def result_tables(results: Sequence[ConditionResult]) -> list[Table]:
     rows = [(r.name, r.run.size, r.run.seed, f"{100 * r.run.per:.1f}", f"{100 * r.run.wer:.1f}",
              str(r.run.steps) + ("*" if r.run.stopped_early_at_step is not None else ""), f"{r.run.cpu_seconds / 60:.1f}",
-             r.run.commit, r.source, r.target) for r in sorted(results, key=lambda r: (r.target, r.run.size, r.fine_tuning != "recipe", r.name, r.run.seed))]
-    tables = [Table("Test PER of each run", ("condition", "labels", "seed", "PER %", "WER %", "steps", "CPU min", "commit", "trained by", "target"), rows,
-                    "steps*: stopped early on dev PER. WER: lexicon + word trigram from the training text (as real_speech.py).")]
+             r.run.commit, r.source, r.target, earlier_recipe(r))
+            for r in sorted(results, key=lambda r: (r.target, r.run.size, r.fine_tuning != "recipe", r.name, r.run.seed))]
+    tables = [Table("Test PER of each run", ("condition", "labels", "seed", "PER %", "WER %", "steps", "CPU min", "commit", "trained by", "target",
+                                             "CTC recipe then, where it differs from today's"), rows,
+                    "steps*: stopped early on dev PER. WER: lexicon + word trigram from the training text (as real_speech.py). The "
+                    "conditions compared with each other were trained with the same recipe.")]
     for target, size in sorted({(r.target, r.run.size) for r in results}):
         by_name: dict[str, dict[int, float]] = {}
         described = {}

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from benchmarks.continued_pretraining import (SYNTHETIC_TEST_PASSAGES, ConditionResult, comparisons, load, result_file, result_tables, save,
-                                              split_synthetic_target)
-from benchmarks.real_speech import RunResult
+from benchmarks.continued_pretraining import (FINE_TUNING, SYNTHETIC_TEST_PASSAGES, ConditionResult, comparisons, earlier_recipe, load,
+                                              result_file, result_tables, save, split_synthetic_target)
+from benchmarks.real_speech import RunResult, recipe_settings
 from fieldasr.data import Corpus, Recording, Segment
 
 
-def result(condition: str, fine_tuning: str, size: str, seed: int, per: float) -> ConditionResult:
+def result(condition: str, fine_tuning: str, size: str, seed: int, per: float, settings: dict | None = None) -> ConditionResult:
     minutes = 10.0 if size == "10" else 80.4
-    run = RunResult("scratch", size, seed, minutes, 900, 900, 60.0, 30.0, False, 1, (), per, 0.9, 0.7, 0.25)
+    settings = recipe_settings("scratch", FINE_TUNING[fine_tuning]) if settings is None else settings
+    run = RunResult("scratch", size, seed, minutes, 900, 900, 60.0, 30.0, False, 1, (), per, 0.9, 0.7, 0.25, recipe_settings=settings)
     return ConditionResult(condition, run, "this benchmark", fine_tuning)
 
 
@@ -83,3 +84,10 @@ def test_synthetic_target_results_are_cached_and_reported_apart(tmp_path):
     titles = [table.heading for table in result_tables(load(tmp_path))]
     assert "10 min of labels: mean test PER (± half the range over seeds)" in titles
     assert "Synthetic target, 10 min of labels: mean test PER (± half the range over seeds)" in titles
+
+
+def test_a_run_of_an_earlier_recipe_says_what_has_changed_since():
+    today = recipe_settings("scratch", FINE_TUNING["linear_probe"])
+    assert earlier_recipe(result("c", "linear_probe", "10", 1, 0.8)) == ""  # the variant's own setting is no change
+    then = {**today, "trainer.warmup_steps": today["trainer.warmup_steps"] + 1, "model.init_from": "exp/ssl/continued_target"}
+    assert earlier_recipe(result("c", "linear_probe", "10", 1, 0.8, then)) == f"trainer.warmup_steps: {today['trainer.warmup_steps'] + 1}"
