@@ -11,7 +11,8 @@ clean espeak-ng speech, 0.7 M weights, 200 steps. This source is what the issue 
     `recipes/multilingual/hparams/small_cpu.yaml` (the source built on 2026-12-03 was trained with the same settings
     given as overrides of `base.yaml`; its source.json records them).
 Real speech of other languages is not mixed in: the only installable real non-Dutch speech is pocketsphinx-testdata's
-LibriVox English (under a minute), too little to matter against hours of synthesis.
+LibriVox English (under a minute) and fillets-ng-data's 192 English lines (6.3 min), too little to matter against hours
+of synthesis.
 
     PYTHONPATH=. python benchmarks/multilingual_source.py [--work-dir exp/real_speech]
 
