@@ -303,18 +303,10 @@ def comparisons(names: Sequence[str]) -> list[tuple[str, str]]:
     return [(first, second) for first, second in pairs if first in names and second in names]
 
 
-def earlier_recipe(result: ConditionResult) -> str:
-    """The CTC recipe's settings that have changed since the run (its values then), apart from where the encoder started
-    and the fine-tuning variant; "" when the run is today's recipe."""
-    today = real_speech.recipe_settings("scratch", FINE_TUNING[result.fine_tuning])
-    then = {key: value for key, value in result.run.recipe_settings.items() if key != "model.init_from"}
-    return ", ".join(f"{key}: {value}" for key, value in sorted(real_speech.changed_settings(then, today).items()))
-
-
 def result_tables(results: Sequence[ConditionResult]) -> list[Table]:
     rows = [(r.name, r.run.size, r.run.seed, f"{100 * r.run.per:.1f}", f"{100 * r.run.wer:.1f}",
              str(r.run.steps) + ("*" if r.run.stopped_early_at_step is not None else ""), f"{r.run.cpu_seconds / 60:.1f}",
-             r.run.commit, r.source, r.target, earlier_recipe(r))
+             r.run.commit, r.source, r.target, real_speech.preset_changes(r.run))
             for r in sorted(results, key=lambda r: (r.target, r.run.size, r.fine_tuning != "recipe", r.name, r.run.seed))]
     tables = [Table("Test PER of each run", ("condition", "labels", "seed", "PER %", "WER %", "steps", "CPU min", "commit", "trained by", "target",
                                              "CTC recipe then, where it differs from today's"), rows,

@@ -189,6 +189,11 @@ def earlier_preset(result: RunResult) -> dict:
         key: "(no longer a setting)" for key in result.recipe_settings if key not in today}
 
 
+def preset_changes(result: RunResult) -> str:
+    """earlier_preset as the report writes it ("key: value then, ..."); "" for today's recipe."""
+    return ", ".join(f"{key}: {value}" for key, value in sorted(earlier_preset(result).items()))
+
+
 def at_recipe_default(condition: str, overrides: Sequence[str]) -> bool:
     """No --set settings, or only ones the shipped recipe now has itself (a probe the preset has since adopted)."""
     return not overrides or recipe_settings(condition, overrides) == recipe_settings(condition, ())
@@ -366,8 +371,8 @@ def spread(values: Sequence[float]) -> str:
 
 def budget(result: RunResult) -> str:
     label = "recipe default" if at_recipe_default(result.condition, result.overrides) else " ".join(result.overrides)
-    then = earlier_preset(result)
-    return f"{label}, earlier preset ({', '.join(f'{key}: {value}' for key, value in sorted(then.items()))})" if then else label
+    then = preset_changes(result)
+    return f"{label}, earlier preset ({then})" if then else label
 
 
 def grouped(results: Sequence[RunResult]) -> dict[tuple[str, str, str], list[RunResult]]:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from benchmarks.continued_pretraining import (FINE_TUNING, SYNTHETIC_TEST_PASSAGES, ConditionResult, comparisons, earlier_recipe, load,
-                                              result_file, result_tables, save, split_synthetic_target)
-from benchmarks.real_speech import RunResult, recipe_settings
+from benchmarks.continued_pretraining import (FINE_TUNING, SYNTHETIC_TEST_PASSAGES, ConditionResult, comparisons, load, result_file,
+                                              result_tables, save, split_synthetic_target)
+from benchmarks.real_speech import RunResult, preset_changes, recipe_settings
 from fieldasr.data import Corpus, Recording, Segment
 
 
 def result(condition: str, fine_tuning: str, size: str, seed: int, per: float, settings: dict | None = None) -> ConditionResult:
+    """A run as train_condition records it: its overrides are where the encoder started and the variant's settings."""
     minutes = 10.0 if size == "10" else 80.4
-    settings = recipe_settings("scratch", FINE_TUNING[fine_tuning]) if settings is None else settings
-    run = RunResult("scratch", size, seed, minutes, 900, 900, 60.0, 30.0, False, 1, (), per, 0.9, 0.7, 0.25, recipe_settings=settings)
+    overrides = (*(() if condition == "a" else (f"model.init_from=exp/ssl/{condition}",)), *FINE_TUNING[fine_tuning])
+    settings = recipe_settings("scratch", overrides) if settings is None else settings
+    run = RunResult("scratch", size, seed, minutes, 900, 900, 60.0, 30.0, False, 1, overrides, per, 0.9, 0.7, 0.25, recipe_settings=settings)
     return ConditionResult(condition, run, "this benchmark", fine_tuning)
 
 
@@ -87,7 +89,7 @@ def test_synthetic_target_results_are_cached_and_reported_apart(tmp_path):
 
 
 def test_a_run_of_an_earlier_recipe_says_what_has_changed_since():
-    today = recipe_settings("scratch", FINE_TUNING["linear_probe"])
-    assert earlier_recipe(result("c", "linear_probe", "10", 1, 0.8)) == ""  # the variant's own setting is no change
-    then = {**today, "trainer.warmup_steps": today["trainer.warmup_steps"] + 1, "model.init_from": "exp/ssl/continued_target"}
-    assert earlier_recipe(result("c", "linear_probe", "10", 1, 0.8, then)) == f"trainer.warmup_steps: {today['trainer.warmup_steps'] + 1}"
+    today = recipe_settings("scratch", ("model.init_from=exp/ssl/c", *FINE_TUNING["linear_probe"]))
+    assert preset_changes(result("c", "linear_probe", "10", 1, 0.8).run) == ""  # the start and the variant's setting are no change
+    then = {**today, "trainer.warmup_steps": today["trainer.warmup_steps"] + 1}
+    assert preset_changes(result("c", "linear_probe", "10", 1, 0.8, then).run) == f"trainer.warmup_steps: {today['trainer.warmup_steps'] + 1}"
